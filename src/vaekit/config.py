@@ -1,0 +1,229 @@
+"""Run configuration: plain dataclasses, serialised to ``config.json`` and validated on the way in.
+
+A config fully describes a run: the model to rebuild, the data pipeline to re-create and how it
+was trained. Validation is generic over the dataclass fields, so a new option is one field with
+an optional ``choices``/``min`` in its metadata, and unknown keys or wrong types name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vaekit.errors import VaekitError, fail
+
+FORMAT_VERSION = 1  # bump when config.json changes incompatibly
+
+
+def _opt(
+    default: Any,
+    *,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    exclusive_min: bool = False,
+    help: str = "",
+) -> Any:
+    meta = {"choices": choices, "min": minimum, "exclusive_min": exclusive_min, "help": help}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ModelConfig:
+    model: str = _opt("vae", choices=("vae",), help="model family")
+    latent_dim: int = _opt(2, minimum=1, help="size of the latent code z")
+    hidden: list[int] = _opt([400], help="hidden layer widths of the encoder (decoder mirrors)")
+    arch: str = _opt("mlp", choices=("mlp",), help="encoder/decoder network type")
+    likelihood: str = _opt(
+        "auto",
+        choices=("auto", "bernoulli", "gaussian"),
+        help="p(x|z): bernoulli for data in [0,1], gaussian (fixed sigma) else",
+    )
+    sigma: float = _opt(
+        0.1, minimum=0.0, exclusive_min=True, help="std of the fixed-variance gaussian decoder"
+    )
+    input_shape: list[int] = _opt([], help="shape of one example, filled in from the data")
+
+
+@dataclass
+class DataConfig:
+    source: str = _opt("digits", help="built-in name (digits, mnist) or a path")
+    labels: str | None = _opt(None, help="labels: a file, an .npz key or a CSV column")
+    val_fraction: float = _opt(0.1, minimum=0.0, exclusive_min=True, help="held-out share")
+    binarize: str = _opt(
+        "none",
+        choices=("none", "static", "dynamic"),
+        help="sample {0,1} pixels from intensities (dynamic: every epoch)",
+    )
+    image_size: list[int] | None = _opt(None, help="resize folder images to H W")
+    split_seed: int = _opt(0, minimum=0, help="seed of the train/validation split")
+    # Filled in when the data is first read so the exact pipeline can be rebuilt:
+    transform: dict[str, Any] = _opt({}, help="scaling applied to raw values (recorded)")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = _opt(30, minimum=1)
+    batch_size: int = _opt(128, minimum=1)
+    lr: float = _opt(1e-3, minimum=0.0, exclusive_min=True, help="Adam learning rate")
+    beta: float = _opt(1.0, minimum=0.0, help="weight of the KL term (1 = the ELBO)")
+    seed: int = _opt(0, minimum=0)
+    device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
+
+
+@dataclass
+class RunConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        from vaekit import __version__
+
+        return {"format": FORMAT_VERSION, "vaekit_version": __version__, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: object = "config") -> RunConfig:
+        if not isinstance(raw, dict):
+            raise fail(where, "expected a JSON/YAML mapping at the top level")
+        raw = dict(raw)
+        fmt = raw.pop("format", FORMAT_VERSION)
+        raw.pop("vaekit_version", None)
+        if fmt != FORMAT_VERSION:
+            raise fail(where, f"config format {fmt!r} is not supported (expected {FORMAT_VERSION})")
+        sections = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+        unknown = sorted(set(raw) - set(sections))
+        if unknown:
+            raise fail(where, f"unknown section {unknown[0]!r} (known: model, data, train)")
+        parts = {
+            name: section_from_dict(kind, raw.get(name, {}), f"{where}: {name}")
+            for name, kind in sections.items()
+        }
+        return cls(**parts)
+
+
+def section_from_dict(kind: type, raw: Any, where: str) -> Any:
+    """Build one config section from a mapping, naming the first bad key."""
+    if not isinstance(raw, dict):
+        raise VaekitError(f"{where}: expected a mapping of options")
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    hints = typing.get_type_hints(kind)
+    values = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise VaekitError(f"{where}.{key}: unknown option (known: {', '.join(fields)})")
+        values[key] = check_value(value, hints[key], fields[key].metadata, f"{where}.{key}")
+    return kind(**values)
+
+
+def check_value(value: Any, hint: Any, meta: Any, where: str) -> Any:
+    """Check one value against its type hint and metadata; return it normalised."""
+    if not _matches(value, hint):
+        raise VaekitError(f"{where}: expected {_describe(hint)}, got {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and hint is float:
+        value = float(value)
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise VaekitError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+    minimum = meta.get("min")
+    if minimum is not None and value is not None:
+        numbers = value if isinstance(value, list) else [value]
+        for number in numbers:
+            if isinstance(number, (int, float)) and (
+                number < minimum or (meta.get("exclusive_min") and number == minimum)
+            ):
+                sign = ">" if meta.get("exclusive_min") else ">="
+                raise VaekitError(f"{where}: must be {sign} {minimum}, got {number!r}")
+    return value
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arm) for arm in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and (value == value and abs(value) != float("inf"))
+        )
+    if hint is str:
+        return isinstance(value, str)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    raise TypeError(f"unsupported config type {hint!r}")
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arm) for arm in typing.get_args(hint))
+    if origin is list:
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    if origin is dict:
+        return "a mapping"
+    return {
+        type(None): "null",
+        int: "an integer",
+        float: "a finite number",
+        str: "a string",
+        bool: "true or false",
+    }.get(hint, str(hint))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a JSON or YAML config file into a plain mapping (not yet validated)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise fail(path, f"cannot read config file ({err.strerror})") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as err:  # noqa: BLE001 - any parse error becomes one line
+        line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        kind = "YAML" if path.suffix.lower() in (".yaml", ".yml") else "JSON"
+        raise fail(path, f"not valid {kind}: {line}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise fail(path, "expected a mapping at the top level")
+    return data
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge nested mappings: values in ``override`` win, sections merge key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def option_help(kind: type) -> dict[str, str]:
+    """The help string of each field of a config section (used by the CLI)."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(kind)}

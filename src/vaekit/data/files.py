@@ -1,0 +1,300 @@
+"""Readers for the user's own data: .npy/.npz arrays, IDX files, image folders and CSV tables.
+
+Each reader turns one source into :class:`RawData` or raises a one-line :class:`VaekitError` that
+names the file. Nothing here unpickles: ``np.load`` is always called with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+from pathlib import Path
+
+import numpy as np
+
+from vaekit.config import DataConfig
+from vaekit.data.raw import RawData, as_image_batch
+from vaekit.errors import VaekitError, fail
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+X_KEYS = ("x", "X", "data", "images", "features", "arr_0")
+LABEL_KEYS = ("y", "labels", "label", "targets", "target")
+
+
+def read(path: Path, config: DataConfig) -> RawData:
+    if path.is_dir():
+        return read_image_folder(path, config.image_size, config.labels)
+    name = path.name.lower()
+    if name.endswith(".npy"):
+        values, labels = _load_npy(path), None
+    elif name.endswith(".npz"):
+        values, labels = _load_npz(path, config.labels)
+    elif name.endswith(".csv") or name.endswith(".csv.gz"):
+        return read_csv(path, config.labels)
+    elif "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz"):
+        values, labels = read_idx(path), None
+    else:
+        raise fail(path, "unknown data format (use .npy, .npz, .csv, IDX files or an image folder)")
+    if labels is None and config.labels is not None:
+        labels = read_labels(Path(config.labels).expanduser())
+    return array_to_raw(values, labels, str(path))
+
+
+def array_to_raw(values: np.ndarray, labels: np.ndarray | None, where: str) -> RawData:
+    """Arrays of rank 2 are tabular, unless square, in [0, 1] or 8-bit: then images; 3-4 images."""
+    if values.ndim == 2:
+        side = math.isqrt(values.shape[1])
+        looks_like_image = (
+            side * side == values.shape[1]
+            and side >= 8
+            and (values.dtype == np.uint8 or _in_unit_range(values))
+        )
+        if looks_like_image:
+            return RawData(
+                values.reshape(-1, 1, side, side),
+                labels,
+                "image",
+                where,
+                scale=255.0 if values.dtype == np.uint8 else None,
+            )
+        return RawData(values, labels, "tabular", where)
+    if values.ndim in (3, 4):
+        return RawData(
+            as_image_batch(values),
+            labels,
+            "image",
+            where,
+            scale=255.0 if values.dtype == np.uint8 else None,
+        )
+    raise fail(
+        where,
+        f"expected arrays of shape (N, D), (N, H, W) or (N, C, H, W), got shape {values.shape}",
+    )
+
+
+def _in_unit_range(values: np.ndarray) -> bool:
+    return bool(values.size) and float(values.min()) >= 0 and float(values.max()) <= 1
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r")[...]
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise fail(
+                path, "holds Python objects (pickled); vaekit only reads numeric arrays"
+            ) from None
+        raise fail(path, f"not a valid .npy file ({err})") from None
+    except (OSError, EOFError) as err:
+        raise fail(path, f"cannot read .npy file ({err})") from None
+
+
+def _load_npz(path: Path, label_key: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            x_key = next((k for k in X_KEYS if k in keys), None)
+            if x_key is None:
+                candidates = [k for k in keys if k not in LABEL_KEYS and k != label_key]
+                if len(candidates) != 1:
+                    raise fail(
+                        path,
+                        f"cannot tell which array holds the data (keys: "
+                        f"{', '.join(keys) or 'none'}); name it 'x'",
+                    )
+                x_key = candidates[0]
+            y_key = (
+                label_key if label_key in keys else next((k for k in LABEL_KEYS if k in keys), None)
+            )
+            values = archive[x_key]
+            labels = archive[y_key] if y_key else None
+    except VaekitError:
+        raise
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise fail(
+                path, "holds Python objects (pickled); vaekit only reads numeric arrays"
+            ) from None
+        raise fail(path, f"not a valid .npz file ({err})") from None
+    except Exception as err:  # noqa: BLE001 - zip/format errors of many kinds
+        raise fail(path, f"not a valid .npz file ({type(err).__name__}: {err})") from None
+    if labels is not None and labels.ndim == 0:
+        labels = None
+    return values, labels
+
+
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (the original MNIST format), plain or gzip-compressed."""
+    try:
+        blob = path.read_bytes()
+        if blob[:2] == b"\x1f\x8b":
+            blob = gzip.decompress(blob)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise fail(path, f"cannot read IDX file ({err})") from None
+    if len(blob) < 4 or blob[0] != 0 or blob[1] != 0 or blob[2] not in IDX_TYPES:
+        raise fail(path, "not an IDX file (bad magic number)")
+    ndim = blob[3]
+    if ndim < 1 or len(blob) < 4 + 4 * ndim:
+        raise fail(path, "IDX header is truncated")
+    dims = [int.from_bytes(blob[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    dtype = np.dtype(IDX_TYPES[blob[2]])
+    expected = 4 + 4 * ndim + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    if len(blob) != expected:
+        raise fail(
+            path,
+            f"IDX header promises {dims} values ({expected} bytes) but the file "
+            f"has {len(blob)} bytes",
+        )
+    values = np.frombuffer(blob, dtype=dtype, offset=4 + 4 * ndim).reshape(dims)
+    return values.astype(dtype.newbyteorder("="))
+
+
+def read_labels(path: Path) -> np.ndarray:
+    """Labels from .npy, .npz (first label-like key), IDX, or a text/CSV file of one column."""
+    if not path.exists():
+        raise fail(path, "labels file not found")
+    name = path.name.lower()
+    if name.endswith(".npy"):
+        return _load_npy(path)
+    if name.endswith(".npz"):
+        _, labels = _load_npz(path, None)
+        if labels is None:
+            raise fail(path, f"no labels array (expected one of: {', '.join(LABEL_KEYS)})")
+        return labels
+    if "idx" in name or "ubyte" in name:
+        return read_idx(path)
+    try:
+        rows = [r.strip() for r in path.read_text().splitlines() if r.strip()]
+    except (OSError, UnicodeDecodeError) as err:
+        raise fail(path, f"cannot read labels ({err})") from None
+    try:
+        return np.asarray([int(float(r.split(",")[0])) for r in rows], dtype=np.int64)
+    except ValueError:
+        names = [r.split(",")[0] for r in rows]
+        return _encode_names(names)[0]
+
+
+def _encode_names(names: list[str]) -> tuple[np.ndarray, list[str]]:
+    classes = sorted(set(names))
+    index = {c: i for i, c in enumerate(classes)}
+    return np.asarray([index[n] for n in names], dtype=np.int64), classes
+
+
+def read_csv(path: Path, label_column: str | None) -> RawData:
+    """A CSV of numeric columns (header optional); ``label_column`` names one to use as labels."""
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rt", newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
+        raise fail(path, f"cannot read CSV ({err})") from None
+    if not rows:
+        raise fail(path, "is empty")
+    header = rows[0] if not all(_is_number(c) for c in rows[0]) else None
+    body = rows[1:] if header else rows
+    width = len(rows[0])
+    if not body:
+        raise fail(path, "has a header but no data rows")
+    names = [c.strip() for c in header] if header else [str(i) for i in range(width)]
+    label_index = None
+    if label_column is not None:
+        if label_column not in names:
+            if Path(label_column).exists():
+                label_index = None
+            else:
+                raise fail(path, f"no column named {label_column!r} (columns: {', '.join(names)})")
+        else:
+            label_index = names.index(label_column)
+    values = np.empty((len(body), width - (label_index is not None)), dtype=np.float64)
+    label_cells = []
+    for r, row in enumerate(body):
+        line = r + (2 if header else 1)
+        if len(row) != width:
+            raise fail(path, f"line {line} has {len(row)} fields, expected {width}")
+        cells = [c.strip() for c in row]
+        if label_index is not None:
+            label_cells.append(cells.pop(label_index))
+        for c, cell in enumerate(cells):
+            if cell == "" or cell.lower() in ("na", "nan", "null", "none"):
+                raise fail(path, f"line {line} has a missing value in column {c + 1}")
+            if not _is_number(cell):
+                raise fail(path, f"line {line}, column {c + 1}: {cell[:20]!r} is not a number")
+            values[r, c] = float(cell)
+    labels, classes = None, None
+    if label_index is not None:
+        if all(_is_number(c) for c in label_cells) and all(
+            float(c).is_integer() for c in label_cells
+        ):
+            labels = np.asarray([int(float(c)) for c in label_cells], dtype=np.int64)
+        else:
+            labels, classes = _encode_names(label_cells)
+    elif label_column is not None:
+        labels = read_labels(Path(label_column))
+    return RawData(values, labels, "tabular", str(path), standardize=True, class_names=classes)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        value = float(cell)
+    except ValueError:
+        return False
+    return math.isfinite(value)
+
+
+def read_image_folder(folder: Path, size: list[int] | None, label_hint: str | None) -> RawData:
+    """All images in a folder (labels from sub-folder names when images sit in sub-folders).
+
+    Images must share one size unless ``size`` (H, W) is given; then each is resized to it.
+    If every image is greyscale the data has one channel, else all are converted to RGB.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
+    if not files:
+        raise fail(folder, f"no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    if size is not None and (len(size) != 2 or min(size) < 1):
+        raise VaekitError(f"--image-size: expected two positive numbers H W, got {size}")
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                img.load()
+                images.append(img.copy())
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+            raise fail(file, f"not a readable image ({type(err).__name__})") from None
+    grey = all(img.mode in ("1", "L", "LA", "I", "I;16", "F") for img in images)
+    mode = "L" if grey else "RGB"
+    if size is None:
+        sizes = {img.size for img in images}
+        if len(sizes) > 1:
+            first, other = (
+                files[0],
+                next(f for f, i in zip(files, images, strict=True) if i.size != images[0].size),
+            )
+            (w0, h0), (w1, h1) = images[0].size, Image.open(other).size
+            raise fail(
+                folder,
+                f"images differ in size ({first.name} is {h0}x{w0}, {other.name} "
+                f"is {h1}x{w1}); pass --image-size H W to resize all to one size",
+            )
+    arrays = []
+    for img in images:
+        img = img.convert(mode)
+        if size is not None and img.size != (size[1], size[0]):
+            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        arrays.append(np.asarray(img, dtype=np.uint8))
+    values = np.stack(arrays)
+    values = values[:, None] if grey else values.transpose(0, 3, 1, 2)  # (N, C, H, W)
+    labels, classes = None, None
+    parents = [f.parent for f in files]
+    if label_hint is not None:
+        labels = read_labels(Path(label_hint).expanduser())
+    elif any(p != folder for p in parents):
+        labels, classes = _encode_names([str(p.relative_to(folder)) for p in parents])
+    return RawData(values, labels, "image", str(folder), scale=255.0, class_names=classes)

@@ -1,0 +1,79 @@
+"""The common result of every data reader, and the checks every reader's output must pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vaekit.errors import fail
+
+
+@dataclass
+class RawData:
+    """Untouched values as read from a source.
+
+    ``values`` is (N, C, H, W) for images or (N, D) for tabular data. ``scale`` is set when the
+    source knows its own range (e.g. 8-bit pixels: 255). ``splits`` holds index ranges when the
+    source ships fixed train/validation/test splits (MNIST).
+    """
+
+    values: np.ndarray
+    labels: np.ndarray | None
+    kind: str  # "image" or "tabular"
+    where: str  # what to name in error messages: the file, folder or built-in name
+    scale: float | None = None
+    standardize: bool = False
+    splits: list[slice] | None = None
+    class_names: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        check_values(self.values, self.where)
+        if self.labels is not None:
+            self.labels = check_labels(self.labels, len(self.values), self.where)
+
+
+def check_values(values: np.ndarray, where: str) -> None:
+    if values.ndim not in (2, 4):
+        raise fail(
+            where,
+            f"expected arrays of shape (N, D), (N, H, W) or (N, C, H, W), got shape {values.shape}",
+        )
+    if values.shape[0] == 0 or values[0].size == 0:
+        raise fail(where, f"contains no data (shape {values.shape})")
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == np.bool_):
+        raise fail(where, f"has non-numeric dtype {values.dtype}")
+    if np.issubdtype(values.dtype, np.complexfloating):
+        raise fail(where, f"has complex dtype {values.dtype}; vaekit needs real numbers")
+    if np.issubdtype(values.dtype, np.floating):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row = int(np.argwhere(bad.reshape(len(values), -1).any(axis=1))[0, 0])
+            kind = "NaN" if np.isnan(values).any() else "infinite"
+            raise fail(
+                where, f"contains {kind} values ({int(bad.sum())} in all; first in example {row})"
+            )
+
+
+def check_labels(labels: np.ndarray, n: int, where: str) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim > 1 and labels.size == n:  # (N, 1) column vectors are fine
+        labels = labels.reshape(-1)
+    if labels.ndim != 1:
+        raise fail(where, f"labels must be one value per example, got shape {labels.shape}")
+    if len(labels) != n:
+        raise fail(where, f"has {n} examples but {len(labels)} labels")
+    if np.issubdtype(labels.dtype, np.floating):
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise fail(where, "labels must be whole numbers (class indices)")
+        labels = labels.astype(np.int64)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise fail(where, f"labels must be integers, got dtype {labels.dtype}")
+    if labels.min() < 0:
+        raise fail(where, "labels must be non-negative class indices")
+    return labels.astype(np.int64)
+
+
+def as_image_batch(values: np.ndarray) -> np.ndarray:
+    """(N, H, W) -> (N, 1, H, W); (N, C, H, W) kept."""
+    return values[:, None] if values.ndim == 3 else values

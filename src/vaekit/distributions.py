@@ -1,0 +1,118 @@
+"""The distributions of a VAE: the Gaussian posterior q(z|x), the N(0, I) prior, and the
+likelihoods p(x|z) a decoder can emit (Bernoulli logits, Gaussian with fixed variance).
+
+Each likelihood is an object with ``log_prob``, ``mean`` and ``sample`` so training, evaluation
+and plots share one implementation (seed 002: the VAE learns p(z|x) and p(x|z)).
+Leading dimensions are free: (B, ...) during training, (K, B, ...) for importance sampling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """log N(z; 0, I), summed over the last dimension."""
+    return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+
+def sample_prior(
+    n: int,
+    latent_dim: int,
+    *,
+    device: torch.device | str = "cpu",
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    # Drawn where the generator lives (a seeded CPU generator works for a CUDA model too).
+    where = generator.device if generator is not None else device
+    return torch.randn(n, latent_dim, device=where, generator=generator).to(device)
+
+
+class DiagonalGaussian:
+    """q(z|x) = N(mean, diag(exp(logvar))), the encoder's output (Kingma & Welling 2014)."""
+
+    def __init__(self, mean: torch.Tensor, logvar: torch.Tensor) -> None:
+        self.mean = mean  # (B, Z)
+        self.logvar = logvar  # (B, Z)
+
+    @property
+    def std(self) -> torch.Tensor:
+        return torch.exp(0.5 * self.logvar)
+
+    def rsample(
+        self, samples: int | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Reparameterised draw z = mean + std * eps, eps ~ N(0, I): gradients reach mean, std.
+
+        Returns (B, Z), or (samples, B, Z) when ``samples`` is given.
+        """
+        shape = self.mean.shape if samples is None else (samples, *self.mean.shape)
+        eps = torch.randn(
+            shape, device=self.mean.device, dtype=self.mean.dtype, generator=generator
+        )
+        return self.mean + self.std * eps
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log q(z|x) summed over latent dimensions; z may carry extra leading dims."""
+        return -0.5 * (
+            (z - self.mean).pow(2) * torch.exp(-self.logvar) + self.logvar + LOG_2PI
+        ).sum(-1)
+
+    def kl_per_dim(self) -> torch.Tensor:
+        """KL(q || N(0, I)) per latent dimension in closed form (Kingma & Welling, App. B):
+        0.5 * (mu^2 + sigma^2 - 1 - log sigma^2)."""
+        return 0.5 * (self.mean.pow(2) + torch.exp(self.logvar) - 1.0 - self.logvar)
+
+    def kl_to_standard_normal(self) -> torch.Tensor:
+        return self.kl_per_dim().sum(-1)  # (B,)
+
+
+class Bernoulli:
+    """p(x|z) for data in [0, 1], parameterised by logits (BCE-with-logits is the stable form)."""
+
+    def __init__(self, logits: torch.Tensor, event_ndim: int) -> None:
+        self.logits = logits
+        self.event_ndim = event_ndim
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return torch.sigmoid(self.logits)
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.expand_as(self.logits)
+        nll = F.binary_cross_entropy_with_logits(self.logits, x, reduction="none")
+        return -nll.flatten(-self.event_ndim).sum(-1)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.bernoulli(self.mean, generator=generator)
+
+
+class Gaussian:
+    """p(x|z) = N(mean, sigma^2 I): with a fixed sigma this is the MSE loss of the seed notes."""
+
+    def __init__(
+        self, mean: torch.Tensor, log_sigma: torch.Tensor | float, event_ndim: int
+    ) -> None:
+        self.loc = mean
+        self.log_sigma = torch.as_tensor(log_sigma, dtype=mean.dtype, device=mean.device)
+        self.event_ndim = event_ndim
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.loc
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.loc) * torch.exp(-self.log_sigma)
+        per_value = -0.5 * (z.pow(2) + LOG_2PI) - self.log_sigma
+        return per_value.flatten(-self.event_ndim).sum(-1)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(
+            self.loc.shape, device=self.loc.device, dtype=self.loc.dtype, generator=generator
+        )
+        return self.loc + torch.exp(self.log_sigma) * noise

@@ -1,0 +1,46 @@
+"""The only place below the CLI that writes to the terminal: log lines and progress bars."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+QUIET = False  # set by the CLI's --quiet and by tests
+
+
+def log(message: str) -> None:
+    """One line for the user, on stderr so stdout stays clean for tables and data."""
+    if not QUIET:
+        print(message, file=sys.stderr, flush=True)
+
+
+class ProgressBar:
+    """A tqdm bar on stderr (silent when quiet); use as a context manager."""
+
+    def __init__(self, total: int, desc: str) -> None:
+        self._bar: Any = None
+        if not QUIET and sys.stderr.isatty():  # a log file gets the per-epoch lines only
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total,
+                desc=desc,
+                leave=False,
+                dynamic_ncols=True,
+                file=sys.stderr,
+                mininterval=0.25,
+            )
+
+    def update(self, steps: int = 1, **numbers: float) -> None:
+        if self._bar is None:
+            return
+        if numbers:
+            self._bar.set_postfix({k: f"{v:.2f}" for k, v in numbers.items()}, refresh=False)
+        self._bar.update(steps)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()

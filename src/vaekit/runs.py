@@ -1,0 +1,203 @@
+"""Run folders: everything a trained model needs, as JSON and safetensors only.
+
+    RUN/config.json        RunConfig (model, data pipeline, training) + vaekit version
+    RUN/model.safetensors  weights with the best validation ELBO (what ``load`` uses)
+    RUN/last.safetensors   weights after the last epoch
+    RUN/metrics.jsonl      one JSON object per epoch
+    RUN/summary.json       data facts, parameter count, best and final numbers
+    RUN/*.png              pictures written at the end of training
+
+Loading never unpickles: configs are parsed JSON, weights are safetensors checked against the
+model the config describes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from vaekit.config import RunConfig
+from vaekit.data import Dataset, invert_transform, load_examples
+from vaekit.errors import VaekitError, fail
+from vaekit.files import atomic_write, atomic_write_json
+from vaekit.models import Autoencoder, build_model
+
+CONFIG = "config.json"
+WEIGHTS = {"best": "model.safetensors", "last": "last.safetensors"}
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+# Files a run folder may hold; --force removes only these, never anything else of the user's.
+OWNED = (CONFIG, *WEIGHTS.values(), METRICS, SUMMARY, "reconstructions.png", "samples.png")
+
+
+def prepare_folder(path: Path, force: bool) -> None:
+    """Create a fresh run folder; refuse an existing non-empty one unless ``force``."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise fail(path, "exists and is not a folder")
+    if path.exists() and any(path.iterdir()):
+        if not force:
+            raise fail(
+                path,
+                "already exists and is not empty; choose another --out or pass "
+                "--force to replace the run in it",
+            )
+        if not (path / CONFIG).exists():
+            raise fail(
+                path,
+                "is not empty and is not a vaekit run; refusing to replace it even with --force",
+            )
+        for name in OWNED:
+            (path / name).unlink(missing_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise fail(path, f"cannot create the run folder ({err.strerror})") from None
+
+
+def save_weights(model: Autoencoder, path: Path, metadata: dict[str, str] | None = None) -> None:
+    # Saved from the unwrapped module on CPU, contiguous: what safetensors requires.
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata or {}))
+
+
+def load_weights(model: Autoencoder, path: Path) -> None:
+    """Load safetensors weights into ``model``, naming any missing/extra/mis-shaped tensor."""
+    if not path.exists():
+        raise fail(path, "weights file not found")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise fail(path, f"not a readable safetensors file ({err})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing[:3])}"] if missing else []) + (
+            [f"unexpected {', '.join(extra[:3])}"] if extra else []
+        )
+        raise fail(path, f"tensors do not match the model in config.json: {'; '.join(parts)}")
+    for name, tensor in tensors.items():
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            raise fail(
+                path,
+                f"tensor {name} has shape {tuple(tensor.shape)}, the config's model "
+                f"needs {tuple(expected[name].shape)}",
+            )
+        if tensor.dtype != expected[name].dtype:
+            raise fail(
+                path, f"tensor {name} has dtype {tensor.dtype}, expected {expected[name].dtype}"
+            )
+    model.load_state_dict(tensors)
+
+
+def read_config(path: Path) -> RunConfig:
+    file = Path(path) / CONFIG
+    if not Path(path).is_dir():
+        raise fail(path, "no such run folder")
+    if not file.exists():
+        raise fail(path, "not a vaekit run (no config.json)")
+    try:
+        raw = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise fail(file, f"not valid JSON ({err})") from None
+    return RunConfig.from_dict(raw, where=file)
+
+
+@dataclass
+class Run:
+    """A trained run loaded from its folder. Arrays in and out are in model space (the run's
+    data transform applied), except where a method says otherwise."""
+
+    path: Path
+    config: RunConfig
+    model: Autoencoder
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        file = self.path / METRICS
+        if not file.exists():
+            return []
+        return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+
+    def data(self, source: str = "val") -> Dataset:
+        """The run's own split (train/val/test) or new data read like the training data."""
+        return load_examples(source, self.config.data, self.model.input_shape)
+
+    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+        gen = _generator(seed)
+        return self.model.sample(n, generator=gen).cpu().numpy()
+
+    def reconstruct(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        return self.model.reconstruct(self._tensor(x)).cpu().numpy()
+
+    @torch.no_grad()
+    def encode(self, x: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and log-variances, each (N, latent_dim)."""
+        posterior = self.model.encode(self._tensor(x))
+        logvar = getattr(posterior, "logvar", torch.full_like(posterior.mean, float("-inf")))
+        return posterior.mean.cpu().numpy(), logvar.cpu().numpy()
+
+    @torch.no_grad()
+    def decode(self, z: np.ndarray | torch.Tensor) -> np.ndarray:
+        z = self._tensor(z)
+        if z.ndim != 2 or z.shape[1] != self.model.latent_dim:
+            raise VaekitError(
+                f"codes must have shape (N, {self.model.latent_dim}), got {tuple(z.shape)}"
+            )
+        return self.model.decode(z).mean.cpu().numpy()
+
+    @property
+    def kind(self) -> str:
+        """ "image" or "tabular": how examples are shown and exported."""
+        return self.summary.get("data", {}).get("kind") or (
+            "image" if len(self.model.input_shape) == 3 else "tabular"
+        )
+
+    def to_data_units(self, x: np.ndarray) -> np.ndarray:
+        """Model-space values back in the data's own units (e.g. CSV columns)."""
+        return invert_transform(x, self.config.data.transform)
+
+    def export(self, x: np.ndarray) -> np.ndarray:
+        """What ``--npy`` writes: images in [0, 1], tabular rows in the CSV's own units."""
+        return x if self.kind == "image" else self.to_data_units(x)
+
+    def _tensor(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+        return t.to(device=self.model.device, dtype=torch.float32)
+
+
+def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:
+    """Load a run folder: ``vaekit.load("runs/digits").model.sample(16)``."""
+    path = Path(path)
+    config = read_config(path)
+    if weights not in WEIGHTS:
+        raise VaekitError(f"weights: {weights!r} is not one of {', '.join(WEIGHTS)}")
+    model = build_model(config.model)
+    load_weights(model, path / WEIGHTS[weights])
+    model.to(device).eval()
+    summary_file = path / SUMMARY
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    return Run(path, config, model, summary)
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    atomic_write_json(Path(path) / SUMMARY, summary)
+
+
+def remove_run(path: Path) -> None:
+    """Delete a run folder vaekit created (used when training fails before the first epoch)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _generator(seed: int | None) -> torch.Generator | None:
+    return None if seed is None else torch.Generator().manual_seed(seed)
