@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             if (section, f.name) in HIDDEN_FIELDS:
                 continue
             hint = hints[f.name]
-            arms = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-            base = arms[0]
+            base = hint
+            if typing.get_origin(hint) in (typing.Union, types.UnionType):  # X | None -> X
+                base = next(a for a in typing.get_args(hint) if a is not type(None))
             kwargs: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": None}
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             kwargs["help"] = f"{f.metadata.get('help', '')} (default: {default})".strip()

@@ -134,6 +134,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes at protocol 2: str -> bytes only
     }
 
     def find_class(self, module: str, name: str):  # type: ignore[override]
@@ -145,6 +146,10 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
             except ImportError:  # numpy < 2
                 from numpy.core.multiarray import _reconstruct
             return _reconstruct
+        if module == "_codecs":
+            import _codecs
+
+            return _codecs.encode
         return getattr(np, name)
 
 

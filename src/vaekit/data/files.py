@@ -79,6 +79,9 @@ def _in_unit_range(values: np.ndarray) -> bool:
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
+        with open(path, "rb") as handle:
+            if handle.read(6) != b"\x93NUMPY":
+                raise fail(path, "not a valid .npy file (bad magic number)")
         return np.load(path, allow_pickle=False, mmap_mode="r")[...]
     except ValueError as err:
         if "pickle" in str(err).lower():

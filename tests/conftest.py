@@ -1,0 +1,45 @@
+"""Shared tiny fixtures: quiet output, a private data folder, and a small trained run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vaekit import progress
+from vaekit.config import RunConfig
+
+
+@pytest.fixture(autouse=True)
+def _quiet_and_private(monkeypatch, tmp_path_factory):
+    progress.QUIET = True
+    monkeypatch.setenv("VAEKIT_DATA", str(tmp_path_factory.getbasetemp() / "vaekit-data"))
+
+
+def tiny_config(**sections) -> RunConfig:
+    """A small, fast VAE config on the built-in digits; override per section."""
+    raw = {
+        "model": {"latent_dim": 2, "hidden": [64]},
+        "data": {"source": "digits"},
+        "train": {"epochs": 3, "batch_size": 64, "seed": 0, "device": "cpu"},
+    }
+    for name, values in sections.items():
+        raw[name] = {**raw.get(name, {}), **values}
+    return RunConfig.from_dict(raw)
+
+
+@pytest.fixture
+def make_config():
+    """The :func:`tiny_config` builder, for tests that vary it."""
+    return tiny_config
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A digits VAE trained for a few epochs, shared read-only by tests."""
+    from vaekit.train import train
+
+    progress.QUIET = True
+    out = tmp_path_factory.mktemp("runs") / "digits"
+    train(tiny_config(train={"epochs": 5}), out)
+    return out

@@ -1,0 +1,147 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vaekit.cli import main
+
+FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "256"]
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("vaekit: error: ")
+    return err[0]
+
+
+def test_train_then_every_verb(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *FAST]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(run),
+                "-n",
+                "8",
+                "-o",
+                str(tmp_path / "s.png"),
+                "--npy",
+                str(tmp_path / "s.npy"),
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert np.load(tmp_path / "s.npy").shape == (8, 1, 8, 8)
+    with Image.open(tmp_path / "s.png") as img:
+        assert img.width >= 32 and img.height >= 32
+    assert main(["reconstruct", str(run), "-o", str(tmp_path / "r.png"), "-n", "16"]) == 0
+    assert main(["encode", str(run), "--data", "train", "-o", str(tmp_path / "c.npz")]) == 0
+    with np.load(tmp_path / "c.npz") as codes:
+        assert codes["mean"].shape == (1617, 2) and codes["labels"].shape == (1617,)
+    assert main(["decode", str(run), str(tmp_path / "c.npz"), "-o", str(tmp_path / "d.npy")]) == 0
+    assert np.load(tmp_path / "d.npy").shape == (1617, 1, 8, 8)
+    capsys.readouterr()
+    assert main(["info", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "best val ELBO" in out and "parameters" in out
+
+
+def test_config_file_is_overridden_by_the_command_line(tmp_path):
+    (tmp_path / "c.yaml").write_text(
+        "model:\n  latent_dim: 3\n  hidden: [8]\ntrain:\n  epochs: 1\n"
+    )
+    run = tmp_path / "run"
+    assert (
+        main(
+            ["train", "--config", str(tmp_path / "c.yaml"), "--latent-dim", "4", "--out", str(run)]
+        )
+        == 0
+    )
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["latent_dim"] == 4 and config["model"]["hidden"] == [8]
+
+
+def test_existing_run_folder_is_refused_without_force(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), *FAST]) == 0
+    before = (run / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), *FAST, "--seed", "5"]) == 2
+    assert "already exists" in _error_line(capsys)
+    assert (run / "model.safetensors").read_bytes() == before
+    assert main(["train", "--out", str(run), *FAST, "--seed", "5", "--force"]) == 0
+    assert (run / "model.safetensors").read_bytes() != before
+
+
+def test_force_never_replaces_a_folder_that_is_not_a_run(tmp_path, capsys):
+    (tmp_path / "precious.txt").write_text("keep me")
+    assert main(["train", "--out", str(tmp_path), *FAST, "--force"]) == 2
+    assert "not a vaekit run" in _error_line(capsys)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def _bad_inputs(tmp):
+    np.save(tmp / "rank5.npy", np.zeros((2, 2, 2, 2, 2)))
+    np.save(tmp / "nan.npy", np.array([[0.5, np.nan]] * 10))
+    np.save(tmp / "wide.npy", np.linspace(-2, 2, 40).reshape(10, 4))
+    (tmp / "mixed").mkdir()
+    Image.new("L", (8, 8)).save(tmp / "mixed" / "a.png")
+    Image.new("L", (9, 9)).save(tmp / "mixed" / "b.png")
+    (tmp / "notrun").mkdir()
+    return [
+        (["train", "--data", str(tmp / "missing.npy")], "no such file"),
+        (["train", "--data", "imagenet"], "not a built-in dataset"),
+        (["train", "--data", str(tmp / "rank5.npy")], "rank5.npy: expected arrays of shape"),
+        (["train", "--data", str(tmp / "mixed")], "images differ in size"),
+        (["train", "--data", str(tmp / "nan.npy")], "nan.npy: contains NaN"),
+        (
+            ["train", "--data", str(tmp / "wide.npy"), "--likelihood", "bernoulli"],
+            r"outside [0, 1]",
+        ),
+        (["train", "--latent-dim", "0"], "--latent-dim: must be >= 1"),
+        (["train", "--config", str(tmp / "nope.yaml")], "cannot read config file"),
+        (["sample", str(tmp / "notrun")], "not a vaekit run"),
+        (["sample", str(tmp / "absent")], "no such run folder"),
+    ]
+
+
+def test_each_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    for argv, message in _bad_inputs(tmp_path):
+        out = tmp_path / "out"
+        code = main([*argv, "--out", str(out), *FAST] if argv[0] == "train" else argv)
+        assert code == 2, argv
+        line = _error_line(capsys)
+        assert message in line, (argv, line)
+        assert not out.exists(), argv  # bad input leaves nothing behind
+
+
+def test_errors_from_the_installed_command_have_no_traceback(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vaekit",
+            "train",
+            "--data",
+            str(tmp_path / "missing.npy"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_unknown_option_exits_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--no-such-option"])
+    assert stop.value.code == 2

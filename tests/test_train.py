@@ -1,0 +1,103 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from vaekit.data import load_splits
+from vaekit.evaluate import elbo_terms
+from vaekit.models import build_model
+from vaekit.train import resolve_model_config, train
+
+
+def test_training_raises_the_validation_elbo_far_above_the_untrained_model(make_config, tmp_path):
+    config = make_config(train={"epochs": 8})
+    run = train(config, tmp_path / "run")
+    history = run.metrics
+    assert len(history) == 8
+    assert history[-1]["val_elbo"] > history[0]["val_elbo"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    splits = load_splits(config.data)
+    torch.manual_seed(0)
+    untrained = build_model(config.model)
+    before = elbo_terms(untrained, splits.val.x)["elbo"]
+    after = elbo_terms(run.model, splits.val.x)["elbo"]
+    assert before < -40  # about 64 * log 2 nats for an untrained Bernoulli decoder
+    assert after > before + 15  # nats per example
+
+
+def test_same_seed_gives_bit_identical_weights(make_config, tmp_path):
+    train(make_config(), tmp_path / "a")
+    train(make_config(), tmp_path / "b")
+    a = load_file(str(tmp_path / "a" / "last.safetensors"))
+    b = load_file(str(tmp_path / "b" / "last.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    train(make_config(train={"seed": 1}), tmp_path / "c")
+    c = load_file(str(tmp_path / "c" / "last.safetensors"))
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_run_folder_has_every_promised_file(trained_run):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "last.safetensors",
+        "metrics.jsonl",
+        "summary.json",
+        "reconstructions.png",
+        "samples.png",
+    ):
+        assert (trained_run / name).stat().st_size > 0, name
+    rows = [json.loads(line) for line in (trained_run / "metrics.jsonl").read_text().splitlines()]
+    assert {
+        "epoch",
+        "train_loss",
+        "train_recon",
+        "train_kl",
+        "val_elbo",
+        "val_recon",
+        "val_kl",
+        "seconds",
+    } <= set(rows[0])
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["best_val_elbo"] == max(r["val_elbo"] for r in rows)
+
+
+def test_dynamic_binarisation_trains(make_config, tmp_path):
+    run = train(make_config(data={"binarize": "dynamic"}, train={"epochs": 2}), tmp_path / "r")
+    assert len(run.metrics) == 2
+
+
+def test_gaussian_decoder_on_tabular_data(make_config, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(300, 2))
+    table = latent @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(300, 6)) + 4.0
+    np.save(tmp_path / "t.npy", table)
+    config = make_config(data={"source": str(tmp_path / "t.npy")}, train={"epochs": 30})
+    run = train(config, tmp_path / "r")
+    assert run.config.model.likelihood == "gaussian"
+    assert run.metrics[-1]["val_elbo"] > run.metrics[0]["val_elbo"]
+    samples = run.export(run.sample(50, seed=0))
+    assert samples.shape == (50, 6) and abs(samples.mean() - 4.0) < 1.0  # back in data units
+
+
+def test_bernoulli_decoder_refuses_data_outside_unit_range(make_config, tmp_path):
+    import numpy as np
+
+    from vaekit.errors import VaekitError
+
+    np.save(tmp_path / "t.npy", np.linspace(-1, 3, 40).reshape(10, 4))
+    config = make_config(
+        data={"source": str(tmp_path / "t.npy")}, model={"likelihood": "bernoulli"}
+    )
+    with pytest.raises(VaekitError, match=r"outside \[0, 1\].*--likelihood gaussian"):
+        train(config, tmp_path / "r")
+    assert not (tmp_path / "r").exists()  # nothing written for bad input
+
+
+def test_auto_likelihood_is_resolved_from_the_data(make_config):
+    config = make_config()
+    resolve_model_config(config, load_splits(config.data))
+    assert config.model.likelihood == "bernoulli" and config.model.input_shape == [1, 8, 8]
