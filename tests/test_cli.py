@@ -50,7 +50,7 @@ def test_train_then_every_verb(tmp_path, capsys):
     capsys.readouterr()
     assert main(["info", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "best val ELBO" in out and "parameters" in out
+    assert "best" in out and "val_elbo" in out and "parameters" in out
 
 
 def test_config_file_is_overridden_by_the_command_line(tmp_path):

@@ -68,13 +68,13 @@ def test_tensors_that_do_not_match_the_config_are_named(trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
     tensors = load_file(str(run / "model.safetensors"))
-    tensors["decoder.0.weight"] = torch.zeros(3, 3)
+    tensors["decoder.net.0.weight"] = torch.zeros(3, 3)
     save_file(tensors, str(run / "model.safetensors"))
-    with pytest.raises(VaekitError, match=r"decoder.0.weight has shape \(3, 3\)"):
+    with pytest.raises(VaekitError, match=r"decoder.net.0.weight has shape \(3, 3\)"):
         vaekit.load(run)
-    del tensors["decoder.0.weight"]
+    del tensors["decoder.net.0.weight"]
     save_file(tensors, str(run / "model.safetensors"))
-    with pytest.raises(VaekitError, match="missing decoder.0.weight"):
+    with pytest.raises(VaekitError, match="missing decoder.net.0.weight"):
         vaekit.load(run)
 
 

@@ -76,7 +76,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             if value is not None:
                 check_value(value, hints[f.name], f.metadata, option_name(section, f.name))
                 overrides.setdefault(section, {})[f.name] = value
-    return RunConfig.from_dict(merge(raw, overrides), where=where)
+    merged = merge(raw, overrides)
+    chosen = merged.get("model", {}).get("model", ModelConfig.model)
+    for f in dataclasses.fields(ModelConfig):
+        models = f.metadata.get("models")
+        if f.name in overrides.get("model", {}) and models and chosen not in models:
+            raise VaekitError(
+                f"{option_name('model', f.name)}: does not apply to model {chosen!r} "
+                f"(it is for: {', '.join(models)})"
+            )
+    return RunConfig.from_dict(merged, where=where)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -90,7 +99,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     run = _load(args)
     if args.n < 1:
         raise VaekitError(f"-n: must be at least 1, got {args.n}")
-    samples = run.sample(args.n, seed=args.seed)
+    samples = run.sample(args.n, seed=args.seed, sampler=args.sampler)
     _write_outputs(run, [samples], ["prior samples"], args.output, args.npy)
 
 
@@ -140,8 +149,13 @@ def cmd_info(args: argparse.Namespace) -> None:
         ("model", run.config.model.model),
         ("parameters", f"{run.model.parameter_count():,}"),
         ("latent dim", str(run.config.model.latent_dim)),
-        ("hidden", " ".join(map(str, run.config.model.hidden))),
-        ("likelihood", run.config.model.likelihood),
+        ("network", describe_network(run.config.model)),
+        (
+            "likelihood",
+            run.config.model.likelihood
+            if run.config.model.model != "pca"
+            else "linear-Gaussian (probabilistic PCA)",
+        ),
         ("data", run.config.data.source),
         ("input shape", " x ".join(map(str, run.model.input_shape))),
     ]
@@ -155,28 +169,30 @@ def cmd_info(args: argparse.Namespace) -> None:
             )
         )
     t = run.config.train
+    beta = f", beta {run.config.model.beta}" if run.config.model.beta is not None else ""
     rows.append(
-        (
-            "training",
-            f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr}, beta {t.beta}, seed {t.seed}",
-        )
+        ("training", f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr}{beta}, seed {t.seed}")
     )
     if metrics:
         last = metrics[-1]
         rows.append(("epochs run", str(last["epoch"])))
+        headline = (
+            f"ELBO {last['val_elbo']:.3f} nats" if last.get("val_elbo") is not None else "recon"
+        )
         rows.append(
             (
-                "final val ELBO",
-                f"{last['val_elbo']:.3f} nats "
-                f"(recon {last['val_recon']:.3f}, kl {last['val_kl']:.3f})",
+                "final val",
+                f"{headline} (recon {last['val_recon']:.3f}, kl {last['val_kl']:.3f}, "
+                f"mse {last['val_mse']:.4f})",
             )
         )
-    if summary.get("best_epoch"):
+    if summary.get("best"):
+        best = summary["best"]
         rows.append(
             (
-                "best val ELBO",
-                f"{summary['best_val_elbo']:.3f} nats at epoch "
-                f"{summary['best_epoch']} (model.safetensors)",
+                "best",
+                f"{best['metric']} {best['value']:.3f} at epoch {summary['best_epoch']} "
+                "(model.safetensors)",
             )
         )
         rows.append(("train time", f"{summary['train_seconds']:.1f} s"))
@@ -186,6 +202,14 @@ def cmd_info(args: argparse.Namespace) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+
+
+def describe_network(model: ModelConfig) -> str:
+    if model.model == "pca":
+        return "linear (closed-form PCA)"
+    if model.arch == "conv":
+        return "conv, channels " + " ".join(map(str, model.channels))
+    return "mlp, hidden " + " ".join(map(str, model.hidden))
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
@@ -270,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-o", "--output", help="PNG picture of the samples")
     sample.add_argument("--npy", help="also save the raw array (decoder means) as .npy")
     sample.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    sample.add_argument(
+        "--sampler",
+        choices=("prior", "gmm"),
+        default="prior",
+        help="codes from N(0, I), or from a Gaussian mixture fitted to the training codes",
+    )
     sample.set_defaults(func=cmd_sample)
 
     recon = with_run("reconstruct", "originals above, their reconstructions below")

@@ -20,15 +20,29 @@ from vaekit.errors import VaekitError, fail
 FORMAT_VERSION = 1  # bump when config.json changes incompatibly
 
 
+MODEL_NAMES = ("pca", "ae", "sparse-ae", "denoising-ae", "noisy-ae", "vae", "beta-vae", "iwae")
+NETWORK_MODELS = MODEL_NAMES[1:]  # every model but the closed-form PCA
+KL_MODELS = ("noisy-ae", "vae", "beta-vae", "iwae")  # trained with a KL term towards N(0, I)
+POSTERIOR_MODELS = ("vae", "beta-vae", "iwae")  # learn the posterior's variance
+
+
 def _opt(
     default: Any,
     *,
     choices: tuple[str, ...] | None = None,
     minimum: float | None = None,
     exclusive_min: bool = False,
+    models: tuple[str, ...] | None = None,
     help: str = "",
 ) -> Any:
-    meta = {"choices": choices, "min": minimum, "exclusive_min": exclusive_min, "help": help}
+    """A config field; ``models`` names the models the option applies to (None: all)."""
+    meta = {
+        "choices": choices,
+        "min": minimum,
+        "exclusive_min": exclusive_min,
+        "models": models,
+        "help": help,
+    }
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -36,19 +50,119 @@ def _opt(
 
 @dataclass
 class ModelConfig:
-    model: str = _opt("vae", choices=("vae",), help="model family")
+    model: str = _opt("vae", choices=MODEL_NAMES, help="model family")
     latent_dim: int = _opt(2, minimum=1, help="size of the latent code z")
-    hidden: list[int] = _opt([400], help="hidden layer widths of the encoder (decoder mirrors)")
-    arch: str = _opt("mlp", choices=("mlp",), help="encoder/decoder network type")
+    arch: str = _opt(
+        "mlp", choices=("mlp", "conv"), models=NETWORK_MODELS, help="encoder/decoder network type"
+    )
+    hidden: list[int] = _opt(
+        [400], minimum=1, models=NETWORK_MODELS, help="MLP hidden widths (the decoder mirrors)"
+    )
+    channels: list[int] = _opt(
+        [32, 64], minimum=1, models=NETWORK_MODELS, help="conv channels, each layer halves H, W"
+    )
     likelihood: str = _opt(
         "auto",
-        choices=("auto", "bernoulli", "gaussian"),
-        help="p(x|z): bernoulli for data in [0,1], gaussian (fixed sigma) else",
+        choices=("auto", "bernoulli", "gaussian", "gaussian-learned"),
+        models=NETWORK_MODELS,
+        help="p(x|z): bernoulli for data in [0,1], gaussian with fixed or learned variance",
     )
     sigma: float = _opt(
-        0.1, minimum=0.0, exclusive_min=True, help="std of the fixed-variance gaussian decoder"
+        0.1,
+        minimum=0.0,
+        exclusive_min=True,
+        models=NETWORK_MODELS,
+        help="std of the fixed-variance gaussian decoder",
+    )
+    min_sigma: float = _opt(
+        1e-3,
+        minimum=0.0,
+        exclusive_min=True,
+        models=NETWORK_MODELS,
+        help="floor of the learned gaussian std (gaussian-learned)",
+    )
+    posterior: str = _opt(
+        "diagonal",
+        choices=("diagonal", "full"),
+        models=POSTERIOR_MODELS,
+        help="q(z|x) covariance: diagonal, or full via a Cholesky factor",
+    )
+    beta: float | None = _opt(
+        None,
+        minimum=0.0,
+        exclusive_min=True,
+        models=KL_MODELS,
+        help="KL weight (1 = the ELBO; beta-vae defaults to 4)",
+    )
+    beta_schedule: str = _opt(
+        "constant",
+        choices=("constant", "linear", "cyclical"),
+        models=("beta-vae",),
+        help="how beta changes with the step",
+    )
+    warmup_steps: int = _opt(
+        1000, minimum=1, models=("beta-vae",), help="linear: steps from 0 to beta"
+    )
+    cycles: int = _opt(4, minimum=1, models=("beta-vae",), help="cyclical: number of cycles")
+    cycle_ratio: float = _opt(
+        0.5,
+        minimum=0.0,
+        exclusive_min=True,
+        models=("beta-vae",),
+        help="cyclical: share of each cycle spent rising to beta",
+    )
+    free_bits: float = _opt(
+        0.0, minimum=0.0, models=("beta-vae",), help="KL floor per latent dimension (nats)"
+    )
+    k: int = _opt(5, minimum=1, models=("iwae",), help="importance samples of the IWAE bound")
+    l1: float = _opt(
+        0.1, minimum=0.0, exclusive_min=True, models=("sparse-ae",), help="L1 weight on codes"
+    )
+    noise: str = _opt(
+        "gaussian",
+        choices=("gaussian", "mask"),
+        models=("denoising-ae",),
+        help="input corruption: additive gaussian, or masking pixels to 0",
+    )
+    noise_level: float = _opt(
+        0.3,
+        minimum=0.0,
+        exclusive_min=True,
+        models=("denoising-ae",),
+        help="gaussian std, or the masked share",
+    )
+    code_sigma: float = _opt(
+        0.5,
+        minimum=0.0,
+        exclusive_min=True,
+        models=("noisy-ae",),
+        help="fixed std of the noise added to the code",
     )
     input_shape: list[int] = _opt([], help="shape of one example, filled in from the data")
+
+    def check_applicable(self, explicit: set[str] = frozenset(), name=lambda key: key) -> None:
+        """Refuse options that do not belong to the chosen model, e.g. ``k`` for ``ae``.
+
+        An option counts as given when it is in ``explicit`` or differs from its default.
+        """
+        for f in dataclasses.fields(self):
+            models = f.metadata.get("models")
+            if models is None or self.model in models:
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            if f.name in explicit or getattr(self, f.name) != default:
+                raise VaekitError(
+                    f"{name(f.name)}: does not apply to model {self.model!r} "
+                    f"(it is for: {', '.join(models)})"
+                )
+        if self.free_bits > 0 and self.posterior == "full":
+            raise VaekitError(f"{name('free_bits')}: needs the diagonal posterior")
+
+    def resolved_beta(self) -> float:
+        """The KL weight in force when the schedule is at full strength."""
+        if self.beta is not None:
+            return self.beta
+        return 4.0 if self.model == "beta-vae" else 1.0
 
 
 @dataclass
@@ -72,7 +186,6 @@ class TrainConfig:
     epochs: int = _opt(30, minimum=1)
     batch_size: int = _opt(128, minimum=1)
     lr: float = _opt(1e-3, minimum=0.0, exclusive_min=True, help="Adam learning rate")
-    beta: float = _opt(1.0, minimum=0.0, help="weight of the KL term (1 = the ELBO)")
     seed: int = _opt(0, minimum=0)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
 
@@ -105,6 +218,7 @@ class RunConfig:
             name: section_from_dict(kind, raw.get(name, {}), f"{where}: {name}")
             for name, kind in sections.items()
         }
+        parts["model"].check_applicable(name=lambda key: f"{where}: model.{key}")
         return cls(**parts)
 
 

@@ -1,5 +1,6 @@
-"""The distributions of a VAE: the Gaussian posterior q(z|x), the N(0, I) prior, and the
-likelihoods p(x|z) a decoder can emit (Bernoulli logits, Gaussian with fixed variance).
+"""The distributions of a VAE: Gaussian posteriors q(z|x) (diagonal or full covariance), the
+point mass of a deterministic code, the N(0, I) prior, and the likelihoods p(x|z) a decoder can
+emit (Bernoulli logits, Gaussian with fixed or learned variance).
 
 Each likelihood is an object with ``log_prob``, ``mean`` and ``sample`` so training, evaluation
 and plots share one implementation (seed 002: the VAE learns p(z|x) and p(x|z)).
@@ -72,6 +73,59 @@ class DiagonalGaussian:
         return self.kl_per_dim().sum(-1)  # (B,)
 
 
+class FullGaussian:
+    """q(z|x) = N(mean, L L^T) with L lower-triangular, positive diagonal (a Cholesky factor)."""
+
+    def __init__(self, mean: torch.Tensor, scale_tril: torch.Tensor) -> None:
+        self.mean = mean  # (B, Z)
+        self.scale_tril = scale_tril  # (B, Z, Z)
+
+    @property
+    def logvar(self) -> torch.Tensor:
+        """Log of the marginal variances diag(L L^T), (B, Z)."""
+        return torch.log(self.scale_tril.pow(2).sum(-1))
+
+    def rsample(
+        self, samples: int | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """z = mean + L eps: covariance L L^T, differentiable in mean and L."""
+        shape = self.mean.shape if samples is None else (samples, *self.mean.shape)
+        eps = torch.randn(
+            shape, device=self.mean.device, dtype=self.mean.dtype, generator=generator
+        )
+        return self.mean + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def _log_det(self) -> torch.Tensor:
+        return 2 * torch.log(torch.diagonal(self.scale_tril, dim1=-2, dim2=-1)).sum(-1)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        diff = (z - self.mean).unsqueeze(-1)  # (..., B, Z, 1)
+        tril = self.scale_tril.expand(*diff.shape[:-2], *self.scale_tril.shape[-2:])
+        white = torch.linalg.solve_triangular(tril, diff, upper=False).squeeze(-1)
+        return -0.5 * (white.pow(2).sum(-1) + self._log_det() + self.mean.shape[-1] * LOG_2PI)
+
+    def kl_to_standard_normal(self) -> torch.Tensor:
+        """0.5 * (tr(L L^T) + mu^T mu - Z - log det(L L^T)), (B,)."""
+        trace = self.scale_tril.pow(2).sum((-2, -1))
+        return 0.5 * (trace + self.mean.pow(2).sum(-1) - self.mean.shape[-1] - self._log_det())
+
+    def kl_per_dim(self) -> torch.Tensor:
+        """KL of each marginal N(mu_d, Sigma_dd) to N(0, 1); they need not sum to the joint KL."""
+        return 0.5 * (self.mean.pow(2) + torch.exp(self.logvar) - 1.0 - self.logvar)
+
+
+class PointMass:
+    """The code of a deterministic autoencoder: all probability at ``mean``."""
+
+    def __init__(self, mean: torch.Tensor) -> None:
+        self.mean = mean
+
+    def rsample(
+        self, samples: int | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        return self.mean if samples is None else self.mean.expand(samples, *self.mean.shape)
+
+
 class Bernoulli:
     """p(x|z) for data in [0, 1], parameterised by logits (BCE-with-logits is the stable form)."""
 
@@ -93,7 +147,8 @@ class Bernoulli:
 
 
 class Gaussian:
-    """p(x|z) = N(mean, sigma^2 I): with a fixed sigma this is the MSE loss of the seed notes."""
+    """p(x|z) = N(mean, sigma^2): with a fixed sigma this is the MSE loss of the seed notes; a
+    tensor ``log_sigma`` (one per value) is the learned-variance decoder of seed 002."""
 
     def __init__(
         self, mean: torch.Tensor, log_sigma: torch.Tensor | float, event_ndim: int

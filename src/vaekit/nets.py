@@ -35,8 +35,9 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoder(nn.Module):
-    def __init__(self, latent_dim: int, hidden: list[int], input_shape: tuple[int, ...],
-                 params: int) -> None:
+    def __init__(
+        self, latent_dim: int, hidden: list[int], input_shape: tuple[int, ...], params: int
+    ) -> None:
         super().__init__()
         self.out_shape = (params, *input_shape)
         self.net = mlp(latent_dim, hidden[::-1], math.prod(self.out_shape))
@@ -66,8 +67,9 @@ class ConvDecoder(nn.Module):
     """The mirror: a linear layer to a small feature map, stride-2 transposed convolutions that
     double H and W, then a crop to the input size (so odd sizes such as 7x7 work)."""
 
-    def __init__(self, latent_dim: int, channels: list[int], input_shape: tuple[int, ...],
-                 params: int) -> None:
+    def __init__(
+        self, latent_dim: int, channels: list[int], input_shape: tuple[int, ...], params: int
+    ) -> None:
         super().__init__()
         c, h, w = input_shape
         self.input_shape = tuple(input_shape)
@@ -93,15 +95,22 @@ class ConvDecoder(nn.Module):
         return out.reshape(*lead, self.params, c, h, w)
 
 
-def build_encoder(arch: str, input_shape: tuple[int, ...], hidden: list[int], channels: list[int],
-                  outputs: int) -> nn.Module:
+def build_encoder(
+    arch: str, input_shape: tuple[int, ...], hidden: list[int], channels: list[int], outputs: int
+) -> nn.Module:
     if arch == "conv":
         return ConvEncoder(input_shape, channels, outputs)
     return MLPEncoder(input_shape, hidden, outputs)
 
 
-def build_decoder(arch: str, latent_dim: int, hidden: list[int], channels: list[int],
-                  input_shape: tuple[int, ...], params: int) -> nn.Module:
+def build_decoder(
+    arch: str,
+    latent_dim: int,
+    hidden: list[int],
+    channels: list[int],
+    input_shape: tuple[int, ...],
+    params: int,
+) -> nn.Module:
     if arch == "conv":
         return ConvDecoder(latent_dim, channels, input_shape, params)
     return MLPDecoder(latent_dim, hidden, input_shape, params)

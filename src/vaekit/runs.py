@@ -5,6 +5,7 @@
     RUN/last.safetensors   weights after the last epoch
     RUN/metrics.jsonl      one JSON object per epoch
     RUN/summary.json       data facts, parameter count, best and final numbers
+    RUN/sampler.safetensors  a Gaussian mixture fitted to the training codes (--sampler gmm)
     RUN/*.png              pictures written at the end of training
 
 Loading never unpickles: configs are parsed JSON, weights are safetensors checked against the
@@ -29,13 +30,17 @@ from vaekit.data import Dataset, invert_transform, load_examples
 from vaekit.errors import VaekitError, fail
 from vaekit.files import atomic_write, atomic_write_json
 from vaekit.models import Autoencoder, build_model
+from vaekit.progress import log
+from vaekit.samplers import GaussianMixtureSampler
 
 CONFIG = "config.json"
 WEIGHTS = {"best": "model.safetensors", "last": "last.safetensors"}
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
+SAMPLER = "sampler.safetensors"
+PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png")
 # Files a run folder may hold; --force removes only these, never anything else of the user's.
-OWNED = (CONFIG, *WEIGHTS.values(), METRICS, SUMMARY, "reconstructions.png", "samples.png")
+OWNED = (CONFIG, *WEIGHTS.values(), METRICS, SUMMARY, SAMPLER, *PICTURES)
 
 
 def prepare_folder(path: Path, force: bool) -> None:
@@ -133,8 +138,24 @@ class Run:
         """The run's own split (train/val/test) or new data read like the training data."""
         return load_examples(source, self.config.data, self.model.input_shape)
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+    @torch.no_grad()
+    def sample(
+        self, n: int, seed: int | None = None, sampler: str = "prior", warn: bool = True
+    ) -> np.ndarray:
+        """n new examples (decoder means). ``sampler``: "prior" draws z ~ N(0, I); "gmm" draws
+        codes from the Gaussian mixture fitted to the training codes."""
         gen = _generator(seed)
+        if sampler == "gmm":
+            z = GaussianMixtureSampler.load(self.path / SAMPLER).sample(n, generator=gen)
+            return self.model.decode(z.to(self.model.device)).mean.cpu().numpy()
+        if sampler != "prior":
+            raise VaekitError(f"--sampler: {sampler!r} is not one of prior, gmm")
+        if warn and not self.model.regularised_latent:
+            log(
+                f"warning: {self.config.model.model}'s latent space is not regularised towards "
+                "N(0, I), so prior samples are not a generative model's; --sampler gmm draws "
+                "codes from a mixture fitted to the training codes instead"
+            )
         return self.model.sample(n, generator=gen).cpu().numpy()
 
     def reconstruct(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -188,6 +209,10 @@ def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:
     summary_file = path / SUMMARY
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     return Run(path, config, model, summary)
+
+
+def write_config(path: Path, config: RunConfig) -> None:
+    atomic_write_json(Path(path) / CONFIG, config.to_dict())
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:

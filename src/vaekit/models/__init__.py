@@ -1,16 +1,28 @@
 """The model family behind one interface (see :class:`vaekit.models.base.Autoencoder`).
 
-A model is one module and one entry in :data:`MODELS`; its options live in ``ModelConfig``.
+A model is one entry in :data:`MODELS`; variants that differ only in a number or an option
+(sparse/denoising AE, beta-VAE, IWAE, the noisy AE) share a class and differ in ``ModelConfig``.
 """
 
 from __future__ import annotations
 
 from vaekit.config import ModelConfig
 from vaekit.errors import VaekitError
+from vaekit.models.autoencoder import AE
 from vaekit.models.base import Autoencoder, LossTerms
+from vaekit.models.pca import PCA
 from vaekit.models.vae import VAE
 
-MODELS: dict[str, type[Autoencoder]] = {"vae": VAE}
+MODELS: dict[str, type[Autoencoder]] = {
+    "pca": PCA,
+    "ae": AE,
+    "sparse-ae": AE,
+    "denoising-ae": AE,
+    "noisy-ae": VAE,
+    "vae": VAE,
+    "beta-vae": VAE,
+    "iwae": VAE,
+}
 
 
 def build_model(config: ModelConfig) -> Autoencoder:
@@ -19,7 +31,9 @@ def build_model(config: ModelConfig) -> Autoencoder:
         raise VaekitError(f"model: unknown model {config.model!r} (known: {', '.join(MODELS)})")
     if not config.input_shape:
         raise VaekitError("model.input_shape: not set; it is filled in from the data")
+    if config.arch == "conv" and len(config.input_shape) != 3:
+        raise VaekitError("--arch conv: needs image data (C, H, W); use --arch mlp for tables")
     return MODELS[config.model](config)
 
 
-__all__ = ["MODELS", "Autoencoder", "LossTerms", "VAE", "build_model"]
+__all__ = ["MODELS", "AE", "PCA", "VAE", "Autoencoder", "LossTerms", "build_model"]

@@ -1,8 +1,10 @@
 """The interface every vaekit model answers, whatever its family.
 
 ``loss(x)`` gives the training objective and its parts; ``encode(x)`` a distribution over codes
-(a point mass for deterministic autoencoders); ``decode(z)`` a distribution over data;
-``reconstruct`` and ``sample`` return decoder means in model space.
+(a point mass for deterministic autoencoders); ``decode(z)`` a distribution over data with
+``log_prob``, ``mean`` and ``sample``; ``reconstruct`` and ``sample`` return decoder means in
+model space. Probabilistic models (``probabilistic = True``) also give ``elbo`` and
+``log_likelihood``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vaekit.config import ModelConfig
-from vaekit.distributions import sample_prior
+from vaekit.distributions import Bernoulli, Gaussian, sample_prior
+from vaekit.nets import build_decoder
 
 
 @dataclass
@@ -22,7 +26,7 @@ class LossTerms:
     """Per-example parts of an objective, in nats: ``loss`` is what the optimiser minimises."""
 
     loss: torch.Tensor  # scalar: mean over the batch
-    recon: torch.Tensor  # (B,) negative log-likelihood -log p(x|z) (one z per example)
+    recon: torch.Tensor  # (B,) negative log-likelihood -log p(x|z)
     kl: torch.Tensor  # (B,) KL(q(z|x) || p(z)), zero for models without one
 
     @property
@@ -32,7 +36,10 @@ class LossTerms:
 
 
 class Autoencoder(nn.Module):
-    """Base class: holds the config and the shape bookkeeping shared by all models."""
+    """Base class: the config, shape bookkeeping, and the decoder's likelihood, shared by all."""
+
+    probabilistic = False  # True where the ELBO and log-likelihood are defined
+    regularised_latent = False  # True where training pulls codes towards N(0, I)
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -43,7 +50,35 @@ class Autoencoder(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        return next(iter(self.state_dict().values())).device
+
+    # -- the decoder and its likelihood, one implementation for every network model ---------
+
+    def build_decoder(self) -> None:
+        params = 2 if self.config.likelihood == "gaussian-learned" else 1
+        c = self.config
+        self.decoder = build_decoder(
+            c.arch, c.latent_dim, c.hidden, c.channels, self.input_shape, params
+        )
+        self.log_sigma = math.log(c.sigma)
+
+    def decode(self, z: torch.Tensor) -> Bernoulli | Gaussian:
+        """p(x|z) for codes (..., Z): a distribution over (..., *input_shape)."""
+        out = self.decoder(z)  # (..., P, *input_shape)
+        param_dim = -(len(self.input_shape) + 1)
+        event_ndim = len(self.input_shape)
+        first = out.select(param_dim, 0)
+        likelihood = self.config.likelihood
+        if likelihood == "bernoulli":
+            return Bernoulli(first, event_ndim)
+        if likelihood == "gaussian-learned":
+            # A floor on sigma keeps the density bounded: without it a pixel that is always 0
+            # drives sigma to 0 and the likelihood to infinity.
+            sigma = self.config.min_sigma + F.softplus(out.select(param_dim, 1))
+            return Gaussian(first, torch.log(sigma), event_ndim)
+        return Gaussian(first, self.log_sigma, event_ndim)
+
+    # -- the interface ----------------------------------------------------------------------
 
     def loss(
         self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
@@ -53,9 +88,6 @@ class Autoencoder(nn.Module):
     def encode(self, x: torch.Tensor):  # -> distribution with .mean
         raise NotImplementedError
 
-    def decode(self, z: torch.Tensor):  # -> distribution with .mean, .log_prob, .sample
-        raise NotImplementedError
-
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Decoder mean at the posterior mean: (B, *input_shape)."""
@@ -63,7 +95,7 @@ class Autoencoder(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n draws z ~ N(0, I) through the decoder; returns decoder means (B, *input_shape)."""
+        """n draws z ~ N(0, I) through the decoder; returns decoder means (n, *input_shape)."""
         z = sample_prior(n, self.latent_dim, device=self.device, generator=generator)
         return self.decode(z).mean
 

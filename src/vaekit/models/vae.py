@@ -1,9 +1,12 @@
-"""The variational autoencoder (Kingma & Welling 2014; seeds 000-004).
+"""Variational autoencoders (Kingma & Welling 2014; seeds 000-004) and their variants, which are
+values of one class rather than classes of their own:
 
-The encoder maps x to q(z|x) = N(mu, diag(sigma^2)); z is drawn by reparameterisation; the
-decoder gives p(x|z). Training minimises the negative ELBO
-    -log p(x|z) + beta * KL(q(z|x) || N(0, I)),
-with beta = 1 the true bound. ``log_likelihood`` is the importance-sampled estimate of log p(x).
+- ``vae``: q(z|x) = N(mu, diag sigma^2) (or N(mu, L L^T) with ``posterior="full"``), loss
+  -log p(x|z) + beta * KL(q(z|x) || N(0, I)).
+- ``beta-vae``: the same with beta following a schedule and optional free bits.
+- ``iwae``: trained on the importance-weighted bound with K samples (Burda et al. 2015).
+- ``noisy-ae``: seed 004's "not yet a VAE": an autoencoder whose code gets fixed Gaussian noise of
+  std ``code_sigma`` and a KL towards N(0, I); only sigma is not learned.
 """
 
 from __future__ import annotations
@@ -11,47 +14,80 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from vaekit.config import ModelConfig
-from vaekit.distributions import Bernoulli, DiagonalGaussian, Gaussian, standard_normal_log_prob
+from vaekit.distributions import DiagonalGaussian, FullGaussian, standard_normal_log_prob
 from vaekit.models.base import Autoencoder, LossTerms
-from vaekit.nets import mlp
+from vaekit.nets import build_encoder
+from vaekit.objectives import iwae_bound, kl_penalty
 
 
 class VAE(Autoencoder):
+    probabilistic = True
+    regularised_latent = True
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        if config.likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(
-                f"likelihood must be resolved before building, got {config.likelihood!r}"
-            )
-        self.encoder = mlp(self.input_size, config.hidden, 2 * config.latent_dim)
-        self.decoder = mlp(config.latent_dim, config.hidden[::-1], self.input_size)
-        self.log_sigma = math.log(config.sigma)
+        z = config.latent_dim
+        self.fixed_sigma = config.model == "noisy-ae"
+        self.full = config.posterior == "full" and not self.fixed_sigma
+        outputs = z if self.fixed_sigma else z + z * (z + 1) // 2 if self.full else 2 * z
+        c = config
+        self.encoder = build_encoder(c.arch, self.input_shape, c.hidden, c.channels, outputs)
+        self.build_decoder()
+        self.samples = config.k if config.model == "iwae" else 1
+        if self.full:
+            rows, cols = torch.tril_indices(z, z)
+            self.register_buffer("tril_rows", rows, persistent=False)
+            self.register_buffer("tril_cols", cols, persistent=False)
 
-    def encode(self, x: torch.Tensor) -> DiagonalGaussian:
-        mean, logvar = self.encoder(x.flatten(1)).chunk(2, dim=-1)  # (B, Z) each
+    def encode(self, x: torch.Tensor) -> DiagonalGaussian | FullGaussian:
+        out = self.encoder(x)
+        z = self.latent_dim
+        if self.fixed_sigma:
+            logvar = torch.full_like(out, 2 * math.log(self.config.code_sigma))
+            return DiagonalGaussian(out, logvar)
+        if self.full:
+            mean, entries = out[:, :z], out[:, z:]  # (B, Z), (B, Z(Z+1)/2)
+            tril = out.new_zeros(out.shape[0], z, z)
+            tril[:, self.tril_rows, self.tril_cols] = entries
+            # Positive diagonal (softplus, with a small floor) makes L a valid Cholesky factor.
+            diagonal = F.softplus(torch.diagonal(tril, dim1=-2, dim2=-1)) + 1e-4
+            tril = torch.tril(tril, diagonal=-1) + torch.diag_embed(diagonal)
+            return FullGaussian(mean, tril)
+        mean, logvar = out.chunk(2, dim=-1)  # (B, Z) each
         return DiagonalGaussian(mean, logvar)
-
-    def decode(self, z: torch.Tensor) -> Bernoulli | Gaussian:
-        out = self.decoder(z).unflatten(-1, self.input_shape)  # (..., *input_shape)
-        event_ndim = len(self.input_shape)
-        if self.config.likelihood == "bernoulli":
-            return Bernoulli(out, event_ndim)
-        return Gaussian(out, self.log_sigma, event_ndim)
 
     def loss(
         self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
     ) -> LossTerms:
         posterior = self.encode(x)
+        if self.samples > 1:
+            return self._iwae_loss(x, posterior, beta, generator)
         z = posterior.rsample(generator=generator)  # (B, Z)
         recon = -self.decode(z).log_prob(x)  # (B,)
         kl = posterior.kl_to_standard_normal()  # (B,)
-        return LossTerms(loss=(recon + beta * kl).mean(), recon=recon, kl=kl)
+        free_bits = self.config.free_bits
+        penalty = kl if free_bits <= 0 else kl_penalty(posterior.kl_per_dim(), free_bits)
+        return LossTerms(loss=(recon + beta * penalty).mean(), recon=recon, kl=kl)
+
+    def _iwae_loss(self, x, posterior, beta: float, generator) -> LossTerms:
+        z = posterior.rsample(self.samples, generator=generator)  # (K, B, Z)
+        log_px_z = self.decode(z).log_prob(x)  # (K, B)
+        log_ratio = posterior.log_prob(z) - standard_normal_log_prob(z)  # (K, B)
+        bound = iwae_bound(log_px_z - beta * log_ratio)  # (B,)
+        # The parts reported are the K-sample ELBO's: the mean over samples of each term.
+        return LossTerms(
+            loss=-bound.mean(), recon=-log_px_z.mean(0), kl=posterior.kl_to_standard_normal()
+        )
 
     @torch.no_grad()
     def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.loss(x, generator=generator).elbo
+        """(B,) single-sample ELBO estimate (beta = 1)."""
+        posterior = self.encode(x)
+        z = posterior.rsample(generator=generator)
+        return self.decode(z).log_prob(x) - posterior.kl_to_standard_normal()
 
     @torch.no_grad()
     def log_likelihood(
@@ -72,4 +108,4 @@ class VAE(Autoencoder):
                 self.decode(z).log_prob(x) + standard_normal_log_prob(z) - posterior.log_prob(z)
             )  # (k', B)
             weights.append(log_w)
-        return torch.logsumexp(torch.cat(weights), dim=0) - math.log(k)
+        return iwae_bound(torch.cat(weights))
