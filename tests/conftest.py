@@ -25,6 +25,8 @@ def tiny_config(**sections) -> RunConfig:
     }
     for name, values in sections.items():
         raw[name] = {**raw.get(name, {}), **values}
+    if raw["model"].get("model") == "pca":
+        raw["model"].pop("hidden")  # PCA has no network: the option is refused for it
     return RunConfig.from_dict(raw)
 
 

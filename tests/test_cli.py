@@ -12,10 +12,12 @@ FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "256"]
 
 
 def _error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    assert err[0].startswith("vaekit: error: ")
-    return err[0]
+    """The one error line on stderr (progress lines before it are allowed, tracebacks not)."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("vaekit: error: ")]
+    assert len(errors) == 1, err
+    return errors[0]
 
 
 def test_train_then_every_verb(tmp_path, capsys):
@@ -145,3 +147,49 @@ def test_unknown_option_exits_2(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["train", "--no-such-option"])
     assert stop.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", "gan"], "argument --model: invalid choice: 'gan'"),
+        (["--model", "ae", "--k", "5"], "--k: does not apply to model 'ae' (it is for: iwae)"),
+        (["--model", "pca", "--hidden", "64"], "--hidden: does not apply to model 'pca'"),
+        (["--model", "vae", "--l1", "0.1"], "--l1: does not apply to model 'vae'"),
+        (["--model", "pca", "--latent-dim", "65"], "PCA keeps at most as many components as the data has dimensions (64)"),
+        (["--model", "denoising-ae", "--noise-level", "0"], "--noise-level: must be > 0"),
+        (["--model", "vae", "--beta", "-1"], "--beta: must be > 0"),
+        (["--model", "iwae", "--k", "0"], "--k: must be >= 1"),
+        (["--arch", "conv", "--data", "TABLE"], "--arch conv: needs image data"),
+    ],
+)
+def test_bad_model_options_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    np.save(tmp_path / "table.npy", np.random.default_rng(0).normal(size=(50, 3)))
+    argv = [a.replace("TABLE", str(tmp_path / "table.npy")) for a in argv]
+    out = tmp_path / "out"
+    try:
+        code = main(["train", "--out", str(out), "--epochs", "1", *argv])
+    except SystemExit as stop:  # argparse's own errors (unknown choice) also exit 2
+        code = stop.code
+        err = capsys.readouterr().err
+        assert message in err
+    else:
+        assert message in _error_line(capsys)
+    assert code == 2 and not out.exists()
+
+
+def test_config_file_option_for_another_model_is_refused(tmp_path, capsys):
+    (tmp_path / "c.json").write_text('{"model": {"model": "ae", "k": 3}}')
+    assert main(["train", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "o")]) == 2
+    assert "model.k: does not apply to model 'ae'" in _error_line(capsys)
+
+
+def test_prior_sampling_from_an_autoencoder_warns_and_gmm_does_not(tmp_path, capsys):
+    run = tmp_path / "ae"
+    assert main(["train", "--model", "ae", "--out", str(run), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(run), "-n", "4", "-o", str(tmp_path / "p.png")]) == 0
+    assert "not regularised" in capsys.readouterr().err
+    assert main(["sample", str(run), "-n", "4", "--sampler", "gmm", "-o",
+                 str(tmp_path / "g.png")]) == 0
+    assert "not regularised" not in capsys.readouterr().err

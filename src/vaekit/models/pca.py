@@ -23,6 +23,11 @@ class PCA(Autoencoder):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         d, z = self.input_size, config.latent_dim
+        if z > d:
+            raise VaekitError(
+                f"--latent-dim {z}: PCA keeps at most as many components as the data has "
+                f"dimensions ({d})"
+            )
         self.register_buffer("center", torch.zeros(d))
         self.register_buffer("components", torch.zeros(d, z))  # W: orthonormal columns
         self.register_buffer("scales", torch.ones(z))  # s: sqrt of the kept eigenvalues
