@@ -156,7 +156,10 @@ def test_unknown_option_exits_2(capsys):
         (["--model", "ae", "--k", "5"], "--k: does not apply to model 'ae' (it is for: iwae)"),
         (["--model", "pca", "--hidden", "64"], "--hidden: does not apply to model 'pca'"),
         (["--model", "vae", "--l1", "0.1"], "--l1: does not apply to model 'vae'"),
-        (["--model", "pca", "--latent-dim", "65"], "PCA keeps at most as many components as the data has dimensions (64)"),
+        (
+            ["--model", "pca", "--latent-dim", "65"],
+            "as many components as the data has dimensions (64)",
+        ),
         (["--model", "denoising-ae", "--noise-level", "0"], "--noise-level: must be > 0"),
         (["--model", "vae", "--beta", "-1"], "--beta: must be > 0"),
         (["--model", "iwae", "--k", "0"], "--k: must be >= 1"),
@@ -190,6 +193,8 @@ def test_prior_sampling_from_an_autoencoder_warns_and_gmm_does_not(tmp_path, cap
     capsys.readouterr()
     assert main(["sample", str(run), "-n", "4", "-o", str(tmp_path / "p.png")]) == 0
     assert "not regularised" in capsys.readouterr().err
-    assert main(["sample", str(run), "-n", "4", "--sampler", "gmm", "-o",
-                 str(tmp_path / "g.png")]) == 0
+    assert (
+        main(["sample", str(run), "-n", "4", "--sampler", "gmm", "-o", str(tmp_path / "g.png")])
+        == 0
+    )
     assert "not regularised" not in capsys.readouterr().err

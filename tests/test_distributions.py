@@ -83,8 +83,9 @@ def _full_posterior(seed: int = 0, batch: int = 4, dim: int = 3):
     gen = torch.Generator().manual_seed(seed)
     mean = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
     raw = torch.randn(batch, dim, dim, generator=gen, dtype=torch.float64) * 0.5
-    tril = torch.tril(raw, -1) + torch.diag_embed(torch.rand(batch, dim, generator=gen,
-                                                             dtype=torch.float64) + 0.3)
+    tril = torch.tril(raw, -1) + torch.diag_embed(
+        torch.rand(batch, dim, generator=gen, dtype=torch.float64) + 0.3
+    )
     return FullGaussian(mean, tril)
 
 

@@ -43,16 +43,19 @@ def test_model_options_train(model, make_config, tmp_path):
 
 
 def test_scheduled_beta_is_logged(make_config, tmp_path):
-    config = make_config(model={"model": "beta-vae", "beta": 2.0, "beta_schedule": "linear",
-                                "warmup_steps": 60}, train={"epochs": 3})
+    config = make_config(
+        model={"model": "beta-vae", "beta": 2.0, "beta_schedule": "linear", "warmup_steps": 60},
+        train={"epochs": 3},
+    )
     betas = [row["beta"] for row in train(config, tmp_path / "r").metrics]
     assert betas[0] < betas[1] < betas[2] == 2.0
 
 
 @pytest.mark.parametrize("shape", [(1, 7, 7), (3, 10, 6)])
 def test_conv_nets_fit_any_image_size(shape):
-    config = ModelConfig(arch="conv", channels=[4, 8], latent_dim=2, likelihood="bernoulli",
-                         input_shape=list(shape))
+    config = ModelConfig(
+        arch="conv", channels=[4, 8], latent_dim=2, likelihood="bernoulli", input_shape=list(shape)
+    )
     model = build_model(config)
     x = torch.rand(5, *shape)
     assert model.reconstruct(x).shape == (5, *shape)
@@ -94,8 +97,9 @@ def test_pca_is_the_reconstruction_floor_for_linear_models(make_config):
 
 def _iwae_model():
     torch.manual_seed(0)
-    config = ModelConfig(model="iwae", k=1, latent_dim=2, hidden=[16], likelihood="bernoulli",
-                         input_shape=[6])
+    config = ModelConfig(
+        model="iwae", k=1, latent_dim=2, hidden=[16], likelihood="bernoulli", input_shape=[6]
+    )
     return build_model(config)
 
 
@@ -129,8 +133,7 @@ def _hoyer_sparsity(codes: torch.Tensor) -> float:
 def test_sparse_ae_codes_are_sparser_than_ae_codes(make_config, tmp_path):
     sparsity = {}
     for name, extra in (("ae", {}), ("sparse-ae", {"l1": 1.0})):
-        config = make_config(model={"model": name, "latent_dim": 16, **extra},
-                             train={"epochs": 15})
+        config = make_config(model={"model": name, "latent_dim": 16, **extra}, train={"epochs": 15})
         run = train(config, tmp_path / name)
         codes = run.model.encode(run.data("val").x).mean.detach()
         sparsity[name] = _hoyer_sparsity(codes)
@@ -139,8 +142,15 @@ def test_sparse_ae_codes_are_sparser_than_ae_codes(make_config, tmp_path):
 
 def test_denoising_ae_corrupts_only_while_training():
     torch.manual_seed(0)
-    config = ModelConfig(model="denoising-ae", noise="mask", noise_level=0.5, latent_dim=2,
-                         hidden=[8], likelihood="bernoulli", input_shape=[10])
+    config = ModelConfig(
+        model="denoising-ae",
+        noise="mask",
+        noise_level=0.5,
+        latent_dim=2,
+        hidden=[8],
+        likelihood="bernoulli",
+        input_shape=[10],
+    )
     model = build_model(config)
     x = torch.rand(4, 10)
     masked = model.corrupt(x, torch.Generator().manual_seed(0))
@@ -153,8 +163,14 @@ def test_denoising_ae_corrupts_only_while_training():
 
 def test_noisy_ae_has_a_fixed_posterior_sigma():
     torch.manual_seed(0)
-    config = ModelConfig(model="noisy-ae", code_sigma=0.3, latent_dim=2, hidden=[8],
-                         likelihood="bernoulli", input_shape=[10])
+    config = ModelConfig(
+        model="noisy-ae",
+        code_sigma=0.3,
+        latent_dim=2,
+        hidden=[8],
+        likelihood="bernoulli",
+        input_shape=[10],
+    )
     posterior = build_model(config).encode(torch.rand(4, 10))
     torch.testing.assert_close(posterior.std, torch.full((4, 2), 0.3))
 

@@ -24,8 +24,9 @@ def test_linear_warmup_schedule():
 
 
 def test_cyclical_schedule():
-    config = ModelConfig(model="beta-vae", beta=1.0, beta_schedule="cyclical", cycles=2,
-                         cycle_ratio=0.5)
+    config = ModelConfig(
+        model="beta-vae", beta=1.0, beta_schedule="cyclical", cycles=2, cycle_ratio=0.5
+    )
     # 100 steps, 2 cycles of 50: rise over the first 25 steps of each, then hold.
     steps = (0, 10, 25, 40, 50, 60, 75, 99)
     values = [beta_at(s, 100, config) for s in steps]

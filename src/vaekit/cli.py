@@ -170,9 +170,8 @@ def cmd_info(args: argparse.Namespace) -> None:
         )
     t = run.config.train
     beta = f", beta {run.config.model.beta}" if run.config.model.beta is not None else ""
-    rows.append(
-        ("training", f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr}{beta}, seed {t.seed}")
-    )
+    training = f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr}{beta}, seed {t.seed}"
+    rows.append(("training", "closed form" if run.config.model.model == "pca" else training))
     if metrics:
         last = metrics[-1]
         rows.append(("epochs run", str(last["epoch"])))
