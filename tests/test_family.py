@@ -63,12 +63,17 @@ def test_conv_nets_fit_any_image_size(shape):
     assert model.decode(z).mean.shape == (4, 5, *shape)
 
 
-def test_pca_reconstruction_is_the_optimal_rank_k_projection(make_config):
-    config = make_config(model={"model": "pca", "latent_dim": 5})
+def _fitted_pca(make_config, latent_dim: int):
+    config = make_config(model={"model": "pca", "latent_dim": latent_dim})
     splits = load_splits(config.data)
     config.model.input_shape = list(splits.shape)
     model = build_model(config.model)
     model.fit(splits.train.x)
+    return model, splits
+
+
+def test_pca_reconstruction_is_the_optimal_rank_k_projection(make_config):
+    model, splits = _fitted_pca(make_config, 5)
     x = splits.train.x.flatten(1).double().numpy()
     center = x.mean(0)
     _, _, vt = np.linalg.svd(x - center, full_matrices=False)
@@ -82,11 +87,7 @@ def test_pca_reconstruction_is_the_optimal_rank_k_projection(make_config):
 
 def test_pca_is_the_reconstruction_floor_for_linear_models(make_config):
     """Any other rank-k linear projection reconstructs worse than PCA's."""
-    config = make_config(model={"model": "pca", "latent_dim": 4})
-    splits = load_splits(config.data)
-    config.model.input_shape = list(splits.shape)
-    model = build_model(config.model)
-    model.fit(splits.train.x)
+    model, splits = _fitted_pca(make_config, 4)
     x = splits.train.x.flatten(1)
     best = (model.reconstruct(splits.train.x).flatten(1) - x).pow(2).sum(-1).mean()
     q, _ = torch.linalg.qr(torch.randn(64, 4, generator=torch.Generator().manual_seed(0)))

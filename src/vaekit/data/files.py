@@ -77,6 +77,13 @@ def _in_unit_range(values: np.ndarray) -> bool:
     return bool(values.size) and float(values.min()) >= 0 and float(values.max()) <= 1
 
 
+def _numpy_load_error(path: Path, err: ValueError, kind: str) -> VaekitError:
+    """np.load(allow_pickle=False) refuses object arrays with a ValueError naming pickles."""
+    if "pickle" in str(err).lower():
+        return fail(path, "holds Python objects (pickled); vaekit only reads numeric arrays")
+    return fail(path, f"not a valid {kind} file ({err})")
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
         with open(path, "rb") as handle:
@@ -84,11 +91,7 @@ def _load_npy(path: Path) -> np.ndarray:
                 raise fail(path, "not a valid .npy file (bad magic number)")
         return np.load(path, allow_pickle=False, mmap_mode="r")[...]
     except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise fail(
-                path, "holds Python objects (pickled); vaekit only reads numeric arrays"
-            ) from None
-        raise fail(path, f"not a valid .npy file ({err})") from None
+        raise _numpy_load_error(path, err, ".npy") from None
     except (OSError, EOFError) as err:
         raise fail(path, f"cannot read .npy file ({err})") from None
 
@@ -115,11 +118,7 @@ def _load_npz(path: Path, label_key: str | None) -> tuple[np.ndarray, np.ndarray
     except VaekitError:
         raise
     except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise fail(
-                path, "holds Python objects (pickled); vaekit only reads numeric arrays"
-            ) from None
-        raise fail(path, f"not a valid .npz file ({err})") from None
+        raise _numpy_load_error(path, err, ".npz") from None
     except Exception as err:  # noqa: BLE001 - zip/format errors of many kinds
         raise fail(path, f"not a valid .npz file ({type(err).__name__}: {err})") from None
     if labels is not None and labels.ndim == 0:
