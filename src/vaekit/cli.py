@@ -26,7 +26,7 @@ from vaekit.config import (
     merge,
     read_config_file,
 )
-from vaekit.errors import VaekitError, fail
+from vaekit.errors import TrainingInterrupted, VaekitError, fail
 from vaekit.files import save_array, save_arrays
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
@@ -89,8 +89,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from vaekit.train import train
+    from vaekit.train import resume, train
 
+    if args.resume:
+        given = [
+            option_name(*key.split(".", 1))
+            for key, value in vars(args).items()
+            if "." in key and value is not None and key != "train.epochs"
+        ]
+        if given or args.config or args.force:
+            extra = ", ".join(
+                given + (["--config"] if args.config else []) + (["--force"] if args.force else [])
+            )
+            raise VaekitError(f"--resume: takes only --epochs (to extend the run), not {extra}")
+        resume(args.resume, epochs=getattr(args, "train.epochs"))
+        return
     config = config_from_args(args)
     train(config, args.out, force=args.force)
 
@@ -274,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="a YAML or JSON file of options (command line wins)")
     train.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
     train.add_argument("--force", action="store_true", help="replace an existing run folder")
+    train.add_argument(
+        "--resume", metavar="RUN", help="continue RUN from its last checkpoint (--epochs extends)"
+    )
     add_config_options(train)
     train.set_defaults(func=cmd_train)
 
@@ -342,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     progress.QUIET = args.quiet
     try:
         args.func(args)
+    except TrainingInterrupted as err:
+        print(f"vaekit: {err}", file=sys.stderr)
+        return err.exit_code
     except VaekitError as err:
         print(f"vaekit: error: {err}", file=sys.stderr)
         return 2

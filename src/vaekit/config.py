@@ -87,6 +87,13 @@ class ModelConfig:
         models=POSTERIOR_MODELS,
         help="q(z|x) covariance: diagonal, or full via a Cholesky factor",
     )
+    logvar_clamp: float | None = _opt(
+        None,
+        minimum=0.0,
+        exclusive_min=True,
+        models=POSTERIOR_MODELS,
+        help="clamp the posterior log-variance to [-c, c] (guards against overflow)",
+    )
     beta: float | None = _opt(
         None,
         minimum=0.0,
@@ -186,6 +193,9 @@ class TrainConfig:
     epochs: int = _opt(30, minimum=1)
     batch_size: int = _opt(128, minimum=1)
     lr: float = _opt(1e-3, minimum=0.0, exclusive_min=True, help="Adam learning rate")
+    clip_grad: float | None = _opt(
+        None, minimum=0.0, exclusive_min=True, help="clip the gradient norm to this value"
+    )
     seed: int = _opt(0, minimum=0)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
 

@@ -3,6 +3,7 @@
     RUN/config.json        RunConfig (model, data pipeline, training) + vaekit version
     RUN/model.safetensors  weights with the best validation ELBO (what ``load`` uses)
     RUN/last.safetensors   weights after the last epoch
+    RUN/checkpoint.safetensors  weights + optimiser + RNG state + counters, for --resume
     RUN/metrics.jsonl      one JSON object per epoch
     RUN/summary.json       data facts, parameter count, best and final numbers
     RUN/sampler.safetensors  a Gaussian mixture fitted to the training codes (--sampler gmm)
@@ -14,8 +15,8 @@ model the config describes.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ SUMMARY = "summary.json"
 SAMPLER = "sampler.safetensors"
 PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png")
 # Files a run folder may hold; --force removes only these, never anything else of the user's.
-OWNED = (CONFIG, *WEIGHTS.values(), METRICS, SUMMARY, SAMPLER, *PICTURES)
+CHECKPOINT = "checkpoint.safetensors"  # see vaekit.checkpoint
+OWNED = (CONFIG, *WEIGHTS.values(), CHECKPOINT, METRICS, SUMMARY, SAMPLER, *PICTURES)
 
 
 def prepare_folder(path: Path, force: bool) -> None:
@@ -66,6 +68,14 @@ def prepare_folder(path: Path, force: bool) -> None:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise fail(path, f"cannot create the run folder ({err.strerror})") from None
+
+
+def remove_stale_temporaries(path: Path) -> int:
+    """Delete temporary files a crash left behind mid-write (the real files are intact)."""
+    stale = list(Path(path).glob(".*.tmp"))
+    for file in stale:
+        file.unlink(missing_ok=True)
+    return len(stale)
 
 
 def save_weights(model: Autoencoder, path: Path, metadata: dict[str, str] | None = None) -> None:
@@ -219,9 +229,15 @@ def write_summary(path: Path, summary: dict[str, Any]) -> None:
     atomic_write_json(Path(path) / SUMMARY, summary)
 
 
-def remove_run(path: Path) -> None:
-    """Delete a run folder vaekit created (used when training fails before the first epoch)."""
-    shutil.rmtree(path, ignore_errors=True)
+def discard_unfinished(path: Path) -> None:
+    """Remove vaekit's files from a run that failed before its first checkpoint, and the folder
+    itself when nothing else is in it; anything else of the user's is left alone."""
+    path = Path(path)
+    for name in OWNED:
+        (path / name).unlink(missing_ok=True)
+    remove_stale_temporaries(path)
+    with contextlib.suppress(OSError):
+        path.rmdir()  # only succeeds when empty
 
 
 def _generator(seed: int | None) -> torch.Generator | None:

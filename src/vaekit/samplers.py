@@ -24,6 +24,10 @@ class GaussianMixtureSampler:
     def fit(cls, codes: np.ndarray, components: int = 10, seed: int = 0) -> GaussianMixtureSampler:
         from sklearn.mixture import GaussianMixture
 
+        if len(codes) < 2:  # too few codes for a mixture: a unit Gaussian around them
+            dim = codes.shape[1]
+            mean = torch.as_tensor(codes, dtype=torch.float32).mean(0, keepdim=True)
+            return cls(torch.ones(1), mean, torch.eye(dim).unsqueeze(0))
         components = max(1, min(components, len(codes) // 2))
         gmm = GaussianMixture(
             components, covariance_type="full", random_state=seed, reg_covar=1e-5, max_iter=200

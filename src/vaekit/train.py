@@ -1,8 +1,10 @@
 """The training loop: data as one tensor indexed by a seeded permutation, Adam, the beta
-schedule, per-epoch validation, best and last weights kept, pictures at the end.
+schedule, per-epoch validation, best and last weights kept, a checkpoint every epoch (and on
+SIGINT/SIGTERM) from which ``resume`` continues bit for bit, pictures at the end.
 
 No DataLoader: the data already sits in memory (or on the GPU), so a slice by a permutation is
-the cheapest batch there is. Numbers are accumulated on the device and read once per epoch.
+the cheapest batch there is. Numbers are accumulated on the device and read once per epoch;
+non-finite losses are detected on the device and checked every ``CHECK_EVERY`` steps.
 PCA has no loop: it is fitted in closed form and logged as one epoch.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -17,15 +20,20 @@ from typing import Any
 import torch
 
 from vaekit import __version__, runs
+from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig
 from vaekit.data import DataSplits, check_unit_range, load_splits
-from vaekit.errors import VaekitError
+from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
-from vaekit.files import append_line
+from vaekit.files import append_line, atomic_write_text
 from vaekit.models import Autoencoder, build_model
 from vaekit.objectives import beta_at
 from vaekit.progress import ProgressBar, log
+from vaekit.runs import CHECKPOINT
 from vaekit.samplers import GaussianMixtureSampler
+from vaekit.signals import StopOnSignal
+
+CHECK_EVERY = 50  # steps between host reads of the non-finite flag
 
 
 def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
@@ -46,7 +54,39 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
         f"{config.data.source}: {len(splits.train)} train / {len(splits.val)} validation "
         f"examples of shape {splits.shape}, {describe_likelihood(config)}, {device}"
     )
-    history = fit(model, splits, config, out, device)
+    try:
+        return _train_and_finish(model, splits, config, out, device, resuming=False)
+    except TrainingInterrupted:
+        raise
+    except BaseException:
+        # Failed before the first checkpoint: nothing worth keeping, so leave no half run.
+        if not (out / CHECKPOINT).exists():
+            runs.discard_unfinished(out)
+        raise
+
+
+def resume(out: str | Path, epochs: int | None = None) -> runs.Run:
+    """Continue the run in ``out`` from its last checkpoint (``epochs`` may extend it)."""
+    out = Path(out)
+    config = runs.read_config(out)
+    if not (out / CHECKPOINT).exists():
+        raise VaekitError(f"{out}: no {CHECKPOINT} to resume from")
+    if epochs is not None:
+        if epochs < 1:
+            raise VaekitError(f"--epochs: must be >= 1, got {epochs}")
+        config.train.epochs = epochs
+        runs.write_config(out, config)
+    splits = load_splits(config.data)  # the recorded transform is re-applied, not recomputed
+    device = pick_device(config.train.device)
+    torch.manual_seed(config.train.seed)
+    model = build_model(config.model).to(device)
+    log(f"resuming {out} ({config.model.model} on {config.data.source}, {device})")
+    runs.remove_stale_temporaries(out)
+    return _train_and_finish(model, splits, config, out, device, resuming=True)
+
+
+def _train_and_finish(model, splits, config, out, device, resuming) -> runs.Run:
+    history = fit(model, splits, config, out, device, resuming)
     score = "val_elbo" if model.probabilistic else "val_recon"
     sign = 1 if model.probabilistic else -1
     best = max(history, key=lambda row: sign * row[score])
@@ -80,79 +120,139 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
 
 
 def fit(
-    model: Autoencoder, splits: DataSplits, config: RunConfig, out: Path, device: torch.device
+    model: Autoencoder,
+    splits: DataSplits,
+    config: RunConfig,
+    out: Path,
+    device: torch.device,
+    resuming: bool = False,
 ) -> list[dict[str, Any]]:
     if hasattr(model, "fit"):  # closed form (PCA): one pass, logged as one epoch
         started = time.perf_counter()
         model.fit(splits.train.x.to(device))
         train_terms = validation_metrics(model, splits.train.x, seed=config.train.seed)
         sums = [train_terms["recon"], train_terms["recon"], 0.0]
-        return [_log_epoch(model, splits, config, out, 1, 1, 1, None, sums, started, True)]
+        row = _validate(model, splits, config, 1, 1, None, sums, started)
+        atomic_write_text(out / runs.METRICS, json.dumps(row) + "\n")
+        for name in runs.WEIGHTS.values():
+            runs.save_weights(model, out / name, {"epoch": "1"})
+        return [row]
     opts = config.train
     x_train = splits.train.x.to(device)  # moved once, not per batch
     n = len(x_train)
     steps_per_epoch = math.ceil(n / opts.batch_size)
     total_steps = steps_per_epoch * opts.epochs
-    optimizer = torch.optim.Adam(model.parameters(), lr=opts.lr, foreach=True)
-    order_gen = torch.Generator().manual_seed(opts.seed)  # data order
-    noise_gen = torch.Generator(device=device).manual_seed(opts.seed + 1)  # z noise, binarising
+    params = list(model.parameters())
+    optimizer = torch.optim.Adam(params, lr=opts.lr, foreach=True)
+    generators = {
+        "order": torch.Generator().manual_seed(opts.seed),  # data order
+        "noise": torch.Generator(device=device).manual_seed(opts.seed + 1),  # z, binarising
+    }
+    order_gen, noise_gen = generators["order"], generators["noise"]
+    if resuming:
+        state = load_checkpoint(out / CHECKPOINT, model, optimizer, generators, device)
+        # metrics.jsonl may hold a row the checkpoint never saw (a kill in between): rewrite it.
+        atomic_write_text(out / runs.METRICS, "".join(json.dumps(r) + "\n" for r in state.history))
+        if state.epoch >= opts.epochs:
+            log(f"nothing to do: {state.epoch} of {opts.epochs} epochs are done")
+            return state.history
+    else:
+        state = TrainingState()
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
-    history: list[dict[str, Any]] = []
-    best = -math.inf
-    step = 0
-    for epoch in range(1, opts.epochs + 1):
-        started = time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=order_gen).to(device)
-        totals = torch.zeros(3, device=device, dtype=torch.float64)  # loss, recon, kl sums
-        with ProgressBar(steps_per_epoch, f"epoch {epoch}/{opts.epochs}") as progress:
-            for start in range(0, n, opts.batch_size):
-                batch = x_train[order[start : start + opts.batch_size]]
-                if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
-                    batch = torch.bernoulli(batch, generator=noise_gen)
-                beta = beta_at(step, total_steps, config.model) if uses_kl else 1.0
-                terms = model.loss(batch, beta=beta, generator=noise_gen)
-                optimizer.zero_grad(set_to_none=True)
-                terms.loss.backward()
-                optimizer.step()
-                step += 1
-                with torch.no_grad():
-                    parts = [terms.loss.detach() * len(batch), terms.recon.sum(), terms.kl.sum()]
-                    totals += torch.stack(parts).double()
-                # Reading the loss syncs with the device: only every 20 steps.
-                progress.update(1, **({"loss": terms.loss.item()} if step % 20 == 0 else {}))
-        sums = (totals / n).tolist()
-        if not all(map(math.isfinite, sums)):
-            raise VaekitError(
-                f"training diverged in epoch {epoch} (loss is {sums[0]}): lower --lr, check the "
-                f"data's scale, or use a larger --sigma/--min-sigma; the best weights so far are "
-                f"kept in {out}"
+    nonfinite = torch.zeros((), dtype=torch.bool, device=device)
+    beta = 1.0
+    with StopOnSignal() as stop:
+        for epoch in range(state.epoch + 1, opts.epochs + 1):
+            started = time.perf_counter()
+            model.train()
+            if state.position == 0:
+                state.order = torch.randperm(n, generator=order_gen).to(device)
+                state.totals = torch.zeros(3, device=device, dtype=torch.float64)
+            with ProgressBar(steps_per_epoch, f"epoch {epoch}/{opts.epochs}") as progress:
+                progress.update(state.position // opts.batch_size)
+                for start in range(state.position, n, opts.batch_size):
+                    batch = x_train[state.order[start : start + opts.batch_size]]
+                    if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
+                        batch = torch.bernoulli(batch, generator=noise_gen)
+                    beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
+                    terms = model.loss(batch, beta=beta, generator=noise_gen)
+                    optimizer.zero_grad(set_to_none=True)
+                    terms.loss.backward()
+                    nonfinite |= ~torch.isfinite(terms.loss.detach())
+                    if opts.clip_grad is not None:
+                        norm = torch.nn.utils.clip_grad_norm_(params, opts.clip_grad)
+                        nonfinite |= ~torch.isfinite(norm)
+                    optimizer.step()
+                    state.step += 1
+                    with torch.no_grad():
+                        parts = [
+                            terms.loss.detach() * len(batch),
+                            terms.recon.sum(),
+                            terms.kl.sum(),
+                        ]
+                        state.totals += torch.stack(parts).double()
+                    if state.step % CHECK_EVERY == 0 and bool(nonfinite):
+                        _diverged(epoch, state.step, out)
+                    # Reading the loss syncs with the device: only every 20 steps.
+                    progress.update(
+                        1, **({"loss": terms.loss.item()} if state.step % 20 == 0 else {})
+                    )
+                    if stop.requested:
+                        if bool(nonfinite):
+                            _diverged(epoch, state.step, out)
+                        state.position = start + opts.batch_size
+                        _stop(stop.requested, model, optimizer, generators, state, out, epoch)
+            state.position = 0
+            sums = (state.totals / n).tolist()
+            finite_weights = bool(torch.stack([p.isfinite().all() for p in params]).all())
+            if bool(nonfinite) or not finite_weights or not all(map(math.isfinite, sums)):
+                _diverged(epoch, state.step, out)
+            row = _validate(
+                model, splits, config, epoch, state.step, beta if uses_kl else None, sums, started
             )
-        row = _log_epoch(
-            model,
-            splits,
-            config,
-            out,
-            epoch,
-            step,
-            opts.epochs,
-            beta if uses_kl else None,
-            sums,
-            started,
-            False,
-        )
-        score = row["val_elbo"] if model.probabilistic else -row["val_recon"]
-        if score > best:
-            best = score
-            runs.save_weights(model, out / runs.WEIGHTS["best"], {"epoch": str(epoch)})
-        runs.save_weights(model, out / runs.WEIGHTS["last"], {"epoch": str(epoch)})
-        history.append(row)
-    return history
+            append_line(out / runs.METRICS, json.dumps(row))
+            state.history.append(row)
+            score = row["val_elbo"] if model.probabilistic else -row["val_recon"]
+            best_file = out / runs.WEIGHTS["best"]
+            if score > state.best_score or not best_file.exists():
+                state.best_score = score
+                runs.save_weights(model, best_file, {"epoch": str(epoch)})
+            runs.save_weights(model, out / runs.WEIGHTS["last"], {"epoch": str(epoch)})
+            state.epoch = epoch
+            save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state)
+            if stop.requested:  # arrived during validation: the checkpoint above is the stop
+                _stop(stop.requested, model, optimizer, generators, state, out, epoch, saved=True)
+    return state.history
 
 
-def _log_epoch(model, splits, config, out, epoch, step, epochs, beta, sums, started, save):
-    """Validate, append the epoch's row to metrics.jsonl and print its one-line summary."""
+def _stop(signum, model, optimizer, generators, state, out, epoch, saved=False):
+    if not saved:
+        save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state)
+    name = signal.Signals(signum).name
+    raise TrainingInterrupted(
+        f"stopped by {name} in epoch {epoch} (step {state.step}); checkpoint written. "
+        f"Resume with: vaekit train --resume {out}",
+        128 + signum,
+    )
+
+
+def _diverged(epoch: int, step: int, out: Path) -> None:
+    kept = (
+        f"The last good checkpoint and weights are kept in {out}"
+        if (out / CHECKPOINT).exists()
+        else "No epoch had finished, so no run folder is kept"
+    )
+    raise VaekitError(
+        f"training diverged: the loss or gradients became NaN/inf in epoch {epoch} (by step "
+        f"{step}). Likely causes: a learning rate too high (lower --lr, or add --clip-grad 10), "
+        f"a learned variance collapsing (raise --min-sigma or set --logvar-clamp 10), or data on "
+        f"a large scale (rescale it). {kept}"
+    )
+
+
+def _validate(model, splits, config, epoch, step, beta, sums, started) -> dict[str, Any]:
+    """Validate and print the epoch's one-line summary; return its metrics row."""
     val = validation_metrics(model, splits.val.x, seed=config.train.seed)
     row = {
         "epoch": epoch,
@@ -164,10 +264,6 @@ def _log_epoch(model, splits, config, out, epoch, step, epochs, beta, sums, star
         **{f"val_{k}": v for k, v in val.items()},
         "seconds": round(time.perf_counter() - started, 4),
     }
-    append_line(out / runs.METRICS, json.dumps(row))
-    if save:
-        for name in runs.WEIGHTS.values():
-            runs.save_weights(model, out / name, {"epoch": str(epoch)})
     headline = (
         f"val ELBO {val['elbo']:8.2f}"
         if val["elbo"] is not None
@@ -175,8 +271,8 @@ def _log_epoch(model, splits, config, out, epoch, step, epochs, beta, sums, star
     )
     beta_note = f"  beta {beta:.3g}" if beta is not None else ""
     log(
-        f"epoch {epoch:>3}/{epochs}  loss {sums[0]:8.2f} (recon {sums[1]:.2f}, kl {sums[2]:.2f})"
-        f"  {headline}  mse {val['mse']:.3f}{beta_note}  {row['seconds']:.1f}s"
+        f"epoch {epoch:>3}/{config.train.epochs}  loss {sums[0]:8.2f} (recon {sums[1]:.2f}, "
+        f"kl {sums[2]:.2f})  {headline}  mse {val['mse']:.3f}{beta_note}  {row['seconds']:.1f}s"
     )
     return row
 
@@ -189,12 +285,13 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
         model.beta = model.resolved_beta()
     if model.model not in NETWORK_MODELS:
         return
-    x = splits.train.x
-    in_unit_range = float(x.min()) >= 0 and float(x.max()) <= 1
+    parts = [d.x for d in (splits.train, splits.val, splits.test) if d is not None]
+    low, high = min(float(x.min()) for x in parts), max(float(x.max()) for x in parts)
     if model.likelihood == "auto":
-        model.likelihood = "bernoulli" if in_unit_range else "gaussian"
+        model.likelihood = "bernoulli" if low >= 0 and high <= 1 else "gaussian"
     if model.likelihood == "bernoulli":
-        check_unit_range(x, config.data.source, "a Bernoulli decoder")
+        for x in parts:  # held-out data too: one value outside [0, 1] makes its ELBO -inf
+            check_unit_range(x, config.data.source, "a Bernoulli decoder")
 
 
 def describe_likelihood(config: RunConfig) -> str:
@@ -214,9 +311,8 @@ def pick_device(name: str) -> torch.device:
 def fit_code_sampler(run: runs.Run, splits: DataSplits, seed: int, limit: int = 20000) -> None:
     """Fit the Gaussian-mixture code sampler on (up to ``limit``) training codes."""
     x = splits.train.x[:limit].to(run.model.device)
-    codes = torch.cat(
-        [run.model.encode(x[i : i + 4096]).mean.detach() for i in range(0, len(x), 4096)]
-    )
+    with torch.no_grad():
+        codes = torch.cat([run.model.encode(x[i : i + 4096]).mean for i in range(0, len(x), 4096)])
     GaussianMixtureSampler.fit(codes.cpu().numpy(), seed=seed).save(run.path / runs.SAMPLER)
 
 

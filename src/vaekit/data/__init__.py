@@ -132,8 +132,9 @@ def choose_transform(raw: RawData) -> dict[str, Any]:
         return {"kind": "divide", "by": float(raw.scale)}
     if raw.kind == "tabular" and (raw.standardize or not _in_unit_range(values)):
         flat = values.reshape(values.shape[0], -1).astype(np.float64)
-        mean = flat.mean(axis=0)
-        std = flat.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = flat.mean(axis=0)
+            std = flat.std(axis=0)
         std[std == 0] = 1.0  # a constant column stays constant (0) rather than dividing by 0
         return {"kind": "standardize", "mean": mean.tolist(), "std": std.tolist()}
     if np.issubdtype(values.dtype, np.integer) and values.size and values.max() > 1:
@@ -142,6 +143,19 @@ def choose_transform(raw: RawData) -> dict[str, Any]:
 
 
 def apply_transform(values: np.ndarray, transform: dict[str, Any], where: str) -> np.ndarray:
+    """Scale raw values into model space (float32); refuse values that overflow on the way."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        x = _scale(values, transform, where)
+    if not np.isfinite(x).all():
+        raise fail(
+            where,
+            "values are too large to represent as float32 after scaling "
+            "(overflow); rescale the data",
+        )
+    return x
+
+
+def _scale(values: np.ndarray, transform: dict[str, Any], where: str) -> np.ndarray:
     x = values.astype(np.float32)
     kind = transform.get("kind")
     if kind == "divide":

@@ -57,6 +57,8 @@ class VAE(Autoencoder):
             tril = torch.tril(tril, diagonal=-1) + torch.diag_embed(diagonal)
             return FullGaussian(mean, tril)
         mean, logvar = out.chunk(2, dim=-1)  # (B, Z) each
+        if self.config.logvar_clamp is not None:
+            logvar = logvar.clamp(-self.config.logvar_clamp, self.config.logvar_clamp)
         return DiagonalGaussian(mean, logvar)
 
     def loss(

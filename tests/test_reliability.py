@@ -1,0 +1,225 @@
+"""Nothing lost, nothing executed: checkpoints survive kills, resumes are bit-exact, errors are
+clear and leave earlier files intact."""
+
+import errno
+import os
+import pickle
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import vaekit
+from vaekit.checkpoint import load_checkpoint
+from vaekit.cli import main
+from vaekit.errors import VaekitError
+from vaekit.models import build_model
+
+# Long enough (about 2 s of training) for a kill to land mid-run.
+ARGS = ["--epochs", "30", "--hidden", "256", "--batch-size", "32", "--seed", "3"]
+
+
+def _weights(run: Path, name: str = "last") -> dict[str, torch.Tensor]:
+    return load_file(str(run / f"{name}.safetensors"))
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The uninterrupted run every interrupted one must match bit for bit."""
+    run = tmp_path_factory.mktemp("ref") / "run"
+    assert main(["--quiet", "train", "--out", str(run), *ARGS]) == 0
+    return run
+
+
+def _spawn(run: Path, *extra: str, code: str | None = None) -> subprocess.Popen:
+    argv = ["--quiet", "train", "--out", str(run), *ARGS, *extra]
+    if code is None:
+        command = [sys.executable, "-m", "vaekit", *argv]
+    else:
+        command = [sys.executable, "-c", code + f"\nsys.exit(main({argv!r}))"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def _checkpoint_is_loadable(run: Path) -> int:
+    """Load the checkpoint into a fresh model and optimiser; return its epoch."""
+    config = vaekit.runs.read_config(run)
+    model = build_model(config.model)
+    optimizer = torch.optim.Adam(model.parameters())
+    gens = {"order": torch.Generator(), "noise": torch.Generator()}
+    return load_checkpoint(run / "checkpoint.safetensors", model, optimizer, gens, "cpu").epoch
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_writes_a_checkpoint_and_resume_is_bit_identical(sig, reference, tmp_path):
+    run = tmp_path / "run"
+    child = _spawn(run)
+    _wait_for(run / "checkpoint.safetensors")
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 128 + sig, err
+    assert "Resume with: vaekit train --resume" in err and "Traceback" not in err
+    assert main(["--quiet", "train", "--resume", str(run)]) == 0
+    assert _same(_weights(run), _weights(reference))
+    assert _same(_weights(run, "model"), _weights(reference, "model"))
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 30
+
+
+def test_sigkill_at_random_moments_never_loses_the_checkpoint(reference, tmp_path):
+    """Kills land at random moments after the first checkpoint (kills before it are covered by
+    benchmarks/kill_resume.py): the checkpoint always loads and resuming matches exactly."""
+    rng = random.Random(0)
+    for trial in range(4):
+        run = tmp_path / f"run{trial}"
+        child = _spawn(run)
+        _wait_for(run / "checkpoint.safetensors")
+        time.sleep(rng.uniform(0.0, 1.5))
+        child.kill()
+        child.wait(timeout=60)
+        assert _checkpoint_is_loadable(run) >= 1
+        assert main(["--quiet", "train", "--resume", str(run)]) == 0
+        assert _same(_weights(run), _weights(reference)), f"trial {trial}"
+
+
+KILL_DURING_THIRD_CHECKPOINT = """
+import os, signal, sys
+import vaekit.checkpoint as checkpoint
+from vaekit.cli import main
+real, calls = checkpoint.save_file, []
+def dying(tensors, filename, metadata=None):
+    calls.append(filename)
+    if len(calls) == 3:  # the temporary file is half written when the process dies
+        with open(filename, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(tensors, filename, metadata=metadata)
+checkpoint.save_file = dying
+"""
+
+
+def test_kill_during_the_checkpoint_write_keeps_the_previous_one(reference, tmp_path):
+    run = tmp_path / "run"
+    child = _spawn(run, code=KILL_DURING_THIRD_CHECKPOINT)
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert _checkpoint_is_loadable(run) == 2  # the third write never replaced the second
+    assert list(run.glob(".checkpoint.safetensors.*.tmp"))  # the torn temporary file
+    assert main(["--quiet", "train", "--resume", str(run)]) == 0
+    assert not list(run.glob(".*.tmp"))  # cleaned up on resume
+    assert _same(_weights(run), _weights(reference))
+
+
+def test_resume_can_extend_a_finished_run(tmp_path, make_config):
+    from vaekit.train import resume, train
+
+    train(make_config(train={"epochs": 2}), tmp_path / "r")
+    run = resume(tmp_path / "r", epochs=4)
+    assert [row["epoch"] for row in run.metrics] == [1, 2, 3, 4]
+    assert vaekit.runs.read_config(tmp_path / "r").train.epochs == 4
+
+
+def test_resume_refuses_other_options(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path), "--lr", "0.1"]) == 2
+    assert "--resume: takes only --epochs" in capsys.readouterr().err
+
+
+def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
+    tmp_path, make_config, monkeypatch
+):
+    from vaekit.models.vae import VAE
+    from vaekit.train import train
+
+    real_loss, calls = VAE.loss, []
+
+    def poisoned(self, x, beta=1.0, generator=None):
+        terms = real_loss(self, x, beta, generator)
+        if self.training:
+            calls.append(1)
+            if len(calls) > 60:  # 26 steps per epoch: poisoned in epoch 3
+                terms.loss = terms.loss * float("nan")
+        return terms
+
+    monkeypatch.setattr(VAE, "loss", poisoned)
+    with pytest.raises(VaekitError, match=r"diverged.*epoch 3.*--lr.*--clip-grad") as err:
+        train(make_config(train={"epochs": 5}), tmp_path / "r")
+    assert "\n" not in str(err.value)
+    assert _checkpoint_is_loadable(tmp_path / "r") == 2
+    weights = _weights(tmp_path / "r")
+    assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_gradient_clipping_and_logvar_clamp_train(tmp_path, make_config):
+    from vaekit.train import train
+
+    config = make_config(train={"epochs": 2, "clip_grad": 1.0}, model={"logvar_clamp": 5.0})
+    run = train(config, tmp_path / "r")
+    assert run.metrics[-1]["val_elbo"] > run.metrics[0]["val_elbo"] - 1
+
+
+def test_disk_full_is_a_clear_error_and_earlier_files_survive(tmp_path, make_config, monkeypatch):
+    from vaekit import checkpoint
+    from vaekit.train import resume, train
+
+    train(make_config(train={"epochs": 2}), tmp_path / "r")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    monkeypatch.setattr(vaekit.runs, "save_file", full)
+    with pytest.raises(VaekitError, match="cannot write .No space left on device"):
+        resume(tmp_path / "r", epochs=3)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
+    for name in ("model.safetensors", "last.safetensors", "checkpoint.safetensors"):
+        assert after[name] == before[name]
+    assert not list((tmp_path / "r").glob(".*.tmp"))
+
+
+def test_a_pickle_planted_as_the_checkpoint_is_refused_without_running(
+    trained_run, tmp_path, capsys
+):
+    class Boom:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    (run / "checkpoint.safetensors").write_bytes(pickle.dumps(Boom()))
+    (run / "checkpoint.pt").write_bytes(pickle.dumps(Boom()))
+    assert main(["train", "--resume", str(run)]) == 2
+    captured = capsys.readouterr()
+    assert "not a readable checkpoint" in captured.err and "pwned" not in captured.out
+
+
+def test_same_seed_gives_identical_samples_and_evaluation(tmp_path, make_config):
+    from vaekit.evaluate import validation_metrics
+    from vaekit.train import train
+
+    a = train(make_config(), tmp_path / "a")
+    b = train(make_config(), tmp_path / "b")
+    assert (a.sample(16, seed=4) == b.sample(16, seed=4)).all()
+    x = a.data("val").x
+    assert validation_metrics(a.model, x) == validation_metrics(b.model, x)
+    assert torch.equal(
+        a.model.log_likelihood(x, k=50, generator=torch.Generator().manual_seed(0)),
+        b.model.log_likelihood(x, k=50, generator=torch.Generator().manual_seed(0)),
+    )
