@@ -28,6 +28,7 @@ from vaekit.config import (
 )
 from vaekit.errors import TrainingInterrupted, VaekitError, fail
 from vaekit.files import save_array, save_arrays
+from vaekit.runs import EVALUATION
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 HIDDEN_FIELDS = {("model", "input_shape"), ("data", "transform")}
@@ -216,6 +217,126 @@ def cmd_info(args: argparse.Namespace) -> None:
         print(f"{key:<{width}}  {value}")
 
 
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from vaekit.evaluate import evaluate_run
+    from vaekit.files import append_line, atomic_write_json
+
+    run = _load(args)
+    result = evaluate_run(
+        run, source=args.data, k=args.k, samples=args.samples, seed=args.seed, limit=args.limit
+    )
+    append_line(run.path / EVALUATION, json.dumps(result))
+    if args.json:
+        atomic_write_json(Path(args.json), result)
+    print(render_evaluation(result))
+
+
+def render_evaluation(result: dict) -> str:
+    """The evaluation as a readable two-column table, then the diagnosis."""
+    rows = evaluation_rows(result)
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{key:<{width}}  {value}" for key, value in rows]
+    lines += ["", "diagnosis:"] + [f"  - {note}" for note in result["diagnosis"]]
+    return "\n".join(lines)
+
+
+def evaluation_rows(result: dict) -> list[tuple[str, str]]:
+    def num(value, fmt=".3f"):
+        return "–" if value is None else format(value, fmt)
+
+    e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
+    rows = [
+        ("run", result["run"]),
+        ("model", result["model"]),
+        ("data", f"{result['data']} ({result['examples']} examples)"),
+        ("ELBO (nats)", f"{num(e['elbo'])}  (recon {num(e['recon'])}, KL {num(e['kl'])})"),
+        ("ELBO bits/dim", num(e["bits_per_dim"], ".4f")),
+        (
+            "log p(x) (nats)",
+            "–"
+            if ll is None
+            else f"{ll['mean']:.3f} ± {num(ll['stderr'])}  (K = {ll['k']} importance samples)",
+        ),
+        ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
+        ("recon MSE", num(e["mse"], ".4f")),
+        ("active units", f"{lat['active_units']} of {lat['latent_dim']}"),
+        (
+            "KL per dim",
+            "–" if lat["kl_per_dim"] is None else " ".join(f"{v:.2f}" for v in lat["kl_per_dim"]),
+        ),
+        ("aggregate mean", " ".join(f"{v:+.2f}" for v in lat["aggregate_mean"])),
+        ("aggregate var", " ".join(f"{v:.2f}" for v in lat["aggregate_var"])),
+    ]
+    c = result["continuity"]
+    if c:
+        rows.append(
+            (
+                "continuity",
+                f"roughness {c['roughness']:.3f}, output change per latent "
+                f"std {c['change_per_std']:.3f}",
+            )
+        )
+    q = result["sample_quality"]
+    if "skipped" in q:
+        rows.append(("sample quality", f"skipped: {q['skipped']}"))
+    else:
+        rows += [
+            ("classifier acc.", f"{q['classifier_accuracy']:.4f} (the judge's own test accuracy)"),
+            ("Fréchet distance", f"{q['frechet_distance']:.3f}"),
+            ("precision/recall", f"{q['precision']:.3f} / {q['recall']:.3f}"),
+            (
+                "classes covered",
+                f"{q['classes_covered']} of {q['classes']} (total variation "
+                f"{q['total_variation']:.3f})",
+            ),
+            ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
+            ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
+        ]
+    rows.append(("seconds", f"{result['seconds']}"))
+    return rows
+
+
+COMPARE_KEYS = [
+    "model",
+    "ELBO (nats)",
+    "log p(x) (nats)",
+    "recon MSE",
+    "active units",
+    "continuity",
+    "Fréchet distance",
+    "precision/recall",
+    "classes covered",
+]
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from vaekit.evaluate import evaluate_run
+    from vaekit.runs import load
+
+    columns = []
+    for path in args.runs:
+        run = load(path)
+        result = evaluate_run(
+            run, source=args.data, k=args.k, samples=args.samples, seed=args.seed, limit=args.limit
+        )
+        columns.append(dict(evaluation_rows(result)))
+    names = [str(Path(p).name) for p in args.runs]
+    keys = [k for k in COMPARE_KEYS if any(k in c for c in columns)]
+    label = max(len(k) for k in keys)
+    widths = [
+        max(len(n), *(len(c.get(k, "–").split("  (")[0]) for k in keys))
+        for n, c in zip(names, columns, strict=True)
+    ]
+    print(" " * label + "  " + "  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    for key in keys:
+        cells = [c.get(key, "–").split("  (")[0] for c in columns]
+        print(
+            key.ljust(label)
+            + "  "
+            + "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True))
+        )
+
+
 def describe_network(model: ModelConfig) -> str:
     if model.model == "pca":
         return "linear (closed-form PCA)"
@@ -341,6 +462,38 @@ def build_parser() -> argparse.ArgumentParser:
     info = with_run("info", "the run's config, size, data and final metrics")
     info.add_argument("--json", action="store_true", help="print config and summary as JSON")
     info.set_defaults(func=cmd_info)
+
+    def evaluation_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--data",
+            default="test",
+            help="test (the held-out split; val where there is no test), train, "
+            "val, or a file/folder",
+        )
+        sub.add_argument(
+            "--k",
+            type=int,
+            default=1000,
+            help="importance samples per point for log p(x) (default: 1000)",
+        )
+        sub.add_argument(
+            "--samples",
+            type=int,
+            default=10000,
+            help="prior samples judged for sample quality (default: 10000)",
+        )
+        sub.add_argument("--limit", type=int, default=None, help="use only the first N examples")
+        sub.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+
+    evaluate = with_run("evaluate", "ELBO, log-likelihood, latent health, sample quality")
+    evaluation_options(evaluate)
+    evaluate.add_argument("--json", help="also write the results to this JSON file")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    compare = verbs.add_parser("compare", help="evaluate several runs side by side")
+    compare.add_argument("runs", nargs="+", help="run folders")
+    evaluation_options(compare)
+    compare.set_defaults(func=cmd_compare)
 
     data = verbs.add_parser("data", help="prepare built-in datasets")
     data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")

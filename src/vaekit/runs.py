@@ -42,7 +42,8 @@ SAMPLER = "sampler.safetensors"
 PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png")
 # Files a run folder may hold; --force removes only these, never anything else of the user's.
 CHECKPOINT = "checkpoint.safetensors"  # see vaekit.checkpoint
-OWNED = (CONFIG, *WEIGHTS.values(), CHECKPOINT, METRICS, SUMMARY, SAMPLER, *PICTURES)
+EVALUATION = "evaluation.jsonl"  # one line per `vaekit evaluate`
+OWNED = (CONFIG, *WEIGHTS.values(), CHECKPOINT, METRICS, SUMMARY, SAMPLER, EVALUATION, *PICTURES)
 
 
 def prepare_folder(path: Path, force: bool) -> None:
