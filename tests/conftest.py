@@ -30,7 +30,7 @@ def tiny_config(**sections) -> RunConfig:
     return RunConfig.from_dict(raw)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_config():
     """The :func:`tiny_config` builder, for tests that vary it."""
     return tiny_config

@@ -8,7 +8,7 @@ from PIL import Image
 
 from vaekit.cli import main
 
-FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "256"]
+FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "256", "--no-report"]
 
 
 def _error_line(capsys) -> str:
@@ -62,7 +62,16 @@ def test_config_file_is_overridden_by_the_command_line(tmp_path):
     run = tmp_path / "run"
     assert (
         main(
-            ["train", "--config", str(tmp_path / "c.yaml"), "--latent-dim", "4", "--out", str(run)]
+            [
+                "train",
+                "--config",
+                str(tmp_path / "c.yaml"),
+                "--latent-dim",
+                "4",
+                "--out",
+                str(run),
+                "--no-report",
+            ]
         )
         == 0
     )

@@ -242,6 +242,7 @@ def test_fuzz_cli_exits_0_or_2(array):
                     "1",
                     "--hidden",
                     "4",
+                    "--no-report",
                     "--val-fraction",
                     "0.5",
                 ]

@@ -23,7 +23,7 @@ from vaekit.errors import VaekitError
 from vaekit.models import build_model
 
 # Long enough (about 2 s of training) for a kill to land mid-run.
-ARGS = ["--epochs", "30", "--hidden", "256", "--batch-size", "32", "--seed", "3"]
+ARGS = ["--epochs", "30", "--hidden", "256", "--batch-size", "32", "--seed", "3", "--no-report"]
 
 
 def _weights(run: Path, name: str = "last") -> dict[str, torch.Tensor]:
@@ -76,7 +76,7 @@ def test_signal_writes_a_checkpoint_and_resume_is_bit_identical(sig, reference, 
     _, err = child.communicate(timeout=60)
     assert child.returncode == 128 + sig, err
     assert "Resume with: vaekit train --resume" in err and "Traceback" not in err
-    assert main(["--quiet", "train", "--resume", str(run)]) == 0
+    assert main(["--quiet", "train", "--resume", str(run), "--no-report"]) == 0
     assert _same(_weights(run), _weights(reference))
     assert _same(_weights(run, "model"), _weights(reference, "model"))
     lines = (run / "metrics.jsonl").read_text().splitlines()
@@ -95,7 +95,7 @@ def test_sigkill_at_random_moments_never_loses_the_checkpoint(reference, tmp_pat
         child.kill()
         child.wait(timeout=60)
         assert _checkpoint_is_loadable(run) >= 1
-        assert main(["--quiet", "train", "--resume", str(run)]) == 0
+        assert main(["--quiet", "train", "--resume", str(run), "--no-report"]) == 0
         assert _same(_weights(run), _weights(reference)), f"trial {trial}"
 
 
@@ -122,7 +122,7 @@ def test_kill_during_the_checkpoint_write_keeps_the_previous_one(reference, tmp_
     assert child.returncode == -signal.SIGKILL
     assert _checkpoint_is_loadable(run) == 2  # the third write never replaced the second
     assert list(run.glob(".checkpoint.safetensors.*.tmp"))  # the torn temporary file
-    assert main(["--quiet", "train", "--resume", str(run)]) == 0
+    assert main(["--quiet", "train", "--resume", str(run), "--no-report"]) == 0
     assert not list(run.glob(".*.tmp"))  # cleaned up on resume
     assert _same(_weights(run), _weights(reference))
 
@@ -205,7 +205,7 @@ def test_a_pickle_planted_as_the_checkpoint_is_refused_without_running(
     shutil.copytree(trained_run, run)
     (run / "checkpoint.safetensors").write_bytes(pickle.dumps(Boom()))
     (run / "checkpoint.pt").write_bytes(pickle.dumps(Boom()))
-    assert main(["train", "--resume", str(run)]) == 2
+    assert main(["train", "--resume", str(run), "--no-report"]) == 2
     captured = capsys.readouterr()
     assert "not a readable checkpoint" in captured.err and "pwned" not in captured.out
 

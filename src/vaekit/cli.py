@@ -29,6 +29,7 @@ from vaekit.config import (
 from vaekit.errors import TrainingInterrupted, VaekitError, fail
 from vaekit.files import save_array, save_arrays
 from vaekit.runs import EVALUATION
+from vaekit.summaries import COMPARE_KEYS, describe_network, evaluation_rows, render_evaluation
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 HIDDEN_FIELDS = {("model", "input_shape"), ("data", "transform")}
@@ -103,10 +104,18 @@ def cmd_train(args: argparse.Namespace) -> None:
                 given + (["--config"] if args.config else []) + (["--force"] if args.force else [])
             )
             raise VaekitError(f"--resume: takes only --epochs (to extend the run), not {extra}")
-        resume(args.resume, epochs=getattr(args, "train.epochs"))
+        run = resume(args.resume, epochs=getattr(args, "train.epochs"))
+        if args.report:
+            from vaekit.report import write_report
+
+            progress.log(f"report: {write_report(run)}")
         return
     config = config_from_args(args)
-    train(config, args.out, force=args.force)
+    run = train(config, args.out, force=args.force)
+    if args.report:
+        from vaekit.report import write_report
+
+        progress.log(f"report: {write_report(run)}")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -231,84 +240,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(render_evaluation(result))
 
 
-def render_evaluation(result: dict) -> str:
-    """The evaluation as a readable two-column table, then the diagnosis."""
-    rows = evaluation_rows(result)
-    width = max(len(k) for k, _ in rows)
-    lines = [f"{key:<{width}}  {value}" for key, value in rows]
-    lines += ["", "diagnosis:"] + [f"  - {note}" for note in result["diagnosis"]]
-    return "\n".join(lines)
-
-
-def evaluation_rows(result: dict) -> list[tuple[str, str]]:
-    def num(value, fmt=".3f"):
-        return "–" if value is None else format(value, fmt)
-
-    e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
-    rows = [
-        ("run", result["run"]),
-        ("model", result["model"]),
-        ("data", f"{result['data']} ({result['examples']} examples)"),
-        ("ELBO (nats)", f"{num(e['elbo'])}  (recon {num(e['recon'])}, KL {num(e['kl'])})"),
-        ("ELBO bits/dim", num(e["bits_per_dim"], ".4f")),
-        (
-            "log p(x) (nats)",
-            "–"
-            if ll is None
-            else f"{ll['mean']:.3f} ± {num(ll['stderr'])}  (K = {ll['k']} importance samples)",
-        ),
-        ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
-        ("recon MSE", num(e["mse"], ".4f")),
-        ("active units", f"{lat['active_units']} of {lat['latent_dim']}"),
-        (
-            "KL per dim",
-            "–" if lat["kl_per_dim"] is None else " ".join(f"{v:.2f}" for v in lat["kl_per_dim"]),
-        ),
-        ("aggregate mean", " ".join(f"{v:+.2f}" for v in lat["aggregate_mean"])),
-        ("aggregate var", " ".join(f"{v:.2f}" for v in lat["aggregate_var"])),
-    ]
-    c = result["continuity"]
-    if c:
-        rows.append(
-            (
-                "continuity",
-                f"roughness {c['roughness']:.3f}, output change per latent "
-                f"std {c['change_per_std']:.3f}",
-            )
-        )
-    q = result["sample_quality"]
-    if "skipped" in q:
-        rows.append(("sample quality", f"skipped: {q['skipped']}"))
-    else:
-        rows += [
-            ("classifier acc.", f"{q['classifier_accuracy']:.4f} (the judge's own test accuracy)"),
-            ("Fréchet distance", f"{q['frechet_distance']:.3f}"),
-            ("precision/recall", f"{q['precision']:.3f} / {q['recall']:.3f}"),
-            (
-                "classes covered",
-                f"{q['classes_covered']} of {q['classes']} (total variation "
-                f"{q['total_variation']:.3f})",
-            ),
-            ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
-            ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
-        ]
-    rows.append(("seconds", f"{result['seconds']}"))
-    return rows
-
-
-COMPARE_KEYS = [
-    "model",
-    "ELBO (nats)",
-    "log p(x) (nats)",
-    "recon MSE",
-    "active units",
-    "continuity",
-    "Fréchet distance",
-    "precision/recall",
-    "classes covered",
-]
-
-
 def cmd_compare(args: argparse.Namespace) -> None:
     from vaekit.evaluate import evaluate_run
     from vaekit.runs import load
@@ -337,12 +268,30 @@ def cmd_compare(args: argparse.Namespace) -> None:
         )
 
 
-def describe_network(model: ModelConfig) -> str:
-    if model.model == "pca":
-        return "linear (closed-form PCA)"
-    if model.arch == "conv":
-        return "conv, channels " + " ".join(map(str, model.channels))
-    return "mlp, hidden " + " ".join(map(str, model.hidden))
+def cmd_plot(args: argparse.Namespace) -> None:
+    from vaekit.plots import save_plot
+    from vaekit.runs import load
+
+    run = _load(args)
+    others = [load(p) for p in (args.others or [])]
+    if args.kind == "compare" and not others:
+        raise VaekitError("plot compare: name the other runs with --with RUN [RUN ...]")
+    if others and args.kind != "compare":
+        raise VaekitError(f"--with: only for plot compare, not {args.kind}")
+    out = Path(args.output or f"{args.kind}.png")
+    _check_suffix(out, (".png",))
+    options = {"others": others} if others else {}
+    if args.kind == "latent":
+        options["projection"] = args.projection
+    save_plot(run, args.kind, out, data=run.data(args.data), **options)
+    progress.log(f"wrote {out}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from vaekit.report import write_report
+
+    path = write_report(_load(args), Path(args.output) if args.output else None)
+    progress.log(f"wrote {path} (open it in a browser; it is self-contained)")
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
@@ -409,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
     train.add_argument("--force", action="store_true", help="replace an existing run folder")
     train.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write RUN/report.html at the end (default: yes)",
+    )
+    train.add_argument(
         "--resume", metavar="RUN", help="continue RUN from its last checkpoint (--epochs extends)"
     )
     add_config_options(train)
@@ -462,6 +417,35 @@ def build_parser() -> argparse.ArgumentParser:
     info = with_run("info", "the run's config, size, data and final metrics")
     info.add_argument("--json", action="store_true", help="print config and summary as JSON")
     info.set_defaults(func=cmd_info)
+
+    from vaekit.plots import KINDS
+
+    plot = with_run("plot", "draw one picture of the run: " + ", ".join(KINDS))
+    plot.add_argument("kind", choices=KINDS, help="which picture")
+    plot.add_argument("-o", "--output", help="PNG file (default: KIND.png)")
+    plot.add_argument(
+        "--data",
+        default="test",
+        help="test (val where there is no test), train, val, or a file/folder",
+    )
+    plot.add_argument(
+        "--with",
+        dest="others",
+        nargs="+",
+        metavar="RUN",
+        help="other runs to compare (plot compare)",
+    )
+    plot.add_argument(
+        "--projection",
+        choices=("pca", "tsne"),
+        default="pca",
+        help="latent: how to project more than 2 dimensions",
+    )
+    plot.set_defaults(func=cmd_plot)
+
+    report = with_run("report", "one self-contained HTML page: run, evaluation, every plot")
+    report.add_argument("-o", "--output", help="HTML file (default: RUN/report.html)")
+    report.set_defaults(func=cmd_report)
 
     def evaluation_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(

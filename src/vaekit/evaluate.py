@@ -42,7 +42,8 @@ def importance_log_likelihood(
     ``VAE.log_likelihood``), batched over data points and samples together."""
     device = model.device
     gen = torch.Generator(device=device).manual_seed(seed)
-    chunk = max(1, min(k, 2**21 // max(1, batch_size * model.input_size)))
+    # Samples per decoder call: about 2**24 output values (64 MB) at a time.
+    chunk = max(1, min(k, 2**24 // max(1, batch_size * model.input_size)))
     out = []
     for start in range(0, len(x), batch_size):
         batch = x[start : start + batch_size].to(device)

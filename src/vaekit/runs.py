@@ -39,7 +39,7 @@ WEIGHTS = {"best": "model.safetensors", "last": "last.safetensors"}
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 SAMPLER = "sampler.safetensors"
-PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png")
+PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png", "report.html")
 # Files a run folder may hold; --force removes only these, never anything else of the user's.
 CHECKPOINT = "checkpoint.safetensors"  # see vaekit.checkpoint
 EVALUATION = "evaluation.jsonl"  # one line per `vaekit evaluate`

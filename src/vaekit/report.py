@@ -1,0 +1,169 @@
+"""``vaekit report``: one self-contained HTML page about a run — what was trained on what, the
+curves, the evaluation with its plain-words diagnosis, and every plot — with the images embedded
+so it opens offline and can be mailed around as one file."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+
+from vaekit import __version__
+from vaekit.errors import VaekitError
+from vaekit.files import append_line, atomic_write_text
+from vaekit.plots import render
+from vaekit.progress import log
+from vaekit.runs import EVALUATION
+from vaekit.summaries import describe_network, evaluation_rows
+
+SECTIONS = [
+    (
+        "curves",
+        "Training curves",
+        "Per-epoch ELBO, reconstruction and KL on the training and "
+        "validation data (and β when it follows a schedule).",
+    ),
+    (
+        "recon",
+        "Reconstructions",
+        "Held-out examples and their reconstructions at the posterior mean.",
+    ),
+    (
+        "samples",
+        "Samples",
+        "New examples: codes drawn from the N(0, I) prior, and from a Gaussian "
+        "mixture fitted to the training codes.",
+    ),
+    (
+        "latent",
+        "Latent space",
+        "Posterior means of held-out examples, coloured by label, with "
+        "the prior's 1σ and 2σ circles.",
+    ),
+    (
+        "manifold",
+        "Latent manifold",
+        "The decoder over a plane of the latent space (the two most "
+        "active dimensions), at evenly spaced quantiles.",
+    ),
+    (
+        "interpolate",
+        "Interpolations",
+        "Decoded straight-line and spherical paths between pairs of held-out examples.",
+    ),
+    (
+        "traverse",
+        "Latent traversals",
+        "Each row sweeps one latent dimension from −3σ to +3σ, the others fixed.",
+    ),
+    ("kl", "KL per latent dimension", "How much each dimension carries; grey ones are unused."),
+]
+
+
+def latest_evaluation(run, k: int = 200, samples: int = 2000) -> dict:
+    """The run's last ``vaekit evaluate`` result, or a fresh, quicker one (then recorded)."""
+    file = run.path / EVALUATION
+    if file.exists():
+        lines = [line for line in file.read_text().splitlines() if line.strip()]
+        if lines:
+            return json.loads(lines[-1])
+    from vaekit.evaluate import evaluate_run
+
+    log(f"evaluating {run.path} for the report (K = {k}; run `vaekit evaluate` for more) ...")
+    result = evaluate_run(run, k=k, samples=samples)
+    append_line(file, json.dumps(result))
+    return result
+
+
+def build_report(run, evaluation: dict | None = None) -> str:
+    """The report's HTML text."""
+    evaluation = evaluation or latest_evaluation(run)
+    data = run.data("test")
+    config = run.config
+    summary = run.summary
+    d = summary.get("data", {})
+    facts = [
+        ("model", config.model.model),
+        ("network", describe_network(config.model)),
+        ("latent dimensions", str(config.model.latent_dim)),
+        ("likelihood", config.model.likelihood),
+        (
+            "data",
+            f"{config.data.source} — {d.get('train', '?')} train / {d.get('val', '?')} "
+            f"validation / {d.get('test', 0)} test examples of shape "
+            f"{' × '.join(map(str, d.get('shape', [])))}",
+        ),
+        (
+            "training",
+            f"{config.train.epochs} epochs, batch {config.train.batch_size}, Adam lr "
+            f"{config.train.lr}, seed {config.train.seed}"
+            + (f", β {config.model.beta}" if config.model.beta is not None else ""),
+        ),
+        ("parameters", f"{summary.get('parameters', run.model.parameter_count()):,}"),
+        (
+            "best epoch",
+            f"{summary.get('best_epoch', '?')} "
+            f"({summary.get('best', {}).get('metric', '')} "
+            f"{summary.get('best', {}).get('value', float('nan')):.3f})",
+        ),
+        ("training time", f"{summary.get('train_seconds', 0):.1f} s"),
+    ]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>vaekit report — {html.escape(run.path.name)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>vaekit report: {html.escape(str(run.path))}</h1>",
+        '<section id="run"><h2>What was trained</h2>',
+        _table(facts),
+        "</section>",
+        '<section id="evaluation"><h2>Evaluation</h2>',
+        f"<p>On the {html.escape(evaluation['data'])} data ({evaluation['examples']} examples)."
+        " Likelihoods in nats per example; higher is better.</p>",
+        _table(evaluation_rows(evaluation)[2:]),
+        "<h3>Diagnosis</h3><ul>",
+        *[f"<li>{html.escape(note)}</li>" for note in evaluation["diagnosis"]],
+        "</ul></section>",
+    ]
+    for kind, title, caption in SECTIONS:
+        png = render(run, kind, data)
+        encoded = base64.b64encode(png).decode("ascii")
+        parts += [
+            f'<section id="{kind}"><h2>{html.escape(title)}</h2>',
+            f"<p>{html.escape(caption)}</p>",
+            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">',
+            "</section>",
+        ]
+    parts.append(f"<footer>vaekit {__version__}, {time.strftime('%Y-%m-%d %H:%M')}</footer>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(run, path: Path | None = None) -> Path:
+    path = Path(path) if path else run.path / "report.html"
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise VaekitError(f"{path}: the report is HTML; name it .html")
+    atomic_write_text(path, build_report(run))
+    return path
+
+
+def _table(rows) -> str:
+    body = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return f"<table>{body}</table>"
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222;
+       line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; margin: .5em 0 1em; }
+th { text-align: left; padding: .2em 1em .2em 0; color: #555; font-weight: 600;
+     vertical-align: top; }
+td { padding: .2em 0; font-family: ui-monospace, monospace; font-size: .9em; }
+img { max-width: 100%; border: 1px solid #eee; }
+footer { color: #888; margin-top: 3em; font-size: .85em; }
+"""

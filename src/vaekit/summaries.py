@@ -1,0 +1,92 @@
+"""Text forms of a run and its evaluation: the rows the terminal tables and the HTML report
+share, so the two never disagree."""
+
+from __future__ import annotations
+
+from vaekit.config import ModelConfig
+
+
+def describe_network(model: ModelConfig) -> str:
+    if model.model == "pca":
+        return "linear (closed-form PCA)"
+    if model.arch == "conv":
+        return "conv, channels " + " ".join(map(str, model.channels))
+    return "mlp, hidden " + " ".join(map(str, model.hidden))
+
+
+def render_evaluation(result: dict) -> str:
+    """The evaluation as a readable two-column table, then the diagnosis."""
+    rows = evaluation_rows(result)
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{key:<{width}}  {value}" for key, value in rows]
+    lines += ["", "diagnosis:"] + [f"  - {note}" for note in result["diagnosis"]]
+    return "\n".join(lines)
+
+
+def evaluation_rows(result: dict) -> list[tuple[str, str]]:
+    def num(value, fmt=".3f"):
+        return "–" if value is None else format(value, fmt)
+
+    e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
+    rows = [
+        ("run", result["run"]),
+        ("model", result["model"]),
+        ("data", f"{result['data']} ({result['examples']} examples)"),
+        ("ELBO (nats)", f"{num(e['elbo'])}  (recon {num(e['recon'])}, KL {num(e['kl'])})"),
+        ("ELBO bits/dim", num(e["bits_per_dim"], ".4f")),
+        (
+            "log p(x) (nats)",
+            "–"
+            if ll is None
+            else f"{ll['mean']:.3f} ± {num(ll['stderr'])}  (K = {ll['k']} importance samples)",
+        ),
+        ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
+        ("recon MSE", num(e["mse"], ".4f")),
+        ("active units", f"{lat['active_units']} of {lat['latent_dim']}"),
+        (
+            "KL per dim",
+            "–" if lat["kl_per_dim"] is None else " ".join(f"{v:.2f}" for v in lat["kl_per_dim"]),
+        ),
+        ("aggregate mean", " ".join(f"{v:+.2f}" for v in lat["aggregate_mean"])),
+        ("aggregate var", " ".join(f"{v:.2f}" for v in lat["aggregate_var"])),
+    ]
+    c = result["continuity"]
+    if c:
+        rows.append(
+            (
+                "continuity",
+                f"roughness {c['roughness']:.3f}, output change per latent "
+                f"std {c['change_per_std']:.3f}",
+            )
+        )
+    q = result["sample_quality"]
+    if "skipped" in q:
+        rows.append(("sample quality", f"skipped: {q['skipped']}"))
+    else:
+        rows += [
+            ("classifier acc.", f"{q['classifier_accuracy']:.4f} (the judge's own test accuracy)"),
+            ("Fréchet distance", f"{q['frechet_distance']:.3f}"),
+            ("precision/recall", f"{q['precision']:.3f} / {q['recall']:.3f}"),
+            (
+                "classes covered",
+                f"{q['classes_covered']} of {q['classes']} (total variation "
+                f"{q['total_variation']:.3f})",
+            ),
+            ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
+            ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
+        ]
+    rows.append(("seconds", f"{result['seconds']}"))
+    return rows
+
+
+COMPARE_KEYS = [
+    "model",
+    "ELBO (nats)",
+    "log p(x) (nats)",
+    "recon MSE",
+    "active units",
+    "continuity",
+    "Fréchet distance",
+    "precision/recall",
+    "classes covered",
+]
