@@ -287,6 +287,12 @@ def cmd_plot(args: argparse.Namespace) -> None:
     progress.log(f"wrote {out}")
 
 
+def cmd_explore(args: argparse.Namespace) -> None:
+    from vaekit.explore import serve
+
+    serve(_load(args), host=args.host, port=args.port)
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from vaekit.report import write_report
 
@@ -446,6 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
     report = with_run("report", "one self-contained HTML page: run, evaluation, every plot")
     report.add_argument("-o", "--output", help="HTML file (default: RUN/report.html)")
     report.set_defaults(func=cmd_report)
+
+    explore = with_run("explore", "a local web page to move through the latent space")
+    explore.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    explore.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: 127.0.0.1, this machine only)",
+    )
+    explore.set_defaults(func=cmd_explore)
 
     def evaluation_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(

@@ -1,0 +1,107 @@
+"""The latent explorer, tested in a real headless browser (Debian's chromium via Playwright)."""
+
+import base64
+import io
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import vaekit
+from vaekit.explore import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def server(trained_run):
+    run = vaekit.load(trained_run)
+    httpd = make_server(run, port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield run, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def _pixels(data_url: str) -> np.ndarray:
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
+def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
+    _, base = server
+    bad = [
+        "/api/decode?z=nan,0",
+        "/api/decode?z=1e9,0",
+        "/api/decode?z=1,2,3",
+        "/api/decode?z=abc",
+        "/api/decode",
+        "/api/interpolate?a=0,0&b=1,1&steps=100000",
+        "/api/interpolate?a=0,0&b=1,1&steps=x",
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/vaekit/explore.py",
+        "/api/decode?z=" + "1," * 5000,
+    ]
+    for path in bad:
+        assert 400 <= _status(base + path) < 500, path
+    assert _status(base + "/api/decode?z=0.5,-0.5") == 200
+
+
+def test_explorer_decodes_the_point_under_the_pointer(server, tmp_path):
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
+        pytest.skip("Debian's chromium is not installed (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    run, base = server
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, chromium_sandbox=False)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.wait_for_function("document.getElementById('decoded').dataset.z === '0,0'")
+        first = page.get_attribute("#decoded", "src")
+        box = page.locator("#plane").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.25)
+        page.wait_for_function("document.getElementById('decoded').dataset.z !== '0,0'")
+        shown = page.get_attribute("#decoded", "src")
+        z = [float(v) for v in page.get_attribute("#decoded", "data-z").split(",")]
+        assert shown != first  # the picture changed with the pointer
+        assert z[0] > 1 and z[1] > 1  # upper right of the plane
+        expected = run.decode(np.asarray([z], dtype=np.float32))[0, 0]
+        expected = (np.clip(expected, 0, 1) * 255 + 0.5).astype(np.uint8)
+        assert np.array_equal(_pixels(shown), expected)  # exactly decode(z) for that point
+        page.mouse.click(box["x"] + 40, box["y"] + 40)
+        page.mouse.click(box["x"] + box["width"] - 40, box["y"] + box["height"] - 40)
+        page.wait_for_function("document.querySelectorAll('#path img').length === 10")
+        page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+        if os.environ.get("VAEKIT_SCREENSHOT"):
+            shutil.copy(tmp_path / "explorer.png", os.environ["VAEKIT_SCREENSHOT"])
+        browser.close()
+    assert not errors, errors
