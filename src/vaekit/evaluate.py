@@ -34,12 +34,30 @@ def validation_metrics(
     return {"elbo": elbo, "recon": recon, "kl": kl, "mse": mse}
 
 
+COMPILE_ABOVE = 10**7  # samples x points beyond which a fused compiled kernel pays off
+
+
 @torch.no_grad()
 def importance_log_likelihood(
-    model: Autoencoder, x: torch.Tensor, k: int = 1000, batch_size: int = 100, seed: int = 0
+    model: Autoencoder,
+    x: torch.Tensor,
+    k: int = 1000,
+    batch_size: int = 100,
+    seed: int = 0,
+    compile: bool | None = None,
 ) -> torch.Tensor:
     """(N,) importance-sampled log p(x) with K samples from q(z|x) per point (see
-    ``VAE.log_likelihood``), batched over data points and samples together."""
+    ``VAE.log_likelihood``), batched over data points and samples together. ``compile``: use
+    the fused compiled likelihood kernel (None: when N * K exceeds ``COMPILE_ABOVE``)."""
+    from vaekit.distributions import compiled_kernels
+
+    if compile is None:
+        compile = len(x) * k > COMPILE_ABOVE
+    with compiled_kernels(compile):
+        return _importance_log_likelihood(model, x, k, batch_size, seed)
+
+
+def _importance_log_likelihood(model, x, k, batch_size, seed) -> torch.Tensor:
     device = model.device
     gen = torch.Generator(device=device).manual_seed(seed)
     # Samples per decoder call: about 2**24 output values (64 MB) at a time.
