@@ -143,7 +143,8 @@ def fit(
     steps_per_epoch = math.ceil(n / opts.batch_size)
     total_steps = steps_per_epoch * opts.epochs
     params = list(model.parameters())
-    optimizer = torch.optim.Adam(params, lr=opts.lr, foreach=True)
+    # Fused Adam: one kernel for the whole update instead of one per operation and tensor.
+    optimizer = torch.optim.Adam(params, lr=opts.lr, fused=True)
     generators = {
         "order": torch.Generator().manual_seed(opts.seed),  # data order
         "noise": torch.Generator(device=device).manual_seed(opts.seed + 1),  # z, binarising
