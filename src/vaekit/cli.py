@@ -386,6 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
+    def data_option(sub: argparse.ArgumentParser, default: str) -> None:
+        sub.add_argument(
+            "--data",
+            default=default,
+            help=f"train, val, test (the run's own splits; test is val where the data has no "
+            f"test split) or a file/folder read like the training data (default: {default})",
+        )
+
     sample = with_run("sample", "draw new examples from the prior through the decoder")
     sample.add_argument("-n", type=int, default=64, help="how many (default: 64)")
     sample.add_argument("-o", "--output", help="PNG picture of the samples")
@@ -400,18 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=cmd_sample)
 
     recon = with_run("reconstruct", "originals above, their reconstructions below")
-    recon.add_argument(
-        "--data", default="val", help="train, val, test (the run's own splits) or a file/folder"
-    )
+    data_option(recon, "val")
     recon.add_argument("-n", type=int, default=32, help="how many examples (default: 32)")
     recon.add_argument("-o", "--output", default="reconstructions.png", help="PNG file")
     recon.add_argument("--npy", help="also save the reconstructions as .npy")
     recon.set_defaults(func=cmd_reconstruct)
 
     encode = with_run("encode", "posterior means and log-variances of q(z|x) to .npz")
-    encode.add_argument(
-        "--data", default="val", help="train, val, test (the run's own splits) or a file/folder"
-    )
+    data_option(encode, "val")
     encode.add_argument("-o", "--output", default="codes.npz", help=".npz file")
     encode.set_defaults(func=cmd_encode)
 
@@ -429,11 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot = with_run("plot", "draw one picture of the run: " + ", ".join(KINDS))
     plot.add_argument("kind", choices=KINDS, help="which picture")
     plot.add_argument("-o", "--output", help="PNG file (default: KIND.png)")
-    plot.add_argument(
-        "--data",
-        default="test",
-        help="test (val where there is no test), train, val, or a file/folder",
-    )
+    data_option(plot, "test")
     plot.add_argument(
         "--with",
         dest="others",
@@ -463,12 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     explore.set_defaults(func=cmd_explore)
 
     def evaluation_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--data",
-            default="test",
-            help="test (the held-out split; val where there is no test), train, "
-            "val, or a file/folder",
-        )
+        data_option(sub, "test")
         sub.add_argument(
             "--k",
             type=int,
