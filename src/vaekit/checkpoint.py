@@ -43,6 +43,7 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     generators: dict[str, torch.Generator],
     state: TrainingState,
+    world: int = 1,
 ) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
@@ -65,6 +66,7 @@ def save_checkpoint(
         "step": state.step,
         "position": state.position,
         "best_score": state.best_score,
+        "world": world,  # processes that trained it; only rank 0's random state is saved
         "param_groups": opt["param_groups"],
         "optimizer_scalars": scalars,
         "history": state.history,
@@ -91,6 +93,12 @@ def load_checkpoint(
         raise fail(path, f"not a readable checkpoint ({type(err).__name__}: {err})") from None
     if meta.get("format") != FORMAT:
         raise fail(path, f"checkpoint format {meta.get('format')!r} is not supported")
+    if meta.get("world", 1) != 1:
+        raise fail(
+            path,
+            f"written by {meta['world']} processes under torchrun; it holds only rank 0's random "
+            "state, so it cannot be resumed exactly (not supported yet)",
+        )
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     expected = model.state_dict()
     if weights.keys() != expected.keys() or any(

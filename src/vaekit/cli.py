@@ -110,12 +110,44 @@ def cmd_train(args: argparse.Namespace) -> None:
 
             progress.log(f"report: {write_report(run)}")
         return
+    if args.nproc is not None:
+        launch_distributed(args)
+        return
     config = config_from_args(args)
     run = train(config, args.out, force=args.force)
-    if args.report:
+    if args.report and run is not None:  # rank 0 only under torchrun
         from vaekit.report import write_report
 
         progress.log(f"report: {write_report(run)}")
+
+
+def launch_distributed(args: argparse.Namespace) -> None:
+    """``--nproc N``: the same command under torchrun with N processes on this machine."""
+    import subprocess
+
+    if args.nproc < 1:
+        raise VaekitError(f"--nproc: must be at least 1, got {args.nproc}")
+    rest, skip = [], False
+    for token in args.argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={args.nproc}",
+        "-m",
+        "vaekit",
+        *rest,
+    ]
+    done = subprocess.run(command)
+    if done.returncode != 0:
+        raise VaekitError(f"--nproc {args.nproc}: torchrun exited with status {done.returncode}")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -370,6 +402,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write RUN/report.html at the end (default: yes)",
     )
     train.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train with N processes here via torchrun and DistributedDataParallel",
+    )
+    train.add_argument(
         "--resume", metavar="RUN", help="continue RUN from its last checkpoint (--epochs extends)"
     )
     add_config_options(train)
@@ -501,7 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     progress.QUIET = args.quiet
     try:
         args.func(args)

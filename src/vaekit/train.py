@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig
 from vaekit.data import DataSplits, check_unit_range, load_splits
+from vaekit.distributed import Cluster, any_rank, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.files import append_line, atomic_write_text
@@ -44,30 +46,44 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
     out = Path(out)
     splits = load_splits(config.data)
     resolve_model_config(config, splits)
-    device = pick_device(config.train.device)
-    torch.manual_seed(config.train.seed)
-    model = build_model(config.model).to(device)
-    runs.prepare_folder(out, force)
-    runs.write_config(out, config)
-    log(
-        f"training {config.model.model} ({model.parameter_count():,} parameters) on "
-        f"{config.data.source}: {len(splits.train)} train / {len(splits.val)} validation "
-        f"examples of shape {splits.shape}, {describe_likelihood(config)}, {device}"
-    )
+    cluster, device = join(pick_device(config.train.device))
     try:
-        return _train_and_finish(model, splits, config, out, device, resuming=False)
-    except TrainingInterrupted:
-        raise
-    except BaseException:
-        # Failed before the first checkpoint: nothing worth keeping, so leave no half run.
-        if not (out / CHECKPOINT).exists():
-            runs.discard_unfinished(out)
-        raise
+        torch.manual_seed(config.train.seed)
+        model = build_model(config.model).to(device)
+        failure = None
+        if cluster.main:  # only rank 0 writes; every rank learns whether it could
+            try:
+                runs.prepare_folder(out, force)
+                runs.write_config(out, config)
+            except VaekitError as err:
+                failure = err
+        if any_rank(cluster, failure is not None):
+            raise failure or VaekitError(f"{out}: rank 0 could not prepare the run folder")
+        if cluster.main:
+            ranks = f" x {cluster.world} processes" if cluster.distributed else ""
+            log(
+                f"training {config.model.model} ({model.parameter_count():,} parameters) on "
+                f"{config.data.source}: {len(splits.train)} train / {len(splits.val)} validation "
+                f"examples of shape {splits.shape}, {describe_likelihood(config)}, {device}{ranks}"
+            )
+        try:
+            return _train_and_finish(model, splits, config, out, device, False, cluster)
+        except TrainingInterrupted:
+            raise
+        except BaseException:
+            # Failed before the first checkpoint: nothing worth keeping, so leave no half run.
+            if cluster.main and not (out / CHECKPOINT).exists():
+                runs.discard_unfinished(out)
+            raise
+    finally:
+        leave(cluster)
 
 
 def resume(out: str | Path, epochs: int | None = None) -> runs.Run:
     """Continue the run in ``out`` from its last checkpoint (``epochs`` may extend it)."""
     out = Path(out)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise VaekitError("--resume: runs in one process for now (start it without torchrun)")
     config = runs.read_config(out)
     if not (out / CHECKPOINT).exists():
         raise VaekitError(f"{out}: no {CHECKPOINT} to resume from")
@@ -82,11 +98,13 @@ def resume(out: str | Path, epochs: int | None = None) -> runs.Run:
     model = build_model(config.model).to(device)
     log(f"resuming {out} ({config.model.model} on {config.data.source}, {device})")
     runs.remove_stale_temporaries(out)
-    return _train_and_finish(model, splits, config, out, device, resuming=True)
+    return _train_and_finish(model, splits, config, out, device, True, Cluster())
 
 
-def _train_and_finish(model, splits, config, out, device, resuming) -> runs.Run:
-    history = fit(model, splits, config, out, device, resuming)
+def _train_and_finish(model, splits, config, out, device, resuming, cluster) -> runs.Run | None:
+    history = fit(model, splits, config, out, device, resuming, cluster)
+    if not cluster.main:
+        return None  # rank 0 writes the summary, the sampler and the pictures
     score = "val_elbo" if model.probabilistic else "val_recon"
     sign = 1 if model.probabilistic else -1
     best = max(history, key=lambda row: sign * row[score])
@@ -126,7 +144,10 @@ def fit(
     out: Path,
     device: torch.device,
     resuming: bool = False,
+    cluster: Cluster = Cluster(),  # noqa: B008 - frozen dataclass, safe as a default
 ) -> list[dict[str, Any]]:
+    """Train ``model``; under torchrun each rank takes its shard of every global batch of
+    ``batch_size x world`` examples (a last, partial global batch is dropped there)."""
     if hasattr(model, "fit"):  # closed form (PCA): one pass, logged as one epoch
         started = time.perf_counter()
         model.fit(splits.train.x.to(device))
@@ -140,14 +161,27 @@ def fit(
     opts = config.train
     x_train = splits.train.x.to(device)  # moved once, not per batch
     n = len(x_train)
-    steps_per_epoch = math.ceil(n / opts.batch_size)
+    per_rank = opts.batch_size
+    global_batch = per_rank * cluster.world
+    used = n - n % global_batch if cluster.distributed else n  # examples per epoch
+    if used == 0:
+        raise VaekitError(
+            f"--batch-size {per_rank} x {cluster.world} processes is more than the {n} "
+            "training examples"
+        )
+    steps_per_epoch = math.ceil(used / global_batch)
     total_steps = steps_per_epoch * opts.epochs
     params = list(model.parameters())
+    trainer = model
+    if cluster.distributed:
+        ids = [device.index] if device.type == "cuda" else None
+        trainer = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     # Fused Adam: one kernel for the whole update instead of one per operation and tensor.
     optimizer = torch.optim.Adam(params, lr=opts.lr, fused=True)
     generators = {
         "order": torch.Generator().manual_seed(opts.seed),  # data order
-        "noise": torch.Generator(device=device).manual_seed(opts.seed + 1),  # z, binarising
+        # z noise and binarising: each rank draws its own stream
+        "noise": torch.Generator(device=device).manual_seed(opts.seed + 1 + 1000 * cluster.rank),
     }
     order_gen, noise_gen = generators["order"], generators["noise"]
     if resuming:
@@ -171,13 +205,15 @@ def fit(
                 state.order = torch.randperm(n, generator=order_gen).to(device)
                 state.totals = torch.zeros(3, device=device, dtype=torch.float64)
             with ProgressBar(steps_per_epoch, f"epoch {epoch}/{opts.epochs}") as progress:
-                progress.update(state.position // opts.batch_size)
-                for start in range(state.position, n, opts.batch_size):
-                    batch = x_train[state.order[start : start + opts.batch_size]]
+                progress.update(state.position // global_batch)
+                for start in range(state.position, used, global_batch):
+                    shard = start + cluster.rank * per_rank  # this rank's slice of the batch
+                    end = min(shard + per_rank, start + global_batch)
+                    batch = x_train[state.order[shard:end]]
                     if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
                         batch = torch.bernoulli(batch, generator=noise_gen)
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
-                    terms = model.loss(batch, beta=beta, generator=noise_gen)
+                    terms = trainer(batch, beta=beta, generator=noise_gen)  # model.loss
                     optimizer.zero_grad(set_to_none=True)
                     terms.loss.backward()
                     nonfinite |= ~torch.isfinite(terms.loss.detach())
@@ -193,22 +229,27 @@ def fit(
                             terms.kl.sum(),
                         ]
                         state.totals += torch.stack(parts).double()
-                    if state.step % CHECK_EVERY == 0 and bool(nonfinite):
+                    if state.step % CHECK_EVERY == 0 and any_rank(cluster, nonfinite):
                         _diverged(epoch, state.step, out)
                     # Reading the loss syncs with the device: only every 20 steps.
                     progress.update(
                         1, **({"loss": terms.loss.item()} if state.step % 20 == 0 else {})
                     )
-                    if stop.requested:
-                        if bool(nonfinite):
+                    if any_rank(cluster, stop.requested):  # all ranks stop at the same step
+                        if any_rank(cluster, nonfinite):
                             _diverged(epoch, state.step, out)
-                        state.position = start + opts.batch_size
-                        _stop(stop.requested, model, optimizer, generators, state, out, epoch)
+                        state.position = start + global_batch
+                        signum = stop.requested or signal.SIGTERM
+                        _stop(signum, model, optimizer, generators, state, out, epoch, cluster)
             state.position = 0
-            sums = (state.totals / n).tolist()
+            sums = (sum_across(cluster, state.totals) / used).tolist()
             finite_weights = bool(torch.stack([p.isfinite().all() for p in params]).all())
-            if bool(nonfinite) or not finite_weights or not all(map(math.isfinite, sums)):
+            diverged = any_rank(cluster, nonfinite) or not finite_weights
+            if diverged or not all(map(math.isfinite, sums)):
                 _diverged(epoch, state.step, out)
+            if not cluster.main:
+                state.epoch = epoch
+                continue  # validation, metrics and files are rank 0's
             row = _validate(
                 model, splits, config, epoch, state.step, beta if uses_kl else None, sums, started
             )
@@ -221,15 +262,17 @@ def fit(
                 runs.save_weights(model, best_file, {"epoch": str(epoch)})
             runs.save_weights(model, out / runs.WEIGHTS["last"], {"epoch": str(epoch)})
             state.epoch = epoch
-            save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state)
-            if stop.requested:  # arrived during validation: the checkpoint above is the stop
-                _stop(stop.requested, model, optimizer, generators, state, out, epoch, saved=True)
+            save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state, cluster.world)
+            if stop.requested and not cluster.distributed:  # arrived during validation:
+                _stop(  # the checkpoint above is the stop
+                    stop.requested, model, optimizer, generators, state, out, epoch, cluster, True
+                )
     return state.history
 
 
-def _stop(signum, model, optimizer, generators, state, out, epoch, saved=False):
-    if not saved:
-        save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state)
+def _stop(signum, model, optimizer, generators, state, out, epoch, cluster, saved=False):
+    if not saved and cluster.main:
+        save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state, cluster.world)
     name = signal.Signals(signum).name
     raise TrainingInterrupted(
         f"stopped by {name} in epoch {epoch} (step {state.step}); checkpoint written. "

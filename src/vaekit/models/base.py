@@ -85,6 +85,13 @@ class Autoencoder(nn.Module):
     ) -> LossTerms:
         raise NotImplementedError
 
+    def forward(
+        self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
+    ) -> LossTerms:
+        """Calling the module is ``loss``: DistributedDataParallel hooks ``forward`` to
+        synchronise gradients, so training calls the module."""
+        return self.loss(x, beta, generator)
+
     def encode(self, x: torch.Tensor):  # -> distribution with .mean
         raise NotImplementedError
 
