@@ -259,13 +259,27 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from vaekit.distributed import join, leave
     from vaekit.evaluate import evaluate_run
     from vaekit.files import append_line, atomic_write_json
 
     run = _load(args)
-    result = evaluate_run(
-        run, source=args.data, k=args.k, samples=args.samples, seed=args.seed, limit=args.limit
-    )
+    cluster, _ = join(torch.device("cpu"))  # under torchrun: log p(x) is sharded over ranks
+    try:
+        result = evaluate_run(
+            run,
+            source=args.data,
+            k=args.k,
+            samples=args.samples,
+            seed=args.seed,
+            limit=args.limit,
+        )
+    finally:
+        leave(cluster)
+    if not cluster.main:
+        return
     append_line(run.path / EVALUATION, json.dumps(result))
     if args.json:
         atomic_write_json(Path(args.json), result)

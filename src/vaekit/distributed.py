@@ -62,3 +62,19 @@ def sum_across(cluster: Cluster, tensor: torch.Tensor) -> torch.Tensor:
         tensor = tensor.clone()
         dist.all_reduce(tensor)
     return tensor
+
+
+def joined_cluster() -> Cluster:
+    """The process group this process is already in (a single process when none)."""
+    if dist.is_available() and dist.is_initialized():
+        return Cluster(dist.get_rank(), dist.get_world_size())
+    return Cluster()
+
+
+def gather_objects(cluster: Cluster, obj: object) -> list[object]:
+    """Every rank's ``obj``, in rank order, on every rank."""
+    if not cluster.distributed:
+        return [obj]
+    gathered: list[object] = [None] * cluster.world
+    dist.all_gather_object(gathered, obj)
+    return gathered

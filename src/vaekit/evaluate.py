@@ -49,24 +49,37 @@ def importance_log_likelihood(
     """(N,) importance-sampled log p(x) with K samples from q(z|x) per point (see
     ``VAE.log_likelihood``), batched over data points and samples together. ``compile``: use
     the fused compiled likelihood kernel (None: when N * K exceeds ``COMPILE_ABOVE``)."""
+    from vaekit.distributed import gather_objects, joined_cluster
     from vaekit.distributions import compiled_kernels
 
     if compile is None:
         compile = len(x) * k > COMPILE_ABOVE
+    cluster = joined_cluster()  # under torchrun: this rank's share of the batches
     with compiled_kernels(compile):
-        return _importance_log_likelihood(model, x, k, batch_size, seed)
+        mine = log_likelihood_shard(model, x, k, batch_size, seed, cluster.rank, cluster.world)
+    parts: dict[int, torch.Tensor] = {}
+    for shard in gather_objects(cluster, mine):
+        parts.update(shard)
+    return torch.cat([parts[i] for i in sorted(parts)])
 
 
-def _importance_log_likelihood(model, x, k, batch_size, seed) -> torch.Tensor:
+def log_likelihood_shard(
+    model: Autoencoder, x: torch.Tensor, k: int, batch_size: int, seed: int, rank: int, world: int
+) -> dict[int, torch.Tensor]:
+    """Batches i with i % world == rank, each with its own seeded noise stream, so the union of
+    all ranks' shards is exactly the single-process result."""
     device = model.device
-    gen = torch.Generator(device=device).manual_seed(seed)
+    gen = torch.Generator(device=device)
     # Samples per decoder call: about 2**24 output values (64 MB) at a time.
     chunk = max(1, min(k, 2**24 // max(1, batch_size * model.input_size)))
-    out = []
-    for start in range(0, len(x), batch_size):
+    out = {}
+    for i, start in enumerate(range(0, len(x), batch_size)):
+        if i % world != rank:
+            continue
+        gen.manual_seed(seed * 1_000_003 + i)
         batch = x[start : start + batch_size].to(device)
-        out.append(model.log_likelihood(batch, k=k, chunk=chunk, generator=gen).double().cpu())
-    return torch.cat(out)
+        out[i] = model.log_likelihood(batch, k=k, chunk=chunk, generator=gen).double().cpu()
+    return out
 
 
 @torch.no_grad()
