@@ -101,3 +101,13 @@ def test_auto_likelihood_is_resolved_from_the_data(make_config):
     config = make_config()
     resolve_model_config(config, load_splits(config.data))
     assert config.model.likelihood == "bernoulli" and config.model.input_shape == [1, 8, 8]
+
+
+def test_bf16_precision_trains_on_cpu_close_to_fp32(make_config, tmp_path):
+    """The mixed-precision code path (used on GPUs) runs on the CPU too: bf16 matrix products
+    under autocast, likelihoods in float32."""
+    fp32 = train(make_config(train={"epochs": 6}), tmp_path / "fp32")
+    bf16 = train(make_config(train={"epochs": 6, "precision": "bf16"}), tmp_path / "bf16")
+    a, b = fp32.metrics[-1]["val_elbo"], bf16.metrics[-1]["val_elbo"]
+    assert bf16.metrics[-1]["val_elbo"] > bf16.metrics[0]["val_elbo"]
+    assert abs(a - b) < 0.05 * abs(a)

@@ -198,6 +198,11 @@ class TrainConfig:
     )
     seed: int = _opt(0, minimum=0)
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
+    precision: str = _opt(
+        "fp32",
+        choices=("fp32", "bf16"),
+        help="bf16: matrix products in bfloat16 (autocast; likelihoods stay float32)",
+    )
 
 
 @dataclass

@@ -195,6 +195,7 @@ def fit(
         state = TrainingState()
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
+    autocast = torch.autocast(device.type, torch.bfloat16, enabled=opts.precision == "bf16")
     nonfinite = torch.zeros((), dtype=torch.bool, device=device)
     beta = 1.0
     with StopOnSignal() as stop:
@@ -213,7 +214,8 @@ def fit(
                     if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
                         batch = torch.bernoulli(batch, generator=noise_gen)
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
-                    terms = trainer(batch, beta=beta, generator=noise_gen)  # model.loss
+                    with autocast:
+                        terms = trainer(batch, beta=beta, generator=noise_gen)  # model.loss
                     optimizer.zero_grad(set_to_none=True)
                     terms.loss.backward()
                     nonfinite |= ~torch.isfinite(terms.loss.detach())

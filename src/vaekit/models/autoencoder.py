@@ -39,7 +39,7 @@ class AE(Autoencoder):
         self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
     ) -> LossTerms:
         noisy = self.training and self.config.model == "denoising-ae"
-        code = self.encoder(self.corrupt(x, generator) if noisy else x)  # (B, Z)
+        code = self.encoder(self.corrupt(x, generator) if noisy else x).float()  # (B, Z)
         recon = -self.decode(code).log_prob(x)  # (B,)
         objective = recon
         if self.config.model == "sparse-ae":

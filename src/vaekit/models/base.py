@@ -64,7 +64,7 @@ class Autoencoder(nn.Module):
 
     def decode(self, z: torch.Tensor) -> Bernoulli | Gaussian:
         """p(x|z) for codes (..., Z): a distribution over (..., *input_shape)."""
-        out = self.decoder(z)  # (..., P, *input_shape)
+        out = self.decoder(z).float()  # (..., P, *input_shape); float32 under bf16 autocast
         param_dim = -(len(self.input_shape) + 1)
         event_ndim = len(self.input_shape)
         first = out.select(param_dim, 0)

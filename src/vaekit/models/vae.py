@@ -43,7 +43,7 @@ class VAE(Autoencoder):
             self.register_buffer("tril_cols", cols, persistent=False)
 
     def encode(self, x: torch.Tensor) -> DiagonalGaussian | FullGaussian:
-        out = self.encoder(x)
+        out = self.encoder(x).float()  # posterior parameters in float32 even under autocast
         z = self.latent_dim
         if self.fixed_sigma:
             logvar = torch.full_like(out, 2 * math.log(self.config.code_sigma))
