@@ -14,7 +14,7 @@ import torch
 
 from vaekit.config import ModelConfig
 from vaekit.distributions import PointMass
-from vaekit.models.base import Autoencoder, LossTerms
+from vaekit.models.base import Autoencoder, LossTerms, full_precision
 from vaekit.nets import build_encoder
 
 
@@ -39,7 +39,7 @@ class AE(Autoencoder):
         self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
     ) -> LossTerms:
         noisy = self.training and self.config.model == "denoising-ae"
-        code = self.encoder(self.corrupt(x, generator) if noisy else x).float()  # (B, Z)
+        code = full_precision(self.encoder(self.corrupt(x, generator) if noisy else x))  # (B, Z)
         recon = -self.decode(code).log_prob(x)  # (B,)
         objective = recon
         if self.config.model == "sparse-ae":

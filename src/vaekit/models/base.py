@@ -21,6 +21,12 @@ from vaekit.distributions import Bernoulli, Gaussian, sample_prior
 from vaekit.nets import build_decoder
 
 
+def full_precision(t: torch.Tensor) -> torch.Tensor:
+    """Half-precision network outputs (bf16 autocast) back to float32 for the distributions;
+    float32 and float64 pass through unchanged."""
+    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
+
+
 @dataclass
 class LossTerms:
     """Per-example parts of an objective, in nats: ``loss`` is what the optimiser minimises."""
@@ -64,7 +70,7 @@ class Autoencoder(nn.Module):
 
     def decode(self, z: torch.Tensor) -> Bernoulli | Gaussian:
         """p(x|z) for codes (..., Z): a distribution over (..., *input_shape)."""
-        out = self.decoder(z).float()  # (..., P, *input_shape); float32 under bf16 autocast
+        out = full_precision(self.decoder(z))  # (..., P, *input_shape)
         param_dim = -(len(self.input_shape) + 1)
         event_ndim = len(self.input_shape)
         first = out.select(param_dim, 0)

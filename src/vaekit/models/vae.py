@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from vaekit.config import ModelConfig
 from vaekit.distributions import DiagonalGaussian, FullGaussian, standard_normal_log_prob
-from vaekit.models.base import Autoencoder, LossTerms
+from vaekit.models.base import Autoencoder, LossTerms, full_precision
 from vaekit.nets import build_encoder
 from vaekit.objectives import iwae_bound, kl_penalty
 
@@ -43,7 +43,7 @@ class VAE(Autoencoder):
             self.register_buffer("tril_cols", cols, persistent=False)
 
     def encode(self, x: torch.Tensor) -> DiagonalGaussian | FullGaussian:
-        out = self.encoder(x).float()  # posterior parameters in float32 even under autocast
+        out = full_precision(self.encoder(x))  # posterior parameters never in bf16
         z = self.latent_dim
         if self.fixed_sigma:
             logvar = torch.full_like(out, 2 * math.log(self.config.code_sigma))
