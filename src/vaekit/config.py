@@ -351,8 +351,3 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-def option_help(kind: type) -> dict[str, str]:
-    """The help string of each field of a config section (used by the CLI)."""
-    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(kind)}

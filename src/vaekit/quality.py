@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -189,7 +188,3 @@ def sample_quality(
         "recall": recall,
         **class_coverage(predicted, real_labels, judge.classes),
     }
-
-
-def cache_folder() -> Path:
-    return data_dir() / "classifiers"
