@@ -11,7 +11,13 @@ from safetensors.torch import load_file
 
 from vaekit.cli import main
 
+
 # A deterministic model (no sampling noise) so the two trajectories must agree to rounding.
+def _python(*argv: str) -> subprocess.CompletedProcess:
+    """Run ``python ARGV`` in a child process (the launcher spawns the ranks)."""
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=300)
+
+
 COMMON = [
     "--model",
     "ae",
@@ -38,25 +44,19 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
     assert (
         main(["--quiet", "train", *data, *COMMON, "--batch-size", "32", "--out", str(single)]) == 0
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vaekit",
-            "--quiet",
-            "train",
-            "--nproc",
-            "2",
-            *data,
-            *COMMON,
-            "--batch-size",
-            "16",
-            "--out",
-            str(ddp),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = _python(
+        "-m",
+        "vaekit",
+        "--quiet",
+        "train",
+        "--nproc",
+        "2",
+        *data,
+        *COMMON,
+        "--batch-size",
+        "16",
+        "--out",
+        str(ddp),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [
@@ -89,23 +89,17 @@ def test_evaluate_under_torchrun_gives_the_single_process_number(trained_run, tm
     single, sharded = tmp_path / "single.json", tmp_path / "sharded.json"
     args = ["evaluate", str(trained_run), "--k", "40", "--samples", "300"]
     assert main(["--quiet", *args, "--json", str(single)]) == 0
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc-per-node=2",
-            "-m",
-            "vaekit",
-            "--quiet",
-            *args,
-            "--json",
-            str(sharded),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    done = _python(
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        "-m",
+        "vaekit",
+        "--quiet",
+        *args,
+        "--json",
+        str(sharded),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     a, b = json.loads(single.read_text()), json.loads(sharded.read_text())
