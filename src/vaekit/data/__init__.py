@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from vaekit.config import DataConfig
-from vaekit.data.raw import RawData
+from vaekit.data.raw import RawData, in_unit_range
 from vaekit.errors import VaekitError, fail
 
 BUILTIN = ("digits", "mnist")
@@ -130,7 +130,7 @@ def choose_transform(raw: RawData) -> dict[str, Any]:
     values = raw.values
     if raw.scale is not None:
         return {"kind": "divide", "by": float(raw.scale)}
-    if raw.kind == "tabular" and (raw.standardize or not _in_unit_range(values)):
+    if raw.kind == "tabular" and (raw.standardize or not in_unit_range(values)):
         flat = values.reshape(values.shape[0], -1).astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
             mean = flat.mean(axis=0)
@@ -208,10 +208,6 @@ def check_unit_range(x: np.ndarray | torch.Tensor, where: str, why: str) -> None
             f"values lie in [{lo:.4g}, {hi:.4g}], outside [0, 1], which {why} "
             "needs; use --likelihood gaussian (or rescale the data)",
         )
-
-
-def _in_unit_range(values: np.ndarray) -> bool:
-    return bool(values.size) and float(values.min()) >= 0 and float(values.max()) <= 1
 
 
 def _to_dataset(x: np.ndarray, labels: np.ndarray | None) -> Dataset:

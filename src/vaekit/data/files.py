@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vaekit.config import DataConfig
-from vaekit.data.raw import RawData, as_image_batch
+from vaekit.data.raw import RawData, as_image_batch, in_unit_range
 from vaekit.errors import VaekitError, fail
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -48,7 +48,7 @@ def array_to_raw(values: np.ndarray, labels: np.ndarray | None, where: str) -> R
         looks_like_image = (
             side * side == values.shape[1]
             and side >= 8
-            and (values.dtype == np.uint8 or _in_unit_range(values))
+            and (values.dtype == np.uint8 or in_unit_range(values))
         )
         if looks_like_image:
             return RawData(
@@ -71,10 +71,6 @@ def array_to_raw(values: np.ndarray, labels: np.ndarray | None, where: str) -> R
         where,
         f"expected arrays of shape (N, D), (N, H, W) or (N, C, H, W), got shape {values.shape}",
     )
-
-
-def _in_unit_range(values: np.ndarray) -> bool:
-    return bool(values.size) and float(values.min()) >= 0 and float(values.max()) <= 1
 
 
 def _numpy_load_error(path: Path, err: ValueError, kind: str) -> VaekitError:
