@@ -4,10 +4,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from vaekit import load
+from vaekit.config import TrainConfig
 from vaekit.data import load_splits
+from vaekit.errors import VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.models import build_model
-from vaekit.train import resolve_model_config, train
+from vaekit.numerics import denormals_flushed, flushing_denormals
+from vaekit.train import lr_at, resolve_model_config, train
 
 
 def test_training_raises_the_validation_elbo_far_above_the_untrained_model(make_config, tmp_path):
@@ -111,3 +115,63 @@ def test_bf16_precision_trains_on_cpu_close_to_fp32(make_config, tmp_path):
     a, b = fp32.metrics[-1]["val_elbo"], bf16.metrics[-1]["val_elbo"]
     assert bf16.metrics[-1]["val_elbo"] > bf16.metrics[0]["val_elbo"]
     assert abs(a - b) < 0.05 * abs(a)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "exponential"])
+def test_learning_rate_schedules_run_from_lr_to_lr_final(schedule):
+    opts = TrainConfig(lr=1e-3, lr_schedule=schedule, lr_final=1e-5)
+    curve = [lr_at(step, 101, opts) for step in range(101)]
+    assert curve[0] == pytest.approx(1e-3) and curve[-1] == pytest.approx(1e-5)
+    assert all(a > b for a, b in zip(curve, curve[1:], strict=False))
+    if schedule == "exponential":  # geometric: the middle is the geometric mean
+        assert curve[50] == pytest.approx(1e-4)
+    else:  # cosine: the middle is the arithmetic mean
+        assert curve[50] == pytest.approx((1e-3 + 1e-5) / 2)
+    assert lr_at(7, 101, TrainConfig(lr=3e-4)) == 3e-4  # constant
+
+
+def test_a_scheduled_run_records_its_decaying_learning_rate(make_config, tmp_path):
+    run = train(
+        make_config(train={"epochs": 4, "lr_schedule": "exponential", "lr_final": 1e-5}),
+        tmp_path / "run",
+    )
+    rates = [row["lr"] for row in run.metrics]
+    assert rates == sorted(rates, reverse=True) and rates[-1] == pytest.approx(1e-5)
+    # A schedule that stays at lr is the constant schedule, bit for bit.
+    flat = make_config(train={"epochs": 2, "lr_schedule": "cosine", "lr_final": 1e-3})
+    train(flat, tmp_path / "flat")
+    train(make_config(train={"epochs": 2}), tmp_path / "constant")
+    a = load_file(str(tmp_path / "flat" / "last.safetensors"))
+    b = load_file(str(tmp_path / "constant" / "last.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_init_from_starts_from_another_runs_weights(make_config, trained_run, tmp_path):
+    base = make_config(train={"epochs": 1, "lr": 1e-6})
+    scratch = train(base, tmp_path / "scratch")
+    tuned = make_config(train={"epochs": 1, "lr": 1e-6, "init_from": str(trained_run)})
+    tuned_run = train(tuned, tmp_path / "tuned")
+    # One epoch at a tiny learning rate: the fine-tuned run is still the trained model.
+    before = validation_metrics(load(trained_run).model, tuned_run.data("val").x)["elbo"]
+    assert tuned_run.metrics[0]["val_elbo"] == pytest.approx(before, abs=0.1)
+    assert tuned_run.metrics[0]["val_elbo"] > scratch.metrics[0]["val_elbo"] + 5
+    assert json.loads((tmp_path / "tuned" / "config.json").read_text())["train"]["init_from"]
+
+
+def test_init_from_a_run_of_another_size_is_refused_before_writing(
+    make_config, trained_run, tmp_path
+):
+    wider = make_config(model={"hidden": [32]}, train={"init_from": str(trained_run)})
+    with pytest.raises(VaekitError, match="model.safetensors.*shape"):
+        train(wider, tmp_path / "wider")
+    assert not (tmp_path / "wider").exists()
+
+
+def test_denormals_are_flushed_only_inside_vaekit(make_config, tmp_path):
+    assert not flushing_denormals()
+    with denormals_flushed():
+        assert flushing_denormals()
+        assert (torch.tensor([1e-30]) * 1e-10).item() == 0.0
+    assert not flushing_denormals()
+    train(make_config(train={"epochs": 1}), tmp_path / "run")
+    assert not flushing_denormals()  # the caller's IEEE subnormals are back

@@ -28,6 +28,7 @@ from vaekit.config import (
 )
 from vaekit.errors import TrainingInterrupted, VaekitError, fail
 from vaekit.files import save_array, save_arrays
+from vaekit.numerics import denormals_flushed
 from vaekit.runs import EVALUATION
 from vaekit.summaries import COMPARE_KEYS, describe_network, evaluation_rows, render_evaluation
 
@@ -558,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     progress.QUIET = args.quiet
     try:
-        args.func(args)
+        with denormals_flushed():
+            args.func(args)
     except TrainingInterrupted as err:
         print(f"vaekit: {err}", file=sys.stderr)
         return err.exit_code

@@ -193,10 +193,24 @@ class TrainConfig:
     epochs: int = _opt(30, minimum=1)
     batch_size: int = _opt(128, minimum=1)
     lr: float = _opt(1e-3, minimum=0.0, exclusive_min=True, help="Adam learning rate")
+    lr_schedule: str = _opt(
+        "constant",
+        choices=("constant", "cosine", "exponential"),
+        help="learning rate over the run: constant, or decayed from --lr to --lr-final",
+    )
+    lr_final: float = _opt(
+        1e-4,
+        minimum=0.0,
+        exclusive_min=True,
+        help="cosine/exponential: the learning rate at the last step",
+    )
     clip_grad: float | None = _opt(
         None, minimum=0.0, exclusive_min=True, help="clip the gradient norm to this value"
     )
     seed: int = _opt(0, minimum=0)
+    init_from: str | None = _opt(
+        None, help="start from the best weights of this run folder (same network sizes)"
+    )
     device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
     precision: str = _opt(
         "fp32",

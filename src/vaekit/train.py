@@ -22,13 +22,14 @@ import torch
 
 from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
-from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig
+from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig, TrainConfig
 from vaekit.data import DataSplits, check_unit_range, load_splits
 from vaekit.distributed import Cluster, any_rank, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.files import append_line, atomic_write_text
 from vaekit.models import Autoencoder, build_model
+from vaekit.numerics import denormals_flushed
 from vaekit.objectives import beta_at
 from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
@@ -38,6 +39,7 @@ from vaekit.signals import StopOnSignal
 CHECK_EVERY = 50  # steps between host reads of the non-finite flag
 
 
+@denormals_flushed()
 def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
     """Train the model ``config`` describes and write the run folder ``out``.
 
@@ -49,7 +51,10 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
     cluster, device = join(pick_device(config.train.device))
     try:
         torch.manual_seed(config.train.seed)
-        model = build_model(config.model).to(device)
+        model = build_model(config.model)
+        if config.train.init_from:  # fine-tuning: checked before anything is written
+            runs.load_weights(model, Path(config.train.init_from) / runs.WEIGHTS["best"])
+        model = model.to(device)
         failure = None
         if cluster.main:  # only rank 0 writes; every rank learns whether it could
             try:
@@ -79,6 +84,7 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
         leave(cluster)
 
 
+@denormals_flushed()
 def resume(out: str | Path, epochs: int | None = None) -> runs.Run:
     """Continue the run in ``out`` from its last checkpoint (``epochs`` may extend it)."""
     out = Path(out)
@@ -214,6 +220,8 @@ def fit(
                     if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
                         batch = torch.bernoulli(batch, generator=noise_gen)
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
+                    if opts.lr_schedule != "constant":
+                        optimizer.param_groups[0]["lr"] = lr_at(state.step, total_steps, opts)
                     with autocast:
                         terms = trainer(batch, beta=beta, generator=noise_gen)  # model.loss
                     optimizer.zero_grad(set_to_none=True)
@@ -255,6 +263,7 @@ def fit(
             row = _validate(
                 model, splits, config, epoch, state.step, beta if uses_kl else None, sums, started
             )
+            row["lr"] = optimizer.param_groups[0]["lr"]  # at the epoch's last step
             append_line(out / runs.METRICS, json.dumps(row))
             state.history.append(row)
             score = row["val_elbo"] if model.probabilistic else -row["val_recon"]
@@ -270,6 +279,19 @@ def fit(
                     stop.requested, model, optimizer, generators, state, out, epoch, cluster, True
                 )
     return state.history
+
+
+def lr_at(step: int, total_steps: int, opts: TrainConfig) -> float:
+    """The learning rate at optimiser step ``step`` (0-based) of ``total_steps``: a pure function
+    of the step, so a resumed run follows the same curve with nothing extra to checkpoint.
+    cosine: lr_final + (lr - lr_final) (1 + cos(pi t)) / 2; exponential: lr (lr_final / lr)^t,
+    with t = step / (total_steps - 1) going from 0 to 1."""
+    t = step / max(1, total_steps - 1)
+    if opts.lr_schedule == "cosine":
+        return opts.lr_final + (opts.lr - opts.lr_final) * (1 + math.cos(math.pi * t)) / 2
+    if opts.lr_schedule == "exponential":
+        return opts.lr * (opts.lr_final / opts.lr) ** t
+    return opts.lr
 
 
 def _stop(signum, model, optimizer, generators, state, out, epoch, cluster, saved=False):
