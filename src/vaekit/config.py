@@ -183,6 +183,11 @@ class DataConfig:
         help="sample {0,1} pixels from intensities (dynamic: every epoch)",
     )
     image_size: list[int] | None = _opt(None, help="resize folder images to H W")
+    stream: str = _opt(
+        "auto",
+        choices=("auto", "on", "off"),
+        help=".npy files: memory-map and stream in shuffled blocks (auto: above 1 GiB)",
+    )
     split_seed: int = _opt(0, minimum=0, help="seed of the train/validation split")
     # Filled in when the data is first read so the exact pipeline can be rebuilt:
     transform: dict[str, Any] = _opt({}, help="scaling applied to raw values (recorded)")

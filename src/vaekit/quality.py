@@ -20,12 +20,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from vaekit.data import DataSplits
+from vaekit.data import DataSplits, first_examples
 from vaekit.data.builtin import data_dir
 from vaekit.files import atomic_write
 from vaekit.progress import log
 
 CLASSIFIER_VERSION = 1
+JUDGE_EXAMPLES = 100_000  # training examples for the classifier (streamed files: the first)
 
 
 class FeatureClassifier(nn.Module):
@@ -82,7 +83,7 @@ def judge_for(splits: DataSplits, seed: int = 0, epochs: int = 5) -> Judge | Non
     log(f"training the sample-quality classifier for {splits.source} (once, then cached) ...")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    x, y = splits.train.x, splits.train.labels
+    x, y = first_examples(splits.train, JUDGE_EXAMPLES)  # a streamed file: its first rows
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=gen)
@@ -123,7 +124,10 @@ def _cache_key(splits: DataSplits, seed: int, epochs: int) -> str:
             ]
         ).encode()
     )
-    digest.update(splits.train.x[:: max(1, len(splits.train) // 64)].numpy().tobytes())
+    train = splits.train
+    every = max(1, len(train) // 64)
+    sample = train.x[::every] if hasattr(train, "x") else first_examples(train, 64)[0]
+    digest.update(sample.numpy().tobytes())
     return digest.hexdigest()[:16]
 
 

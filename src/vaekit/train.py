@@ -23,7 +23,8 @@ import torch
 from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig, TrainConfig
-from vaekit.data import DataSplits, check_unit_range, load_splits
+from vaekit.data import DataSplits, check_unit_range, first_examples, load_splits, value_range
+from vaekit.data.stream import StreamingDataset
 from vaekit.distributed import Cluster, any_rank, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
@@ -154,7 +155,13 @@ def fit(
 ) -> list[dict[str, Any]]:
     """Train ``model``; under torchrun each rank takes its shard of every global batch of
     ``batch_size x world`` examples (a last, partial global batch is dropped there)."""
+    streaming = isinstance(splits.train, StreamingDataset)
     if hasattr(model, "fit"):  # closed form (PCA): one pass, logged as one epoch
+        if streaming:
+            raise VaekitError(
+                f"{config.data.source}: pca is fitted in memory; this file is streamed "
+                "(use --stream off if it fits in memory, or a network model)"
+            )
         started = time.perf_counter()
         model.fit(splits.train.x.to(device))
         train_terms = validation_metrics(model, splits.train.x, seed=config.train.seed)
@@ -165,7 +172,8 @@ def fit(
             runs.save_weights(model, out / name, {"epoch": "1"})
         return [row]
     opts = config.train
-    x_train = splits.train.x.to(device)  # moved once, not per batch
+    # In memory: moved to the device once, not per batch. Streamed: rows read block by block.
+    x_train = splits.train if streaming else splits.train.x.to(device)
     n = len(x_train)
     per_rank = opts.batch_size
     global_batch = per_rank * cluster.world
@@ -209,14 +217,18 @@ def fit(
             started = time.perf_counter()
             model.train()
             if state.position == 0:
-                state.order = torch.randperm(n, generator=order_gen).to(device)
+                state.order = (
+                    x_train.epoch_order(order_gen)
+                    if streaming
+                    else torch.randperm(n, generator=order_gen).to(device)
+                )
                 state.totals = torch.zeros(3, device=device, dtype=torch.float64)
             with ProgressBar(steps_per_epoch, f"epoch {epoch}/{opts.epochs}") as progress:
                 progress.update(state.position // global_batch)
                 for start in range(state.position, used, global_batch):
                     shard = start + cluster.rank * per_rank  # this rank's slice of the batch
                     end = min(shard + per_rank, start + global_batch)
-                    batch = x_train[state.order[shard:end]]
+                    batch = x_train[state.order[shard:end]].to(device)
                     if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
                         batch = torch.bernoulli(batch, generator=noise_gen)
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
@@ -353,13 +365,12 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
         model.beta = model.resolved_beta()
     if model.model not in NETWORK_MODELS:
         return
-    parts = [d.x for d in (splits.train, splits.val, splits.test) if d is not None]
-    low, high = min(float(x.min()) for x in parts), max(float(x.max()) for x in parts)
+    ranges = [value_range(d) for d in (splits.train, splits.val, splits.test) if d is not None]
+    low, high = min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
     if model.likelihood == "auto":
         model.likelihood = "bernoulli" if low >= 0 and high <= 1 else "gaussian"
-    if model.likelihood == "bernoulli":
-        for x in parts:  # held-out data too: one value outside [0, 1] makes its ELBO -inf
-            check_unit_range(x, config.data.source, "a Bernoulli decoder")
+    if model.likelihood == "bernoulli":  # held-out data too: one value outside [0, 1] gives -inf
+        check_unit_range(torch.tensor([low, high]), config.data.source, "a Bernoulli decoder")
 
 
 def describe_likelihood(config: RunConfig) -> str:
@@ -378,7 +389,7 @@ def pick_device(name: str) -> torch.device:
 
 def fit_code_sampler(run: runs.Run, splits: DataSplits, seed: int, limit: int = 20000) -> None:
     """Fit the Gaussian-mixture code sampler on (up to ``limit``) training codes."""
-    x = splits.train.x[:limit].to(run.model.device)
+    x = first_examples(splits.train, limit)[0].to(run.model.device)
     with torch.no_grad():
         codes = torch.cat([run.model.encode(x[i : i + 4096]).mean for i in range(0, len(x), 4096)])
     GaussianMixtureSampler.fit(codes.cpu().numpy(), seed=seed).save(run.path / runs.SAMPLER)

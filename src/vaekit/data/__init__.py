@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from vaekit.config import DataConfig
-from vaekit.data.raw import RawData, in_unit_range
+from vaekit.data.raw import RawData
 from vaekit.errors import VaekitError, fail
 
 BUILTIN = ("digits", "mnist")
@@ -49,6 +49,21 @@ class DataSplits:
         return self.test if self.test is not None else self.val
 
 
+def value_range(dataset) -> tuple[float, float]:
+    """(min, max) of a split in model space; a streamed split knows it from its scan."""
+    if hasattr(dataset, "value_range"):
+        return dataset.value_range
+    return float(dataset.x.min()), float(dataset.x.max())
+
+
+def first_examples(dataset, limit: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Up to ``limit`` examples and their labels, in memory, from any split (streamed too)."""
+    if hasattr(dataset, "head"):
+        return dataset.head(limit)
+    labels = None if dataset.labels is None else dataset.labels[:limit]
+    return dataset.x[:limit], labels
+
+
 def read_raw(config: DataConfig) -> RawData:
     """Read the configured source into raw arrays (no scaling yet)."""
     source = config.source
@@ -70,6 +85,10 @@ def load_splits(config: DataConfig) -> DataSplits:
 
     ``config.transform`` is filled in when empty (first use) and re-used when already set.
     """
+    if streams(config):
+        from vaekit.data.stream import load_streaming_splits
+
+        return load_streaming_splits(config)
     raw = read_raw(config)
     transform = config.transform or choose_transform(raw)
     x = apply_transform(raw.values, transform, raw.where)
@@ -97,6 +116,17 @@ def load_splits(config: DataConfig) -> DataSplits:
         source=config.source,
         class_names=raw.class_names,
     )
+
+
+STREAM_ABOVE = 1 << 30  # .npy files larger than this are streamed under data.stream = "auto"
+
+
+def streams(config: DataConfig) -> bool:
+    """Whether this source is read as a stream (a .npy file, never loaded whole)."""
+    if config.stream == "off" or not config.source.lower().endswith(".npy"):
+        return False
+    path = Path(config.source).expanduser()
+    return config.stream == "on" or (path.is_file() and path.stat().st_size > STREAM_ABOVE)
 
 
 def load_examples(source: str, config: DataConfig, shape: tuple[int, ...]) -> Dataset:
@@ -128,16 +158,27 @@ def load_examples(source: str, config: DataConfig, shape: tuple[int, ...]) -> Da
 def choose_transform(raw: RawData) -> dict[str, Any]:
     """Pick how raw values map to model space: scale integers, standardise tabular data."""
     values = raw.values
-    if raw.scale is not None:
-        return {"kind": "divide", "by": float(raw.scale)}
-    if raw.kind == "tabular" and (raw.standardize or not in_unit_range(values)):
+
+    def moments() -> tuple[np.ndarray, np.ndarray]:
         flat = values.reshape(values.shape[0], -1).astype(np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            mean = flat.mean(axis=0)
-            std = flat.std(axis=0)
-        std[std == 0] = 1.0  # a constant column stays constant (0) rather than dividing by 0
+            return flat.mean(axis=0), flat.std(axis=0)
+
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (np.nan, np.nan)
+    return transform_for(raw.kind, raw.scale, raw.standardize, values.dtype, lo, hi, moments)
+
+
+def transform_for(kind, scale, standardize, dtype, lo, hi, moments) -> dict[str, Any]:
+    """The rule behind :func:`choose_transform`, from the values' range; ``moments()`` gives the
+    per-column mean and std and is called only when tabular data gets standardised."""
+    if scale is not None:
+        return {"kind": "divide", "by": float(scale)}
+    unit_range = bool(lo >= 0 and hi <= 1)
+    if kind == "tabular" and (standardize or not unit_range):
+        mean, std = moments()
+        std = np.where(std == 0, 1.0, std)  # a constant column stays constant (0), not 0/0
         return {"kind": "standardize", "mean": mean.tolist(), "std": std.tolist()}
-    if np.issubdtype(values.dtype, np.integer) and values.size and values.max() > 1:
+    if np.issubdtype(dtype, np.integer) and hi > 1:
         return {"kind": "divide", "by": 255.0}
     return {"kind": "identity"}
 

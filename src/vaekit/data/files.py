@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import gzip
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from vaekit.config import DataConfig
-from vaekit.data.raw import RawData, as_image_batch, in_unit_range
+from vaekit.data.raw import RawData, in_unit_range
 from vaekit.errors import VaekitError, fail
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -43,33 +44,25 @@ def read(path: Path, config: DataConfig) -> RawData:
 
 def array_to_raw(values: np.ndarray, labels: np.ndarray | None, where: str) -> RawData:
     """Arrays of rank 2 are tabular, unless square, in [0, 1] or 8-bit: then images; 3-4 images."""
-    if values.ndim == 2:
-        side = math.isqrt(values.shape[1])
-        looks_like_image = (
-            side * side == values.shape[1]
-            and side >= 8
-            and (values.dtype == np.uint8 or in_unit_range(values))
-        )
-        if looks_like_image:
-            return RawData(
-                values.reshape(-1, 1, side, side),
-                labels,
-                "image",
-                where,
-                scale=255.0 if values.dtype == np.uint8 else None,
-            )
-        return RawData(values, labels, "tabular", where)
-    if values.ndim in (3, 4):
-        return RawData(
-            as_image_batch(values),
-            labels,
-            "image",
-            where,
-            scale=255.0 if values.dtype == np.uint8 else None,
-        )
+    kind, shape, scale = classify(values.shape, values.dtype, lambda: in_unit_range(values), where)
+    return RawData(values.reshape(len(values), *shape), labels, kind, where, scale=scale)
+
+
+def classify(
+    shape: tuple[int, ...], dtype: np.dtype, unit_range: Callable[[], bool], where: str
+) -> tuple[str, tuple[int, ...], float | None]:
+    """(kind, one example's shape, integer scale) for an array of this shape and dtype;
+    ``unit_range`` is asked only when the answer depends on it."""
+    scale = 255.0 if dtype == np.uint8 else None
+    if len(shape) == 2:
+        side = math.isqrt(shape[1])
+        if side * side == shape[1] and side >= 8 and (dtype == np.uint8 or unit_range()):
+            return "image", (1, side, side), scale
+        return "tabular", (shape[1],), None
+    if len(shape) in (3, 4):
+        return "image", tuple(shape[1:]) if len(shape) == 4 else (1, *shape[1:]), scale
     raise fail(
-        where,
-        f"expected arrays of shape (N, D), (N, H, W) or (N, C, H, W), got shape {values.shape}",
+        where, f"expected arrays of shape (N, D), (N, H, W) or (N, C, H, W), got shape {shape}"
     )
 
 
