@@ -44,7 +44,10 @@ def save_checkpoint(
     generators: dict[str, torch.Generator],
     state: TrainingState,
     world: int = 1,
+    ranks: list[dict[str, torch.Tensor]] | None = None,
 ) -> None:
+    """``ranks``: under torchrun, every rank's own random state and partial sums (rank 0 writes
+    them all, so each rank resumes with its own noise stream)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
@@ -60,13 +63,17 @@ def save_checkpoint(
     if state.position:
         tensors["epoch.order"] = state.order.cpu().contiguous()
         tensors["epoch.totals"] = state.totals.cpu().contiguous()
+    for rank, own in enumerate(ranks or []):
+        for key, value in own.items():
+            if key != "totals" or state.position:
+                tensors[f"rank{rank}.{key}"] = value.cpu().contiguous()
     meta = {
         "format": FORMAT,
         "epoch": state.epoch,
         "step": state.step,
         "position": state.position,
         "best_score": state.best_score,
-        "world": world,  # processes that trained it; only rank 0's random state is saved
+        "world": world,  # processes that trained it: resumed by as many
         "param_groups": opt["param_groups"],
         "optimizer_scalars": scalars,
         "history": state.history,
@@ -81,6 +88,8 @@ def load_checkpoint(
     optimizer: torch.optim.Optimizer,
     generators: dict[str, torch.Generator],
     device: torch.device,
+    rank: int = 0,
+    world: int = 1,
 ) -> TrainingState:
     """Restore model, optimiser and generators from ``path``; return the loop's counters."""
     if not path.exists():
@@ -93,12 +102,16 @@ def load_checkpoint(
         raise fail(path, f"not a readable checkpoint ({type(err).__name__}: {err})") from None
     if meta.get("format") != FORMAT:
         raise fail(path, f"checkpoint format {meta.get('format')!r} is not supported")
-    if meta.get("world", 1) != 1:
+    if meta.get("world", 1) != world:
         raise fail(
             path,
-            f"written by {meta['world']} processes under torchrun; it holds only rank 0's random "
-            "state, so it cannot be resumed exactly (not supported yet)",
+            f"written by {meta.get('world', 1)} process(es), resumed by {world}: resume it with "
+            f"the same number (vaekit train --resume RUN --nproc {meta.get('world', 1)})",
         )
+    if world > 1:  # this rank's own random state and partial sums
+        names = {"totals": "epoch.totals", "noise": "rng.noise", "torch": "rng.torch"}
+        for key in [k for k in tensors if k.startswith(f"rank{rank}.")]:
+            tensors[names[key.split(".", 1)[1]]] = tensors[key]
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     expected = model.state_dict()
     if weights.keys() != expected.keys() or any(

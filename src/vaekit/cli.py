@@ -94,6 +94,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def cmd_train(args: argparse.Namespace) -> None:
     from vaekit.train import resume, train
 
+    if args.nproc is not None:  # a new run or a resumed one, under torchrun
+        launch_distributed(args)
+        return
     if args.resume:
         given = [
             option_name(*key.split(".", 1))
@@ -106,13 +109,10 @@ def cmd_train(args: argparse.Namespace) -> None:
             )
             raise VaekitError(f"--resume: takes only --epochs (to extend the run), not {extra}")
         run = resume(args.resume, epochs=getattr(args, "train.epochs"))
-        if args.report:
+        if args.report and run is not None:  # rank 0 only under torchrun
             from vaekit.report import write_report
 
             progress.log(f"report: {write_report(run)}")
-        return
-    if args.nproc is not None:
-        launch_distributed(args)
         return
     config = config_from_args(args)
     run = train(config, args.out, force=args.force)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig, TrainConfig
 from vaekit.data import DataSplits, check_unit_range, first_examples, load_splits, value_range
 from vaekit.data.stream import StreamingDataset
-from vaekit.distributed import Cluster, any_rank, join, leave, sum_across
+from vaekit.distributed import Cluster, any_rank, gather_objects, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.files import append_line, atomic_write_text
@@ -86,11 +85,10 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
 
 
 @denormals_flushed()
-def resume(out: str | Path, epochs: int | None = None) -> runs.Run:
-    """Continue the run in ``out`` from its last checkpoint (``epochs`` may extend it)."""
+def resume(out: str | Path, epochs: int | None = None) -> runs.Run | None:
+    """Continue the run in ``out`` from its last checkpoint (``epochs`` may extend it). A run
+    trained under torchrun resumes under torchrun with as many processes."""
     out = Path(out)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise VaekitError("--resume: runs in one process for now (start it without torchrun)")
     config = runs.read_config(out)
     if not (out / CHECKPOINT).exists():
         raise VaekitError(f"{out}: no {CHECKPOINT} to resume from")
@@ -98,14 +96,19 @@ def resume(out: str | Path, epochs: int | None = None) -> runs.Run:
         if epochs < 1:
             raise VaekitError(f"--epochs: must be >= 1, got {epochs}")
         config.train.epochs = epochs
-        runs.write_config(out, config)
     splits = load_splits(config.data)  # the recorded transform is re-applied, not recomputed
-    device = pick_device(config.train.device)
-    torch.manual_seed(config.train.seed)
-    model = build_model(config.model).to(device)
-    log(f"resuming {out} ({config.model.model} on {config.data.source}, {device})")
-    runs.remove_stale_temporaries(out)
-    return _train_and_finish(model, splits, config, out, device, True, Cluster())
+    cluster, device = join(pick_device(config.train.device))
+    try:
+        torch.manual_seed(config.train.seed)
+        model = build_model(config.model).to(device)
+        if cluster.main:
+            if epochs is not None:
+                runs.write_config(out, config)
+            log(f"resuming {out} ({config.model.model} on {config.data.source}, {device})")
+            runs.remove_stale_temporaries(out)
+        return _train_and_finish(model, splits, config, out, device, True, cluster)
+    finally:
+        leave(cluster)
 
 
 def _train_and_finish(model, splits, config, out, device, resuming, cluster) -> runs.Run | None:
@@ -199,9 +202,12 @@ def fit(
     }
     order_gen, noise_gen = generators["order"], generators["noise"]
     if resuming:
-        state = load_checkpoint(out / CHECKPOINT, model, optimizer, generators, device)
-        # metrics.jsonl may hold a row the checkpoint never saw (a kill in between): rewrite it.
-        atomic_write_text(out / runs.METRICS, "".join(json.dumps(r) + "\n" for r in state.history))
+        state = load_checkpoint(
+            out / CHECKPOINT, model, optimizer, generators, device, cluster.rank, cluster.world
+        )
+        if cluster.main:  # metrics.jsonl may hold a row the checkpoint never saw: rewrite it
+            rows = "".join(json.dumps(r) + "\n" for r in state.history)
+            atomic_write_text(out / runs.METRICS, rows)
         if state.epoch >= opts.epochs:
             log(f"nothing to do: {state.epoch} of {opts.epochs} epochs are done")
             return state.history
@@ -269,6 +275,7 @@ def fit(
             diverged = any_rank(cluster, nonfinite) or not finite_weights
             if diverged or not all(map(math.isfinite, sums)):
                 _diverged(epoch, state.step, out)
+            ranks = rank_states(cluster, generators, state)  # collective: every rank
             if not cluster.main:
                 state.epoch = epoch
                 continue  # validation, metrics and files are rank 0's
@@ -285,7 +292,9 @@ def fit(
                 runs.save_weights(model, best_file, {"epoch": str(epoch)})
             runs.save_weights(model, out / runs.WEIGHTS["last"], {"epoch": str(epoch)})
             state.epoch = epoch
-            save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state, cluster.world)
+            save_checkpoint(
+                out / CHECKPOINT, model, optimizer, generators, state, cluster.world, ranks
+            )
             if stop.requested and not cluster.distributed:  # arrived during validation:
                 _stop(  # the checkpoint above is the stop
                     stop.requested, model, optimizer, generators, state, out, epoch, cluster, True
@@ -306,9 +315,21 @@ def lr_at(step: int, total_steps: int, opts: TrainConfig) -> float:
     return opts.lr
 
 
+def rank_states(cluster: Cluster, generators: dict, state: TrainingState) -> list | None:
+    """Under torchrun, every rank's noise stream, global random state and partial sums, gathered
+    for rank 0's checkpoint (a collective: all ranks call it); None in a single process."""
+    if not cluster.distributed:
+        return None
+    own = {"noise": generators["noise"].get_state(), "torch": torch.get_rng_state()}
+    if state.totals is not None:
+        own["totals"] = state.totals.cpu()
+    return gather_objects(cluster, own)
+
+
 def _stop(signum, model, optimizer, generators, state, out, epoch, cluster, saved=False):
+    ranks = None if saved else rank_states(cluster, generators, state)
     if not saved and cluster.main:
-        save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state, cluster.world)
+        save_checkpoint(out / CHECKPOINT, model, optimizer, generators, state, cluster.world, ranks)
     name = signal.Signals(signum).name
     raise TrainingInterrupted(
         f"stopped by {name} in epoch {epoch} (step {state.step}); checkpoint written. "
