@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--train-threads", type=int, default=None)
     parser.add_argument("--k", type=int, default=5000)
+    parser.add_argument("--train-only", action="store_true", help="train, evaluate later")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     progress.QUIET = True
@@ -47,6 +48,8 @@ def main() -> None:
             }
         )
         vaekit.train(config, run_dir, force=True)
+        if args.train_only:
+            return
         torch.set_num_threads(os.cpu_count() or 1)
     run = vaekit.load(run_dir)
     x = run.data("test").x

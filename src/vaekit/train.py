@@ -234,7 +234,9 @@ def fit(
                 for start in range(state.position, used, global_batch):
                     shard = start + cluster.rank * per_rank  # this rank's slice of the batch
                     end = min(shard + per_rank, start + global_batch)
-                    batch = x_train[state.order[shard:end]].to(device)
+                    rows = state.order[shard:end]
+                    # index_select copies whole rows: several times faster than x[rows] here.
+                    batch = x_train[rows].to(device) if streaming else x_train.index_select(0, rows)
                     if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
                         batch = torch.bernoulli(batch, generator=noise_gen)
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
