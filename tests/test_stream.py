@@ -168,3 +168,13 @@ def test_a_streamed_run_stopped_mid_epoch_resumes_bit_for_bit(
     a = load_file(str(tmp_path / "full" / "last.safetensors"))
     b = load_file(str(tmp_path / "cut" / "last.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_asking_a_streamed_run_for_its_whole_training_split_is_a_clear_error(
+    small_blocks, tmp_path, make_config
+):
+    path, _ = images_file(tmp_path)
+    run = train(make_config(data={"source": str(path), "stream": "on"}), tmp_path / "run")
+    assert len(run.data("val")) == 300
+    with pytest.raises(VaekitError, match="streamed"):
+        run.data("train")

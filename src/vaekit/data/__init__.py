@@ -138,6 +138,12 @@ def load_examples(source: str, config: DataConfig, shape: tuple[int, ...]) -> Da
     if source in ("train", "val", "test"):
         splits = load_splits(config)
         chosen = {"train": splits.train, "val": splits.val, "test": splits.eval_split}[source]
+        if not isinstance(chosen, Dataset):
+            raise fail(
+                source,
+                f"this run's training split is streamed from {config.source} (larger than "
+                "memory); use val, or pass a file holding the examples you want",
+            )
         return chosen
     new = DataConfig(**{**config.__dict__, "source": source})
     new.labels = None if source != config.source else config.labels
