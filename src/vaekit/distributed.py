@@ -42,7 +42,10 @@ def join(device: torch.device) -> tuple[Cluster, torch.device]:
 
 
 def leave(cluster: Cluster) -> None:
+    """Leave the process group together: without the barrier a rank that finished early tore
+    down its gloo connections while rank 0 was still writing, and aborted now and then."""
     if cluster.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
