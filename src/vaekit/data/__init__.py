@@ -230,16 +230,25 @@ def invert_transform(x: np.ndarray, transform: dict[str, Any]) -> np.ndarray:
     return x
 
 
-def split(x: np.ndarray, labels: np.ndarray | None, val_fraction: float, seed: int, where: str):
-    """Seeded train/validation split: yields (x, labels) for train then validation."""
-    n = x.shape[0]
+def validation_count(n: int, val_fraction: float, where: object, cap: int | None = None) -> int:
+    """Examples held out for validation: ``val_fraction`` of ``n`` (at most ``cap``), refusing a
+    split that leaves either side empty."""
     n_val = int(round(n * val_fraction))
+    if cap is not None:
+        n_val = min(cap, n_val)
     if val_fraction >= 1 or n_val < 1 or n - n_val < 1:
         raise fail(
             where,
             f"{n} examples cannot be split with val_fraction={val_fraction}: "
             "need at least one training and one validation example",
         )
+    return n_val
+
+
+def split(x: np.ndarray, labels: np.ndarray | None, val_fraction: float, seed: int, where: str):
+    """Seeded train/validation split: yields (x, labels) for train then validation."""
+    n = x.shape[0]
+    n_val = validation_count(n, val_fraction, where)
     order = np.random.default_rng(seed).permutation(n)
     for idx in (order[n_val:], order[:n_val]):
         idx = np.sort(idx)

@@ -10,7 +10,6 @@ seeded random sample of rows, at most ``VAL_CAP``, held in memory like any other
 
 from __future__ import annotations
 
-import math
 import mmap
 from collections import OrderedDict
 from collections.abc import Callable
@@ -150,8 +149,6 @@ class StreamingDataset:
     and kept in a small least-recently-used cache (two windows), so an epoch reads the file once
     and a resumed epoch needs nothing but its saved order."""
 
-    value_range: tuple[float, float] = (0.0, 1.0)  # in model space, from the scan
-
     def __init__(
         self,
         rows: NpyRows,
@@ -159,8 +156,10 @@ class StreamingDataset:
         shape: tuple[int, ...],
         to_model_space: Callable[[np.ndarray], torch.Tensor],
         labels: np.ndarray | None,
+        value_range: tuple[float, float],
     ) -> None:
         self.rows, self.shape, self._to_model_space = rows, shape, to_model_space
+        self.value_range = value_range  # (min, max) in model space, from the scan
         self.block_rows = max(1, BLOCK_BYTES // rows.row_bytes)
         self.n_blocks = -(-len(rows) // self.block_rows)
         self.is_held_out = np.zeros(len(rows), dtype=bool)
@@ -213,14 +212,21 @@ class StreamingDataset:
         """The first ``n`` training examples (file order) and their labels, in memory."""
         ids = torch.from_numpy(np.flatnonzero(~self.is_held_out)[: min(n, len(self))])
         labels = None if self.labels is None else self.labels[: len(ids)]
-        x = torch.cat([self[part] for part in ids.split(4096)]) if len(ids) else None
+        x = torch.cat([self[part] for part in ids.split(4096)])
         self._blocks.clear()
         return x, labels
 
 
 def load_streaming_splits(config: DataConfig) -> DataSplits:
     """Splits for a streamed .npy file: training rows stay on disk, validation in memory."""
-    from vaekit.data import Dataset, DataSplits, apply_transform, check_unit_range, transform_for
+    from vaekit.data import (
+        Dataset,
+        DataSplits,
+        apply_transform,
+        check_unit_range,
+        transform_for,
+        validation_count,
+    )
     from vaekit.data.files import classify, read_labels
     from vaekit.data.raw import check_labels
 
@@ -230,11 +236,8 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
     if config.binarize == "static":
         raise fail(path, "--binarize static needs the data in memory: use dynamic or --stream off")
     rows = NpyRows(path)
-    # Column moments are needed unless the rows are certainly 8-bit images (a square of pixels).
-    side = math.isqrt(rows.row_values)
-    columns = len(rows.shape) == 2 and not (
-        rows.dtype == np.uint8 and side * side == rows.row_values and side >= 8
-    )
+    # Column moments are needed unless the rows are images whatever their range (8-bit pixels).
+    columns = classify(rows.shape, rows.dtype, lambda: False, str(path))[0] == "tabular"
     stats = scan(rows, columns=columns)
     kind, shape, scale = classify(
         rows.shape, rows.dtype, lambda: stats.lo >= 0 and stats.hi <= 1, str(path)
@@ -261,13 +264,7 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
     if config.labels is not None:
         labels = check_labels(read_labels(Path(config.labels).expanduser()), len(rows), str(path))
     n = len(rows)
-    n_val = min(VAL_CAP, int(round(n * config.val_fraction)))
-    if config.val_fraction >= 1 or n_val < 1 or n - n_val < 1:
-        raise fail(
-            path,
-            f"{n} examples cannot be split with val_fraction={config.val_fraction}: "
-            "need at least one training and one validation example",
-        )
+    n_val = validation_count(n, config.val_fraction, path, cap=VAL_CAP)
     held_out = np.sort(np.random.default_rng(config.split_seed).choice(n, n_val, replace=False))
     val_values = np.concatenate([rows.read(int(i), int(i) + 1) for i in held_out])
     val = Dataset(
@@ -278,8 +275,7 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
         check_unit_range(np.array(value_range), str(path), "--binarize")
         gen = torch.Generator().manual_seed(config.split_seed + 1)
         val.x = torch.bernoulli(val.x, generator=gen)
-    train = StreamingDataset(rows, held_out, shape, to_model_space, labels)
-    train.value_range = value_range
+    train = StreamingDataset(rows, held_out, shape, to_model_space, labels, value_range)
     return DataSplits(
         train=train,
         val=val,
