@@ -1,16 +1,22 @@
 """Training throughput: vaekit's training step (A) against the textbook PyTorch loop (B), side
-by side in one process on the same MNIST data and thread count, medians of alternating rounds.
+by side in one process on the same MNIST data and thread count.
 
-    python benchmarks/throughput.py --rounds 3 --out benchmarks/results/throughput.json
+    python benchmarks/throughput.py --rounds 7 --quality-epochs 10 --seeds 3 \
+        --out benchmarks/results/throughput.json
 
-A: ``vaekit.train.fit`` for the reference model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3).
+A: ``vaekit.train.fit`` for the reference model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3),
+   once per precision asked for (fp32, the default, and ``--precision bf16``).
 B: the loop everyone writes first: nn.Linear layers, sigmoid then F.binary_cross_entropy(sum),
-   a DataLoader over a TensorDataset with shuffle, loss.item() every step.
-Also prints the machine's float32 matmul rate at these shapes and the roofline it implies
-(training FLOPs per sample = 3 x forward FLOPs), and A as a fraction of it. With
-``--quality-epochs 10 --seeds 3`` both loops also train 10 epochs per seed at batch 128 and their
-validation ELBOs (one z per example, all 10,000 validation images) are compared: the speed must
-not cost quality.
+   a DataLoader over a TensorDataset with shuffle, loss.item() every step, float32.
+Each round runs one epoch of every variant, in an order rotated from round to round; the table
+gives medians over rounds, and the ratio A/B is the median of the per-round ratios (a round's
+variants ran seconds apart, so a slow spell of the machine hits both sides of a ratio).
+Also prints the machine's matmul rate at these shapes in float32 and bfloat16 and the roofline it
+implies (the FLOPs of the matrix products a training step really runs: forward, weight gradients,
+and input gradients except for the first layer, whose input needs none), and A as a fraction of
+its precision's roofline. With ``--quality-epochs 10 --seeds 3`` every variant also trains 10
+epochs per seed at batch 128 and their validation ELBOs (one z per example, all 10,000 validation
+images) are compared: the speed must not cost quality.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from vaekit.numerics import denormals_flushed
 from vaekit.train import fit, resolve_model_config
 
 LAYERS = [(784, 400), (400, 40), (20, 400), (400, 784)]  # encoder, then decoder
+TEXTBOOK = "textbook"
 
 
 class TextbookVAE(nn.Module):
@@ -95,58 +102,85 @@ def textbook_elbo(model: TextbookVAE, x: torch.Tensor, seed: int) -> float:
     return total / len(x)
 
 
-def quality(full: DataSplits, base: RunConfig, epochs: int, seeds: int) -> dict:
-    """Validation ELBO after ``epochs`` epochs at batch 128, per seed, for both loops."""
-    ours, theirs = [], []
+def with_train(base: RunConfig, **train) -> RunConfig:
+    return RunConfig.from_dict({**base.to_dict(), "train": {**base.to_dict()["train"], **train}})
+
+
+def quality(full: DataSplits, base: RunConfig, precisions, epochs: int, seeds: int) -> dict:
+    """Validation ELBO after ``epochs`` epochs at batch 128, per seed, for every variant."""
+    scores: dict[str, list[float]] = {p: [] for p in precisions} | {TEXTBOOK: []}
     x, val = full.train.x.flatten(1), full.val.x.flatten(1)
     for seed in range(seeds):
-        config = RunConfig.from_dict(
-            {**base.to_dict(), "train": {"epochs": epochs, "batch_size": 128, "seed": seed}}
-        )
-        _, model = vaekit_epoch(full, config, Path("/tmp/vaekit-throughput"), seed)
-        ours.append(validation_metrics(model, full.val.x, seed=seed)["elbo"])
+        for precision in precisions:
+            config = with_train(base, epochs=epochs, batch_size=128, seed=seed, precision=precision)
+            _, model = vaekit_epoch(full, config, Path("/tmp/vaekit-throughput"), seed)
+            scores[precision].append(validation_metrics(model, full.val.x, seed=seed)["elbo"])
         torch.manual_seed(seed)
         textbook = TextbookVAE()
         optimizer = torch.optim.Adam(textbook.parameters(), lr=1e-3)
         for _ in range(epochs):
             textbook_epoch(x, 128, textbook, optimizer)
-        theirs.append(textbook_elbo(textbook, val, seed))
-        print(f"seed {seed}: vaekit {ours[-1]:.2f}, textbook {theirs[-1]:.2f}", flush=True)
+        scores[TEXTBOOK].append(textbook_elbo(textbook, val, seed))
+        print(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in scores.items()))
     return {
         "epochs": epochs,
         "seeds": seeds,
-        "vaekit_val_elbo": ours,
-        "textbook_val_elbo": theirs,
-        "vaekit_mean": statistics.mean(ours),
-        "textbook_mean": statistics.mean(theirs),
-        "vaekit_sd": statistics.stdev(ours) if seeds > 1 else 0.0,
-        "textbook_sd": statistics.stdev(theirs) if seeds > 1 else 0.0,
+        "val_elbo": scores,
+        "mean": {k: statistics.mean(v) for k, v in scores.items()},
+        "sd": {k: statistics.stdev(v) if seeds > 1 else 0.0 for k, v in scores.items()},
     }
 
 
-def matmul_gflops(batch: int) -> float:
-    """float32 GEMM rate at the model's shapes (forward and both backward products)."""
+def step_products(batch: int):
+    """(rows, inner, cols) of every matrix product in one training step of the reference model:
+    each layer's forward and weight gradient, and the input gradient of all but the first."""
+    for layer, (fan_in, fan_out) in enumerate(LAYERS):
+        yield batch, fan_in, fan_out  # forward: x W
+        yield fan_in, batch, fan_out  # weight gradient: x^T g
+        if layer > 0:
+            yield batch, fan_out, fan_in  # input gradient: g W^T
+
+
+def flops_per_sample() -> int:
+    return sum(2 * m * k * n for m, k, n in step_products(1))
+
+
+def matmul_gflops(batch: int, dtype: torch.dtype) -> float:
+    """GEMM rate at the shapes of one training step at ``batch``, in ``dtype``."""
     total_flops, total_time = 0.0, 0.0
-    for fan_in, fan_out in LAYERS:
-        a, w, g = (
-            torch.randn(batch, fan_in),
-            torch.randn(fan_in, fan_out),
-            torch.randn(batch, fan_out),
-        )
-        for left, right in ((a, w), (g, w.T), (a.T, g)):
+    for m, k, n in step_products(batch):
+        left, right = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+        left @ right
+        started = time.perf_counter()
+        for _ in range(20):
             left @ right
-            started = time.perf_counter()
-            for _ in range(20):
-                left @ right
-            total_time += time.perf_counter() - started
-            total_flops += 20 * 2 * left.shape[0] * left.shape[1] * right.shape[1]
+        total_time += time.perf_counter() - started
+        total_flops += 20 * 2 * m * k * n
     return total_flops / total_time / 1e9
+
+
+def timed_rounds(splits, x, base, batch, precisions, rounds) -> dict[str, list[float]]:
+    """Seconds per epoch of every variant, ``rounds`` times, the order rotated each round."""
+    variants = [*precisions, TEXTBOOK]
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(rounds):
+        for variant in variants[r % len(variants) :] + variants[: r % len(variants)]:
+            if variant == TEXTBOOK:
+                times[variant].append(textbook_epoch(x, batch))
+            else:
+                config = with_train(base, epochs=1, batch_size=batch, precision=variant)
+                seconds, _ = vaekit_epoch(splits, config, Path("/tmp/vaekit-throughput"))
+                times[variant].append(seconds)
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
+    parser.add_argument(
+        "--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"]
+    )
     parser.add_argument("--quality-epochs", type=int, default=0, help="0: skip the ELBO check")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", default=None)
@@ -172,56 +206,58 @@ def main() -> None:
     )
     resolve_model_config(base, splits)
     x = full.train.x.flatten(1)
-    flops_per_sample = 3 * sum(2 * i * o for i, o in LAYERS)
+    dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     results = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
-        f"{torch.__version__}",
-        "flops_per_sample": flops_per_sample,
+        f"{torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}",
+        "flops_per_sample": flops_per_sample(),
         "rows": [],
     }
+    print(f"{results['machine']}; {results['flops_per_sample']:,} matmul FLOPs per sample")
     for batch in args.batches:
-        config = RunConfig.from_dict(
-            {**base.to_dict(), "train": {"epochs": 1, "batch_size": batch}}
-        )
-        a_times, b_times = [], []
-        for _ in range(args.rounds):
-            a_times.append(vaekit_epoch(splits, config, Path("/tmp/vaekit-throughput"))[0])
-            b_times.append(textbook_epoch(x, batch))
-        a = len(x) / statistics.median(a_times)
-        b = len(x) / statistics.median(b_times)
-        gflops = matmul_gflops(batch)
-        roofline = gflops * 1e9 / flops_per_sample
-        row = {
-            "batch": batch,
-            "vaekit_samples_per_s": round(a),
-            "textbook_samples_per_s": round(b),
-            "ratio": round(a / b, 2),
-            "matmul_gflops": round(gflops, 1),
-            "roofline_samples_per_s": round(roofline),
-            "fraction_of_roofline": round(a / roofline, 2),
-            "rounds": args.rounds,
-        }
-        results["rows"].append(row)
-        print(json.dumps(row), flush=True)
-    print(f"\nMachine: {results['machine']}; medians of {args.rounds} alternating rounds\n")
+        times = timed_rounds(splits, x, base, batch, args.precisions, args.rounds)
+        textbook = times[TEXTBOOK]
+        for precision in args.precisions:
+            ours = times[precision]
+            gflops = matmul_gflops(batch, dtypes[precision])
+            roofline = gflops * 1e9 / results["flops_per_sample"]
+            a = len(x) / statistics.median(ours)
+            ratios = [b / a_ for a_, b in zip(ours, textbook, strict=True)]
+            row = {
+                "batch": batch,
+                "precision": precision,
+                "vaekit_samples_per_s": round(a),
+                "textbook_samples_per_s": round(len(x) / statistics.median(textbook)),
+                "ratio": round(statistics.median(ratios), 2),
+                "ratio_min_max": [round(min(ratios), 2), round(max(ratios), 2)],
+                "matmul_gflops": round(gflops, 1),
+                "roofline_samples_per_s": round(roofline),
+                "fraction_of_roofline": round(a / roofline, 2),
+                "rounds": args.rounds,
+            }
+            results["rows"].append(row)
+            print(json.dumps(row), flush=True)
+    print(f"\nMachine: {results['machine']}; medians of {args.rounds} rotated rounds\n")
     print(
-        "| batch | vaekit samples/s | textbook samples/s | A/B | matmul GFLOP/s | roofline "
-        "samples/s | A / roofline |"
+        "| batch | vaekit precision | vaekit samples/s | textbook (fp32) samples/s | A/B (min-max)"
+        " | matmul GFLOP/s | roofline samples/s | A / roofline |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for r in results["rows"]:
+        low, high = r["ratio_min_max"]
         print(
-            f"| {r['batch']} | {r['vaekit_samples_per_s']:,} | {r['textbook_samples_per_s']:,} | "
-            f"{r['ratio']} | {r['matmul_gflops']} | {r['roofline_samples_per_s']:,} | "
+            f"| {r['batch']} | {r['precision']} | {r['vaekit_samples_per_s']:,} | "
+            f"{r['textbook_samples_per_s']:,} | **{r['ratio']}** ({low}-{high}) | "
+            f"{r['matmul_gflops']} | {r['roofline_samples_per_s']:,} | "
             f"{r['fraction_of_roofline']} |"
         )
     if args.quality_epochs:
-        q = quality(full, base, args.quality_epochs, args.seeds)
+        q = quality(full, base, args.precisions, args.quality_epochs, args.seeds)
         results["quality"] = q
         print(
-            f"\nValidation ELBO after {q['epochs']} epochs, batch 128, {q['seeds']} seeds: "
-            f"vaekit {q['vaekit_mean']:.2f} ± {q['vaekit_sd']:.2f}, textbook "
-            f"{q['textbook_mean']:.2f} ± {q['textbook_sd']:.2f} (mean ± sd over seeds)"
+            f"\nValidation ELBO after {q['epochs']} epochs, batch 128, {q['seeds']} seeds "
+            "(mean ± sd over seeds): "
+            + ", ".join(f"{k} {q['mean'][k]:.2f} ± {q['sd'][k]:.2f}" for k in q["mean"])
         )
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")

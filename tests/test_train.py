@@ -1,16 +1,17 @@
 import json
+import sys
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaekit import load
+from vaekit import load, progress
 from vaekit.config import TrainConfig
 from vaekit.data import load_splits
 from vaekit.errors import VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.models import build_model
-from vaekit.numerics import denormals_flushed, flushing_denormals
+from vaekit.numerics import cpu_has_native_bf16, denormals_flushed, flushing_denormals
 from vaekit.train import lr_at, resolve_model_config, train
 
 
@@ -115,6 +116,30 @@ def test_bf16_precision_trains_on_cpu_close_to_fp32(make_config, tmp_path):
     a, b = fp32.metrics[-1]["val_elbo"], bf16.metrics[-1]["val_elbo"]
     assert bf16.metrics[-1]["val_elbo"] > bf16.metrics[0]["val_elbo"]
     assert abs(a - b) < 0.05 * abs(a)
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 fma\n")
+    assert cpu_has_native_bf16(str(info)) is True
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512bw fma\n")
+    assert cpu_has_native_bf16(str(info)) is False
+    info.write_text("processor\t: 0\n")  # no flags line: unknown, not "no"
+    assert cpu_has_native_bf16(str(info)) is None
+    assert cpu_has_native_bf16(str(tmp_path / "missing")) is None
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_says_it_will_be_slow(
+    make_config, tmp_path, monkeypatch, capsys
+):
+    training = sys.modules["vaekit.train"]  # the module; vaekit.train is also a function
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(progress, "QUIET", False)
+    train(make_config(train={"epochs": 1, "precision": "bf16"}), tmp_path / "r")
+    assert "no bfloat16 matrix instructions" in capsys.readouterr().err
+    monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: True)
+    train(make_config(train={"epochs": 1, "precision": "bf16"}), tmp_path / "s")
+    assert "bfloat16" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "exponential"])

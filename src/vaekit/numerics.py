@@ -29,3 +29,17 @@ def denormals_flushed() -> Iterator[None]:
     finally:
         if not was_on:
             torch.set_flush_denormal(False)
+
+
+def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX-BF16), from
+    the kernel's CPU flags; None where they cannot be read (not Linux). Without them oneDNN
+    emulates bf16 with conversions and ``--precision bf16`` is slower than float32, not faster."""
+    try:
+        with open(cpuinfo, encoding="utf-8") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), None)
+    except OSError:
+        return None
+    if flags is None:
+        return None
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split(":", 1)[-1].split()))

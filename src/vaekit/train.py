@@ -29,7 +29,7 @@ from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.files import append_line, atomic_write_text
 from vaekit.models import Autoencoder, build_model
-from vaekit.numerics import denormals_flushed
+from vaekit.numerics import cpu_has_native_bf16, denormals_flushed
 from vaekit.objectives import beta_at
 from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
@@ -213,6 +213,12 @@ def fit(
             return state.history
     else:
         state = TrainingState()
+    cpu_bf16 = opts.precision == "bf16" and device.type == "cpu"
+    if cpu_bf16 and cluster.main and cpu_has_native_bf16() is False:
+        log(
+            "note: this CPU has no bfloat16 matrix instructions (AVX512-BF16 or AMX), so "
+            "--precision bf16 is emulated here and likely slower than fp32"
+        )
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
     autocast = torch.autocast(device.type, torch.bfloat16, enabled=opts.precision == "bf16")
