@@ -12,7 +12,7 @@ from vaekit.errors import VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.models import build_model
 from vaekit.numerics import cpu_has_native_bf16, denormals_flushed, flushing_denormals
-from vaekit.train import lr_at, resolve_model_config, train
+from vaekit.train import lr_at, pick_device, resolve_model_config, train
 
 
 def test_training_raises_the_validation_elbo_far_above_the_untrained_model(make_config, tmp_path):
@@ -200,3 +200,13 @@ def test_denormals_are_flushed_only_inside_vaekit(make_config, tmp_path):
     assert not flushing_denormals()
     train(make_config(train={"epochs": 1}), tmp_path / "run")
     assert not flushing_denormals()  # the caller's IEEE subnormals are back
+
+
+def test_device_auto_picks_cuda_only_when_present(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+    with pytest.raises(VaekitError, match="--device cuda: no CUDA GPU"):
+        pick_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == torch.device("cuda")
+    assert pick_device("cpu") == torch.device("cpu")
