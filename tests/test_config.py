@@ -46,3 +46,24 @@ def test_unparsable_config_file_is_one_line_error(tmp_path):
     with pytest.raises(VaekitError, match="bad.json: not valid JSON") as err:
         read_config_file(bad)
     assert "\n" not in str(err.value)
+
+
+def test_training_summary_names_what_differs_from_the_defaults():
+    plain = RunConfig.from_dict({"model": {"model": "vae"}, "train": {"epochs": 5}})
+    plain.model.beta = 1.0
+    assert plain.training_summary() == "5 epochs, batch 128, Adam lr 0.001, beta 1, seed 0"
+    tuned = RunConfig.from_dict(
+        {
+            "train": {
+                "epochs": 5,
+                "lr_schedule": "cosine",
+                "lr_final": 1e-5,
+                "precision": "bf16",
+                "init_from": "runs/a",
+            }
+        }
+    )
+    summary = tuned.training_summary()
+    assert "Adam lr 0.001 (cosine to 1e-05)" in summary
+    assert summary.endswith("bf16, started from runs/a")
+    assert RunConfig.from_dict({"model": {"model": "pca"}}).training_summary() == "closed form"

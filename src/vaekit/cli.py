@@ -224,10 +224,7 @@ def cmd_info(args: argparse.Namespace) -> None:
                 f"{' (labelled)' if d.get('labelled') else ''}",
             )
         )
-    t = run.config.train
-    beta = f", beta {run.config.model.beta}" if run.config.model.beta is not None else ""
-    training = f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr}{beta}, seed {t.seed}"
-    rows.append(("training", "closed form" if run.config.model.model == "pca" else training))
+    rows.append(("training", run.config.training_summary()))
     if metrics:
         last = metrics[-1]
         rows.append(("epochs run", str(last["epoch"])))

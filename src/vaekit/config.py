@@ -230,6 +230,24 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def training_summary(self) -> str:
+        """One line for people: how the run was trained ("closed form" for PCA)."""
+        if self.model.model == "pca":
+            return "closed form"
+        t = self.train
+        lr = f"Adam lr {t.lr:g}"
+        if t.lr_schedule != "constant":
+            lr += f" ({t.lr_schedule} to {t.lr_final:g})"
+        parts = [f"{t.epochs} epochs", f"batch {t.batch_size}", lr]
+        if self.model.beta is not None:
+            parts.append(f"beta {self.model.beta:g}")
+        parts.append(f"seed {t.seed}")
+        if t.precision != "fp32":
+            parts.append(t.precision)
+        if t.init_from:
+            parts.append(f"started from {t.init_from}")
+        return ", ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
         from vaekit import __version__
 

@@ -95,12 +95,7 @@ def build_report(run, evaluation: dict | None = None) -> str:
             f"validation / {d.get('test', 0)} test examples of shape "
             f"{' × '.join(map(str, d.get('shape', [])))}",
         ),
-        (
-            "training",
-            f"{config.train.epochs} epochs, batch {config.train.batch_size}, Adam lr "
-            f"{config.train.lr}, seed {config.train.seed}"
-            + (f", β {config.model.beta}" if config.model.beta is not None else ""),
-        ),
+        ("training", config.training_summary()),
         ("parameters", f"{summary.get('parameters', run.model.parameter_count()):,}"),
         (
             "best epoch",

@@ -70,6 +70,7 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
                 f"training {config.model.model} ({model.parameter_count():,} parameters) on "
                 f"{config.data.source}: {len(splits.train)} train / {len(splits.val)} validation "
                 f"examples of shape {splits.shape}, {describe_likelihood(config)}, {device}{ranks}"
+                f"{', bf16 matrix products' if config.train.precision == 'bf16' else ''}"
             )
         try:
             return _train_and_finish(model, splits, config, out, device, False, cluster)
