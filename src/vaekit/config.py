@@ -220,7 +220,8 @@ class TrainConfig:
     precision: str = _opt(
         "fp32",
         choices=("fp32", "bf16"),
-        help="bf16: matrix products in bfloat16 (autocast; likelihoods stay float32)",
+        help="bf16: matrix products in bfloat16 (autocast; likelihoods stay float32): faster on "
+        "GPUs and on CPUs with AVX512-BF16 or AMX",
     )
 
 
