@@ -154,9 +154,10 @@ def test_denoising_ae_corrupts_only_while_training():
     )
     model = build_model(config)
     x = torch.rand(4, 10)
-    masked = model.corrupt(x, torch.Generator().manual_seed(0))
+    masked = model.corrupt(x, model.draw_noise(x, torch.Generator().manual_seed(0)))
     assert 0 < int((masked == 0).sum()) < 40
     model.eval()
+    assert model.draw_noise(x) is None  # evaluation draws nothing
     a = model.loss(x, generator=torch.Generator().manual_seed(1)).recon
     b = model.loss(x, generator=torch.Generator().manual_seed(2)).recon
     assert torch.equal(a, b)  # evaluation is on clean inputs

@@ -210,3 +210,36 @@ def test_device_auto_picks_cuda_only_when_present(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device("auto") == torch.device("cuda")
     assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_compiled_training_matches_eager_without_recompiling_for_beta(make_config, tmp_path):
+    """--compile: the same random numbers reach the loss (drawn outside it), so the run follows
+    the eager one up to float rounding; a beta schedule changes beta every step and must not
+    recompile (one graph for full batches, one for the short last batch)."""
+    from torch._dynamo.utils import counters
+
+    model = {"model": "beta-vae", "beta": 2.0, "beta_schedule": "linear", "warmup_steps": 40}
+    eager = train(make_config(model=model, train={"epochs": 3}), tmp_path / "eager")
+    counters.clear()
+    compiled = train(
+        make_config(model=model, train={"epochs": 3, "compile": True}), tmp_path / "compiled"
+    )
+    assert counters["frames"]["ok"] <= 2
+    for a, b in zip(eager.metrics, compiled.metrics, strict=True):
+        assert b["beta"] == a["beta"]
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
+        assert b["val_elbo"] == pytest.approx(a["val_elbo"], rel=1e-4)
+    assert compiled.config.train.compile and "compiled" in compiled.config.training_summary()
+
+
+def test_compile_failure_is_one_clear_error_and_leaves_no_run(make_config, tmp_path, monkeypatch):
+    def broken_compile(module):
+        def call(*args, **kwargs):
+            raise RuntimeError("InvalidCxxCompiler: No working C++ compiler found\nmore lines")
+
+        return call
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with pytest.raises(VaekitError, match=r"^--compile: .*No working C\+\+ compiler.*without"):
+        train(make_config(train={"compile": True}), tmp_path / "r")
+    assert not (tmp_path / "r").exists()

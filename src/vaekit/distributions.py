@@ -35,6 +35,14 @@ def sample_prior(
     return torch.randn(n, latent_dim, device=where, generator=generator).to(device)
 
 
+def _standard_normal(
+    like: torch.Tensor, samples: int | None, generator: torch.Generator | None
+) -> torch.Tensor:
+    """eps ~ N(0, I) shaped like ``like``, with a leading ``samples`` dimension if given."""
+    shape = like.shape if samples is None else (samples, *like.shape)
+    return torch.randn(shape, device=like.device, dtype=like.dtype, generator=generator)
+
+
 class DiagonalGaussian:
     """q(z|x) = N(mean, diag(exp(logvar))), the encoder's output (Kingma & Welling 2014)."""
 
@@ -47,16 +55,17 @@ class DiagonalGaussian:
         return torch.exp(0.5 * self.logvar)
 
     def rsample(
-        self, samples: int | None = None, generator: torch.Generator | None = None
+        self,
+        samples: int | None = None,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Reparameterised draw z = mean + std * eps, eps ~ N(0, I): gradients reach mean, std.
 
-        Returns (B, Z), or (samples, B, Z) when ``samples`` is given.
+        Returns (B, Z), or (samples, B, Z) when ``samples`` is given; ``noise`` is eps drawn
+        by the caller (of that shape).
         """
-        shape = self.mean.shape if samples is None else (samples, *self.mean.shape)
-        eps = torch.randn(
-            shape, device=self.mean.device, dtype=self.mean.dtype, generator=generator
-        )
+        eps = _standard_normal(self.mean, samples, generator) if noise is None else noise
         return self.mean + self.std * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
@@ -87,13 +96,13 @@ class FullGaussian:
         return torch.log(self.scale_tril.pow(2).sum(-1))
 
     def rsample(
-        self, samples: int | None = None, generator: torch.Generator | None = None
+        self,
+        samples: int | None = None,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """z = mean + L eps: covariance L L^T, differentiable in mean and L."""
-        shape = self.mean.shape if samples is None else (samples, *self.mean.shape)
-        eps = torch.randn(
-            shape, device=self.mean.device, dtype=self.mean.dtype, generator=generator
-        )
+        eps = _standard_normal(self.mean, samples, generator) if noise is None else noise
         return self.mean + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
 
     def _log_det(self) -> torch.Tensor:

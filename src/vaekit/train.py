@@ -11,6 +11,7 @@ PCA has no loop: it is fitted in closed form and logged as one epoch.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import signal
 import time
@@ -194,6 +195,7 @@ def fit(
     if cluster.distributed:
         ids = [device.index] if device.type == "cuda" else None
         trainer = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    step = compiled_step(trainer, device, cluster.main) if opts.compile else eager_step(trainer)
     # Fused Adam: one kernel for the whole update instead of one per operation and tensor.
     optimizer = torch.optim.Adam(params, lr=opts.lr, fused=True)
     generators = {
@@ -249,8 +251,11 @@ def fit(
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
                     if opts.lr_schedule != "constant":
                         optimizer.param_groups[0]["lr"] = lr_at(state.step, total_steps, opts)
+                    # The loss's random numbers come from noise_gen here, outside the (possibly
+                    # compiled) loss: the same numbers in the same order as if it drew them.
+                    noise = model.draw_noise(batch, noise_gen)
                     with autocast:
-                        terms = trainer(batch, beta=beta, generator=noise_gen)  # model.loss
+                        terms = step(batch, beta, noise)  # model.loss
                     optimizer.zero_grad(set_to_none=True)
                     terms.loss.backward()
                     nonfinite |= ~torch.isfinite(terms.loss.detach())
@@ -309,6 +314,46 @@ def fit(
                     stop.requested, model, optimizer, generators, state, out, epoch, cluster, True
                 )
     return state.history
+
+
+def eager_step(trainer: torch.nn.Module):
+    """The training loss as the module computes it: ``step(x, beta, noise) -> LossTerms``."""
+
+    def step(x: torch.Tensor, beta: float, noise: torch.Tensor | None):
+        return trainer(x, beta=beta, noise=noise)
+
+    return step
+
+
+def compiled_step(trainer: torch.nn.Module, device: torch.device, main: bool):
+    """The training loss through torch.compile (forward and backward fused into generated
+    kernels). beta goes in as a tensor so a beta schedule does not recompile every step; the
+    first call compiles, and a failure there is one clear error, not a compiler traceback."""
+    if main:
+        log("compiling the training step (torch.compile): the first steps take some seconds")
+    # DistributedDataParallel's profiler annotations are skipped by the compiler, which says so
+    # on every rank: harmless, and not something a user can act on.
+    logging.getLogger("torch._dynamo.variables.ctx_manager").setLevel(logging.ERROR)
+    compiled = torch.compile(trainer)
+    compiled_once = False
+
+    def step(x: torch.Tensor, beta: float, noise: torch.Tensor | None):
+        nonlocal compiled_once
+        beta_tensor = torch.tensor(beta, device=device)
+        if compiled_once:
+            return compiled(x, beta=beta_tensor, noise=noise)
+        try:
+            terms = compiled(x, beta=beta_tensor, noise=noise)
+        except Exception as err:  # noqa: BLE001 - no C++ compiler, unsupported op, ...
+            reason = (str(err).strip().splitlines() or [""])[0][:200]
+            raise VaekitError(
+                f"--compile: torch.compile could not compile the training step here "
+                f"({type(err).__name__}: {reason}); train without --compile"
+            ) from err
+        compiled_once = True
+        return terms
+
+    return step
 
 
 def lr_at(step: int, total_steps: int, opts: TrainConfig) -> float:

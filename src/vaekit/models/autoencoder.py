@@ -28,18 +28,32 @@ class AE(Autoencoder):
     def encode(self, x: torch.Tensor) -> PointMass:
         return PointMass(self.encoder(x))
 
-    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def draw_noise(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        if not (self.training and self.config.model == "denoising-ae"):
+            return None
+        draw = torch.rand if self.config.noise == "mask" else torch.randn
+        return draw(x.shape, device=x.device, generator=generator)
+
+    def corrupt(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """x~: pixels masked where the uniform ``noise`` is below the level, or x plus
+        level * the Gaussian ``noise``."""
         level = self.config.noise_level
         if self.config.noise == "mask":
-            keep = torch.rand(x.shape, device=x.device, generator=generator) >= level
-            return x * keep
-        return x + level * torch.randn(x.shape, device=x.device, generator=generator)
+            return x * (noise >= level)
+        return x + level * noise
 
     def loss(
-        self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        beta: float | torch.Tensor = 1.0,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> LossTerms:
-        noisy = self.training and self.config.model == "denoising-ae"
-        code = full_precision(self.encoder(self.corrupt(x, generator) if noisy else x))  # (B, Z)
+        if noise is None:
+            noise = self.draw_noise(x, generator)
+        code = full_precision(self.encoder(x if noise is None else self.corrupt(x, noise)))
         recon = -self.decode(code).log_prob(x)  # (B,)
         objective = recon
         if self.config.model == "sparse-ae":

@@ -86,17 +86,34 @@ class Autoencoder(nn.Module):
 
     # -- the interface ----------------------------------------------------------------------
 
+    def draw_noise(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor | None:
+        """The random numbers one training ``loss(x)`` uses, drawn from ``generator`` in the
+        order the loss would draw them (None: the loss is deterministic). Training draws them
+        first and passes them in, so a compiled loss holds no random op; the numbers, and so the
+        results, are the same as when the loss draws them itself."""
+        return None
+
     def loss(
-        self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        beta: float | torch.Tensor = 1.0,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> LossTerms:
         raise NotImplementedError
 
     def forward(
-        self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        beta: float | torch.Tensor = 1.0,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> LossTerms:
         """Calling the module is ``loss``: DistributedDataParallel hooks ``forward`` to
         synchronise gradients, so training calls the module."""
-        return self.loss(x, beta, generator)
+        return self.loss(x, beta, generator, noise)
 
     def encode(self, x: torch.Tensor):  # -> distribution with .mean
         raise NotImplementedError

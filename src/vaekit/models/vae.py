@@ -61,21 +61,37 @@ class VAE(Autoencoder):
             logvar = logvar.clamp(-self.config.logvar_clamp, self.config.logvar_clamp)
         return DiagonalGaussian(mean, logvar)
 
+    def draw_noise(
+        self, x: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """eps ~ N(0, I) for the reparameterised draw: (B, Z), or (K, B, Z) for the IWAE."""
+        shape = (len(x), self.latent_dim)
+        if self.samples > 1:
+            shape = (self.samples, *shape)
+        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+        return torch.randn(shape, device=x.device, dtype=dtype, generator=generator)
+
     def loss(
-        self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        beta: float | torch.Tensor = 1.0,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> LossTerms:
         posterior = self.encode(x)
+        if noise is None:
+            noise = self.draw_noise(x, generator)
         if self.samples > 1:
-            return self._iwae_loss(x, posterior, beta, generator)
-        z = posterior.rsample(generator=generator)  # (B, Z)
+            return self._iwae_loss(x, posterior, beta, noise)
+        z = posterior.rsample(noise=noise)  # (B, Z)
         recon = -self.decode(z).log_prob(x)  # (B,)
         kl = posterior.kl_to_standard_normal()  # (B,)
         free_bits = self.config.free_bits
         penalty = kl if free_bits <= 0 else kl_penalty(posterior.kl_per_dim(), free_bits)
         return LossTerms(loss=(recon + beta * penalty).mean(), recon=recon, kl=kl)
 
-    def _iwae_loss(self, x, posterior, beta: float, generator) -> LossTerms:
-        z = posterior.rsample(self.samples, generator=generator)  # (K, B, Z)
+    def _iwae_loss(self, x, posterior, beta, noise: torch.Tensor) -> LossTerms:
+        z = posterior.rsample(self.samples, noise=noise)  # (K, B, Z)
         log_px_z = self.decode(z).log_prob(x)  # (K, B)
         log_ratio = posterior.log_prob(z) - standard_normal_log_prob(z)  # (K, B)
         bound = iwae_bound(log_px_z - beta * log_ratio)  # (B,)
