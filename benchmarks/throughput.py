@@ -1,24 +1,31 @@
 """Training throughput: vaekit's training step (A) against the textbook PyTorch loop (B), side
 by side in one process on the same MNIST data and thread count.
 
-    python benchmarks/throughput.py --rounds 7 --quality-epochs 10 --seeds 3 \
+    python benchmarks/throughput.py --quality-epochs 10 --seeds 3 \
         --out benchmarks/results/throughput.json
 
-A: ``vaekit.train.fit`` for the reference model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3),
-once per variant asked for: fp32 (the default), bf16 (``--precision bf16``), and either of them
-with ``--compile`` (fp32+compile, bf16+compile). B: the loop everyone writes first: nn.Linear
-layers, sigmoid then F.binary_cross_entropy(sum), a DataLoader over a TensorDataset with shuffle,
-loss.item() every step, float32. Each round trains every variant for two epochs from a fresh model,
-in an order rotated from round to round, and times the second epoch (steady state: after
-torch.compile's one-off compile and the first-epoch allocations, for the textbook loop too); the
-table gives medians over rounds, and the ratio A/B is the median of the per-round ratios (a round's
-variants ran seconds apart, so a slow spell of the machine hits both sides of a ratio). Also prints
-the machine's matmul rate at these shapes in float32 and bfloat16 and the roofline it implies (the
-FLOPs of the matrix products a training step really runs: forward, weight gradients, and input
-gradients except for the first layer, whose input needs none), and A as a fraction of its
-precision's roofline. With ``--quality-epochs 10 --seeds 3`` every variant also trains 10 epochs
-per seed at batch 128 and their validation ELBOs (one z per example, all 10,000 validation images)
-are compared: the speed must not cost quality."""
+A: ``vaekit.step.TrainingStep``, the step ``fit`` runs for every batch (noise drawn outside the
+loss, the loss, backward, the on-device non-finite flag, fused Adam, the epoch's running sums),
+on batches sliced by ``index_select`` from one tensor in a seeded permutation as ``fit`` slices
+them, for the reference model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3). One A per variant:
+fp32 (the default), bf16 (``--precision bf16``), fp32+compile and bf16+compile (``--compile``).
+B: the loop everyone writes first, float32: nn.Linear layers, sigmoid then
+F.binary_cross_entropy(sum), a DataLoader over a TensorDataset with shuffle, loss.item() every step.
+
+All variants live in one process and take turns: each round runs ``--chunk`` examples (12,800 =
+100 steps at batch 128) of every variant, in an order rotated from round to round, after one
+untimed chunk each (where torch.compile compiles). Samples/s are medians over rounds; A/B is the
+median of the per-round ratios, with its quartiles: a round's chunks run within a second or two of
+each other, so the slow spells of a shared machine hit both sides of a ratio. What fit does once
+per epoch (validation, the checkpoint) is not in these numbers.
+
+Also prints the matmul rate at the step's shapes in float32 and bfloat16 and the roofline it
+implies (the FLOPs of the matrix products a step really runs: forward, weight gradients, and input
+gradients except the first layer's), and A as a fraction of its precision's roofline. With
+``--quality-epochs 10 --seeds 3`` every variant also trains 10 epochs per seed at batch 128 with
+the real ``fit`` and the validation ELBOs (one z per example, all 10,000 validation images) are
+compared: the speed must not cost quality.
+"""
 
 from __future__ import annotations
 
@@ -35,10 +42,11 @@ from torch import nn
 
 from vaekit import progress
 from vaekit.config import RunConfig
-from vaekit.data import Dataset, DataSplits, load_splits
+from vaekit.data import DataSplits, load_splits
 from vaekit.evaluate import validation_metrics
 from vaekit.models import build_model
 from vaekit.numerics import denormals_flushed
+from vaekit.step import TrainingStep, build_optimizer
 from vaekit.train import fit, resolve_model_config
 
 LAYERS = [(784, 400), (400, 40), (20, 400), (400, 784)]  # encoder, then decoder
@@ -78,13 +86,6 @@ def textbook_epoch(x: torch.Tensor, batch: int, model=None, optimizer=None) -> f
     return time.perf_counter() - started
 
 
-def textbook_second_epoch(x: torch.Tensor, batch: int) -> float:
-    model = TextbookVAE()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    textbook_epoch(x, batch, model, optimizer)
-    return textbook_epoch(x, batch, model, optimizer)
-
-
 def variant_config(base: RunConfig, variant: str, **train) -> RunConfig:
     """fp32, bf16, fp32+compile or bf16+compile as vaekit's training options."""
     precision, _, compiled = variant.partition("+")
@@ -93,7 +94,7 @@ def variant_config(base: RunConfig, variant: str, **train) -> RunConfig:
 
 @denormals_flushed()  # as vaekit.train runs fit
 def vaekit_fit(splits: DataSplits, config: RunConfig, out: Path, seed: int = 0):
-    """Train with ``fit``; return the last epoch's seconds (from its metrics row) and the model."""
+    """Train with ``fit`` (the quality check); return the last epoch's seconds and the model."""
     torch.manual_seed(seed)
     model = build_model(config.model)
     out.mkdir(parents=True, exist_ok=True)
@@ -174,24 +175,83 @@ def matmul_gflops(batch: int, dtype: torch.dtype) -> float:
     return total_flops / total_time / 1e9
 
 
-def timed_rounds(splits, x, base, batch, variants, rounds) -> dict[str, list[float]]:
-    """Seconds of the second epoch of every variant, ``rounds`` times, order rotated."""
-    variants = [*variants, TEXTBOOK]
-    times: dict[str, list[float]] = {v: [] for v in variants}
+def textbook_stepper(x: torch.Tensor, batch: int):
+    """run(steps): B's loop for ``steps`` batches, its DataLoader carried across calls."""
+    model = TextbookVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x), batch_size=batch, shuffle=True
+    )
+    batches = iter(loader)
+
+    def run(steps: int) -> None:
+        nonlocal batches
+        for _ in range(steps):
+            xb = next(batches, None)
+            if xb is None:
+                batches = iter(loader)
+                xb = next(batches)
+            recon, mu, logvar = model(xb[0])
+            bce = F.binary_cross_entropy(recon, xb[0], reduction="sum")
+            kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = bce + kld
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss.item()
+
+    return run
+
+
+def vaekit_stepper(x: torch.Tensor, base: RunConfig, variant: str, batch: int):
+    """run(steps): vaekit's training step (``vaekit.step.TrainingStep``, what ``fit`` calls per
+    batch) on batches sliced from one tensor by a seeded permutation, as ``fit`` slices them."""
+    config = variant_config(base, variant, batch_size=batch)
+    torch.manual_seed(0)
+    model = build_model(config.model)
+    model.train()
+    optimizer = build_optimizer(list(model.parameters()), config.train)
+    noise = torch.Generator().manual_seed(1)
+    step = TrainingStep(model, model, optimizer, config.train, torch.device("cpu"), noise)
+    order, position = torch.randperm(len(x)), 0
+    totals = torch.zeros(3, dtype=torch.float64)
+
+    @denormals_flushed()  # as vaekit.train runs fit
+    def run(steps: int) -> None:
+        nonlocal order, position
+        for _ in range(steps):
+            if position + batch > len(x):
+                order, position = torch.randperm(len(x)), 0
+            step(x.index_select(0, order[position : position + batch]), 1.0, totals)
+            position += batch
+
+    return run
+
+
+def timed_rounds(x, base, batch, variants, rounds, chunk) -> dict[str, list[float]]:
+    """Seconds per ``chunk`` examples of every variant, ``rounds`` times, the order rotated
+    each round; every variant first runs one untimed chunk (torch.compile compiles there)."""
+    steps = max(1, chunk // batch)
+    runners = {v: vaekit_stepper(x, base, v, batch) for v in variants}
+    runners[TEXTBOOK] = textbook_stepper(x.flatten(1), batch)
+    names = list(runners)
+    for name in names:
+        runners[name](steps)
+    times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        for variant in variants[r % len(variants) :] + variants[: r % len(variants)]:
-            if variant == TEXTBOOK:
-                times[variant].append(textbook_second_epoch(x, batch))
-            else:
-                config = variant_config(base, variant, epochs=2, batch_size=batch)
-                seconds, _ = vaekit_fit(splits, config, Path("/tmp/vaekit-throughput"))
-                times[variant].append(seconds)
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            started = time.perf_counter()
+            runners[name](steps)
+            times[name].append((time.perf_counter() - started) / (steps * batch))
     return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument(
+        "--chunk", type=int, default=12800, help="examples per variant per round (timed)"
+    )
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
     parser.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
     parser.add_argument("--quality-epochs", type=int, default=0, help="0: skip the ELBO check")
@@ -207,18 +267,7 @@ def main() -> None:
         }
     )
     full = load_splits(base.data)
-    # A tiny validation split keeps A's timing to the training step.
-    splits = DataSplits(
-        full.train,
-        Dataset(full.val.x[:10], None),
-        None,
-        full.shape,
-        full.kind,
-        full.transform,
-        full.source,
-    )
-    resolve_model_config(base, splits)
-    x = full.train.x.flatten(1)
+    resolve_model_config(base, full)
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16}
     results = {
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
@@ -228,20 +277,22 @@ def main() -> None:
     }
     print(f"{results['machine']}; {results['flops_per_sample']:,} matmul FLOPs per sample")
     for batch in args.batches:
-        times = timed_rounds(splits, x, base, batch, args.variants, args.rounds)
+        times = timed_rounds(full.train.x, base, batch, args.variants, args.rounds, args.chunk)
         textbook = times[TEXTBOOK]
         for variant in args.variants:
             ours = times[variant]
             gflops = matmul_gflops(batch, dtypes[variant.partition("+")[0]])
             roofline = gflops * 1e9 / results["flops_per_sample"]
-            a = len(x) / statistics.median(ours)
+            a = 1 / statistics.median(ours)
             ratios = [b / a_ for a_, b in zip(ours, textbook, strict=True)]
+            quartiles = statistics.quantiles(ratios, n=4)
             row = {
                 "batch": batch,
                 "variant": variant,
                 "vaekit_samples_per_s": round(a),
-                "textbook_samples_per_s": round(len(x) / statistics.median(textbook)),
+                "textbook_samples_per_s": round(1 / statistics.median(textbook)),
                 "ratio": round(statistics.median(ratios), 2),
+                "ratio_quartiles": [round(quartiles[0], 2), round(quartiles[2], 2)],
                 "ratio_min_max": [round(min(ratios), 2), round(max(ratios), 2)],
                 "matmul_gflops": round(gflops, 1),
                 "roofline_samples_per_s": round(roofline),
@@ -252,12 +303,12 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     print(f"\nMachine: {results['machine']}; medians of {args.rounds} rotated rounds\n")
     print(
-        "| batch | vaekit variant | vaekit samples/s | textbook (fp32) samples/s | A/B (min-max)"
+        "| batch | vaekit variant | vaekit samples/s | textbook (fp32) samples/s | A/B (quartiles)"
         " | matmul GFLOP/s | roofline samples/s | A / roofline |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for r in results["rows"]:
-        low, high = r["ratio_min_max"]
+        low, high = r["ratio_quartiles"]
         print(
             f"| {r['batch']} | {r['variant']} | {r['vaekit_samples_per_s']:,} | "
             f"{r['textbook_samples_per_s']:,} | **{r['ratio']}** ({low}-{high}) | "

@@ -11,7 +11,6 @@ PCA has no loop: it is fitted in closed form and logged as one epoch.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import signal
 import time
@@ -36,6 +35,7 @@ from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
 from vaekit.samplers import GaussianMixtureSampler
 from vaekit.signals import StopOnSignal
+from vaekit.step import TrainingStep, build_optimizer
 
 CHECK_EVERY = 50  # steps between host reads of the non-finite flag
 
@@ -195,9 +195,7 @@ def fit(
     if cluster.distributed:
         ids = [device.index] if device.type == "cuda" else None
         trainer = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    step = compiled_step(trainer, device, cluster.main) if opts.compile else eager_step(trainer)
-    # Fused Adam: one kernel for the whole update instead of one per operation and tensor.
-    optimizer = torch.optim.Adam(params, lr=opts.lr, fused=True)
+    optimizer = build_optimizer(params, opts)
     generators = {
         "order": torch.Generator().manual_seed(opts.seed),  # data order
         # z noise and binarising: each rank draws its own stream
@@ -224,8 +222,8 @@ def fit(
         )
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
-    autocast = torch.autocast(device.type, torch.bfloat16, enabled=opts.precision == "bf16")
-    nonfinite = torch.zeros((), dtype=torch.bool, device=device)
+    train_step = TrainingStep(model, trainer, optimizer, opts, device, noise_gen, cluster.main)
+    nonfinite = train_step.nonfinite  # set on the device, read every CHECK_EVERY steps
     beta = 1.0
     with StopOnSignal() as stop:
         for epoch in range(state.epoch + 1, opts.epochs + 1):
@@ -251,26 +249,8 @@ def fit(
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
                     if opts.lr_schedule != "constant":
                         optimizer.param_groups[0]["lr"] = lr_at(state.step, total_steps, opts)
-                    # The loss's random numbers come from noise_gen here, outside the (possibly
-                    # compiled) loss: the same numbers in the same order as if it drew them.
-                    noise = model.draw_noise(batch, noise_gen)
-                    with autocast:
-                        terms = step(batch, beta, noise)  # model.loss
-                    optimizer.zero_grad(set_to_none=True)
-                    terms.loss.backward()
-                    nonfinite |= ~torch.isfinite(terms.loss.detach())
-                    if opts.clip_grad is not None:
-                        norm = torch.nn.utils.clip_grad_norm_(params, opts.clip_grad)
-                        nonfinite |= ~torch.isfinite(norm)
-                    optimizer.step()
+                    terms = train_step(batch, beta, state.totals)
                     state.step += 1
-                    with torch.no_grad():
-                        parts = [
-                            terms.loss.detach() * len(batch),
-                            terms.recon.sum(),
-                            terms.kl.sum(),
-                        ]
-                        state.totals += torch.stack(parts).double()
                     if state.step % CHECK_EVERY == 0 and any_rank(cluster, nonfinite):
                         _diverged(epoch, state.step, out)
                     # Reading the loss syncs with the device: only every 20 steps.
@@ -314,46 +294,6 @@ def fit(
                     stop.requested, model, optimizer, generators, state, out, epoch, cluster, True
                 )
     return state.history
-
-
-def eager_step(trainer: torch.nn.Module):
-    """The training loss as the module computes it: ``step(x, beta, noise) -> LossTerms``."""
-
-    def step(x: torch.Tensor, beta: float, noise: torch.Tensor | None):
-        return trainer(x, beta=beta, noise=noise)
-
-    return step
-
-
-def compiled_step(trainer: torch.nn.Module, device: torch.device, main: bool):
-    """The training loss through torch.compile (forward and backward fused into generated
-    kernels). beta goes in as a tensor so a beta schedule does not recompile every step; the
-    first call compiles, and a failure there is one clear error, not a compiler traceback."""
-    if main:
-        log("compiling the training step (torch.compile): the first steps take some seconds")
-    # DistributedDataParallel's profiler annotations are skipped by the compiler, which says so
-    # on every rank: harmless, and not something a user can act on.
-    logging.getLogger("torch._dynamo.variables.ctx_manager").setLevel(logging.ERROR)
-    compiled = torch.compile(trainer)
-    compiled_once = False
-
-    def step(x: torch.Tensor, beta: float, noise: torch.Tensor | None):
-        nonlocal compiled_once
-        beta_tensor = torch.tensor(beta, device=device)
-        if compiled_once:
-            return compiled(x, beta=beta_tensor, noise=noise)
-        try:
-            terms = compiled(x, beta=beta_tensor, noise=noise)
-        except Exception as err:  # noqa: BLE001 - no C++ compiler, unsupported op, ...
-            reason = (str(err).strip().splitlines() or [""])[0][:200]
-            raise VaekitError(
-                f"--compile: torch.compile could not compile the training step here "
-                f"({type(err).__name__}: {reason}); train without --compile"
-            ) from err
-        compiled_once = True
-        return terms
-
-    return step
 
 
 def lr_at(step: int, total_steps: int, opts: TrainConfig) -> float:
