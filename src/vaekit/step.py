@@ -10,6 +10,7 @@ and KL to the epoch's running sums, all without a host sync.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import torch
 
@@ -17,6 +18,9 @@ from vaekit.config import TrainConfig
 from vaekit.errors import VaekitError
 from vaekit.models import Autoencoder, LossTerms
 from vaekit.progress import log
+
+# loss(x, beta, noise) -> LossTerms: the module's loss, eager or compiled
+LossFunction = Callable[[torch.Tensor, float, torch.Tensor | None], LossTerms]
 
 
 def build_optimizer(params: list[torch.nn.Parameter], opts: TrainConfig) -> torch.optim.Adam:
@@ -67,7 +71,7 @@ class TrainingStep:
         return terms
 
 
-def eager_loss(trainer: torch.nn.Module):
+def eager_loss(trainer: torch.nn.Module) -> LossFunction:
     """The training loss as the module computes it: ``loss(x, beta, noise) -> LossTerms``."""
 
     def loss(x: torch.Tensor, beta: float, noise: torch.Tensor | None) -> LossTerms:
@@ -76,7 +80,7 @@ def eager_loss(trainer: torch.nn.Module):
     return loss
 
 
-def compiled_loss(trainer: torch.nn.Module, device: torch.device, main: bool):
+def compiled_loss(trainer: torch.nn.Module, device: torch.device, main: bool) -> LossFunction:
     """The training loss through torch.compile (forward and backward become generated, fused
     kernels). beta goes in as a tensor so a beta schedule does not recompile every step; the
     first call compiles, and a failure there is one clear error, not a compiler traceback."""
