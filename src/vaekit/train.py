@@ -223,7 +223,6 @@ def fit(
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
     train_step = TrainingStep(model, trainer, optimizer, opts, device, noise_gen, cluster.main)
-    nonfinite = train_step.nonfinite  # set on the device, read every CHECK_EVERY steps
     beta = 1.0
     with StopOnSignal() as stop:
         for epoch in range(state.epoch + 1, opts.epochs + 1):
@@ -251,14 +250,14 @@ def fit(
                         optimizer.param_groups[0]["lr"] = lr_at(state.step, total_steps, opts)
                     terms = train_step(batch, beta, state.totals)
                     state.step += 1
-                    if state.step % CHECK_EVERY == 0 and any_rank(cluster, nonfinite):
+                    if state.step % CHECK_EVERY == 0 and any_rank(cluster, train_step.nonfinite):
                         _diverged(epoch, state.step, out)
                     # Reading the loss syncs with the device: only every 20 steps.
                     progress.update(
                         1, **({"loss": terms.loss.item()} if state.step % 20 == 0 else {})
                     )
                     if any_rank(cluster, stop.requested):  # all ranks stop at the same step
-                        if any_rank(cluster, nonfinite):
+                        if any_rank(cluster, train_step.nonfinite):
                             _diverged(epoch, state.step, out)
                         state.position = start + global_batch
                         signum = stop.requested or signal.SIGTERM
@@ -266,7 +265,7 @@ def fit(
             state.position = 0
             sums = (sum_across(cluster, state.totals) / used).tolist()
             finite_weights = bool(torch.stack([p.isfinite().all() for p in params]).all())
-            diverged = any_rank(cluster, nonfinite) or not finite_weights
+            diverged = any_rank(cluster, train_step.nonfinite) or not finite_weights
             if diverged or not all(map(math.isfinite, sums)):
                 _diverged(epoch, state.step, out)
             ranks = rank_states(cluster, generators, state)  # collective: every rank

@@ -61,9 +61,7 @@ class VAE(Autoencoder):
             logvar = logvar.clamp(-self.config.logvar_clamp, self.config.logvar_clamp)
         return DiagonalGaussian(mean, logvar)
 
-    def draw_noise(
-        self, x: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def draw_noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """eps ~ N(0, I) for the reparameterised draw: (B, Z), or (K, B, Z) for the IWAE."""
         shape = (len(x), self.latent_dim)
         if self.samples > 1:
