@@ -202,6 +202,17 @@ def test_denormals_are_flushed_only_inside_vaekit(make_config, tmp_path):
     assert not flushing_denormals()  # the caller's IEEE subnormals are back
 
 
+@pytest.mark.skipif(torch.get_num_threads() < 2, reason="needs a worker thread")
+def test_denormals_are_flushed_on_every_worker_thread_too():
+    # Each thread has its own float mode, and OpenMP's workers keep the one they started with:
+    # a pool already running must still flush inside the block, and stop flushing after it.
+    denormals = torch.full((1 << 22,), 1e-39)
+    assert bool((denormals * 1.0 != 0).all())  # also starts the pool, unflushed
+    with denormals_flushed():
+        assert int((denormals * 1.0 != 0).sum()) == 0
+    assert bool((denormals * 1.0 != 0).all())
+
+
 def test_device_auto_picks_cuda_only_when_present(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert pick_device("auto") == torch.device("cpu")

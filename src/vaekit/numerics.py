@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 from collections.abc import Iterator
 
 import torch
+
+OMP_PAUSE_HARD = 2  # omp_pause_resource_t: end the runtime's threads (OpenMP 5.0)
 
 
 def flushing_denormals() -> bool:
@@ -23,12 +27,50 @@ def denormals_flushed() -> Iterator[None]:
     is restored on exit, so code that relies on IEEE subnormals (hypothesis, numpy) is unaffected.
     """
     was_on = flushing_denormals()
-    torch.set_flush_denormal(True)
+    if not was_on:
+        set_flush_denormal_everywhere(True)
     try:
         yield
     finally:
         if not was_on:
-            torch.set_flush_denormal(False)
+            set_flush_denormal_everywhere(False)
+
+
+def set_flush_denormal_everywhere(on: bool) -> None:
+    """``torch.set_flush_denormal`` for this thread and torch's CPU worker threads.
+
+    The setting lives in each thread's floating-point control register, and torch sets only the
+    calling thread's. OpenMP's worker threads copy the register of the thread that starts them,
+    when it starts them, and keep it: where the pool already ran (a notebook, a script that
+    loaded data first) the part of each parallel kernel that ran on a worker thread ignored the
+    setting. Ending the pool's threads makes the next parallel kernel start new ones, which copy
+    the setting just made (a few hundred microseconds, twice per block)."""
+    torch.set_flush_denormal(on)
+    runtime = openmp_runtime()
+    if runtime is not None:
+        runtime.omp_pause_resource_all(OMP_PAUSE_HARD)
+
+
+@functools.cache
+def openmp_runtime() -> ctypes.CDLL | None:
+    """The OpenMP runtime torch's CPU kernels run on, where it can end its threads; None
+    elsewhere (a build without OpenMP, a runtime older than OpenMP 5.0, no /proc)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            loaded = {line.split()[-1] for line in maps if "/" in line}
+    except OSError:
+        return None
+    names = ("libgomp", "libiomp5", "libomp")
+    for path in sorted(loaded):
+        if path.rsplit("/", 1)[-1].startswith(names):
+            try:
+                runtime = ctypes.CDLL(path)
+            except OSError:
+                continue
+            if hasattr(runtime, "omp_pause_resource_all"):
+                runtime.omp_pause_resource_all.argtypes = [ctypes.c_int]
+                return runtime
+    return None
 
 
 def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:
