@@ -4,11 +4,12 @@ by side in one process on the same MNIST data and thread count.
     python benchmarks/throughput.py --quality-epochs 10 --seeds 3 \
         --out benchmarks/results/throughput.json
 
-A: ``vaekit.step.TrainingStep``, the step ``fit`` runs for every batch (noise drawn outside the
-loss, the loss, backward, the on-device non-finite flag, fused Adam, the epoch's running sums),
-on batches sliced by ``index_select`` from one tensor in a seeded permutation as ``fit`` slices
-them, for the reference model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3). One A per variant:
-fp32 (the default), bf16 (``--precision bf16``), fp32+compile and bf16+compile (``--compile``).
+A: the step ``fit`` runs for every batch (``vaekit.step.training_step``: noise drawn outside the
+loss, the loss, its gradients, the on-device non-finite flag, Adam, the epoch's running sums; with
+``--compile`` all of it one compiled graph, ``CompiledStep``), on batches sliced by
+``index_select`` from one tensor in a seeded permutation as ``fit`` slices them, for the reference
+model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3). One A per variant: fp32 (the default), bf16
+(``--precision bf16``), fp32+compile and bf16+compile (``--compile``).
 B: the loop everyone writes first, float32: nn.Linear layers, sigmoid then
 F.binary_cross_entropy(sum), a DataLoader over a TensorDataset with shuffle, loss.item() every step.
 
@@ -47,7 +48,7 @@ from vaekit.data import DataSplits, load_splits
 from vaekit.evaluate import validation_metrics
 from vaekit.models import build_model
 from vaekit.numerics import denormals_flushed
-from vaekit.step import TrainingStep, build_optimizer
+from vaekit.step import build_optimizer, training_step
 from vaekit.train import fit, resolve_model_config
 
 LAYERS = [(784, 400), (400, 40), (20, 400), (400, 784)]  # encoder, then decoder
@@ -207,7 +208,7 @@ def textbook_stepper(x: torch.Tensor, batch: int):
 
 
 def vaekit_stepper(x: torch.Tensor, base: RunConfig, variant: str, batch: int):
-    """run(steps): vaekit's training step (``vaekit.step.TrainingStep``, what ``fit`` calls per
+    """run(steps): vaekit's training step (``vaekit.step.training_step``, what ``fit`` calls per
     batch) on batches sliced from one tensor by a seeded permutation, as ``fit`` slices them."""
     config = variant_config(base, variant, batch_size=batch)
     torch.manual_seed(0)
@@ -215,7 +216,7 @@ def vaekit_stepper(x: torch.Tensor, base: RunConfig, variant: str, batch: int):
     model.train()
     optimizer = build_optimizer(list(model.parameters()), config.train)
     noise = torch.Generator().manual_seed(1)
-    step = TrainingStep(model, model, optimizer, config.train, torch.device("cpu"), noise)
+    step = training_step(model, model, optimizer, config.train, torch.device("cpu"), noise)
     order, position = torch.randperm(len(x)), 0
     totals = torch.zeros(3, dtype=torch.float64)
 

@@ -1,10 +1,16 @@
 """One optimisation step of vaekit's training loop, as an object: ``fit`` calls it for every
 batch, and ``benchmarks/throughput.py`` times exactly this code against the textbook loop.
 
-A step draws the loss's random numbers, evaluates the loss (eagerly or through torch.compile,
-under bf16 autocast when asked), back-propagates, flags non-finite values on the device (read by
-the loop only every few steps), clips, updates with fused Adam, and adds the batch's loss, recon
-and KL to the epoch's running sums, all without a host sync.
+A step draws the loss's random numbers, evaluates the loss (under bf16 autocast when asked),
+back-propagates, flags non-finite values on the device (read by the loop only every few steps),
+clips, updates with Adam, and adds the batch's loss, recon and KL to the epoch's running sums, all
+without a host sync. Two implementations (``training_step`` picks):
+
+- ``TrainingStep``: eager autograd and fused Adam; with ``--compile`` under DDP, the loss alone
+  goes through torch.compile (DDP's gradient hooks need the eager backward).
+- ``CompiledStep`` (``--compile``, one process): loss, gradients (torch.func), clipping and Adam
+  as one compiled graph: no autograd graph to build and walk, gradients never stored in
+  ``.grad``, the bf16 weight gradients fed straight into the Adam update.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 from collections.abc import Callable
 
 import torch
+from torch.func import functional_call, grad_and_value
 
 from vaekit.config import TrainConfig
 from vaekit.errors import VaekitError
@@ -26,6 +33,29 @@ LossFunction = Callable[[torch.Tensor, float, torch.Tensor | None], LossTerms]
 def build_optimizer(params: list[torch.nn.Parameter], opts: TrainConfig) -> torch.optim.Adam:
     # Fused Adam: one kernel for the whole update instead of one per operation and tensor.
     return torch.optim.Adam(params, lr=opts.lr, fused=True)
+
+
+def training_step(
+    model: Autoencoder,
+    trainer: torch.nn.Module,
+    optimizer: torch.optim.Adam,
+    opts: TrainConfig,
+    device: torch.device,
+    noise_gen: torch.Generator,
+    main: bool = True,
+) -> TrainingStep | CompiledStep:
+    """The step ``fit`` runs: ``CompiledStep`` for ``--compile`` in one process, else
+    ``TrainingStep``."""
+    if opts.compile and trainer is model:
+        return CompiledStep(model, optimizer, opts, device, noise_gen, main)
+    return TrainingStep(model, trainer, optimizer, opts, device, noise_gen, main)
+
+
+def add_to_totals(totals: torch.Tensor, terms: LossTerms, batch_size: int) -> None:
+    """[loss x B, sum of recon, sum of KL] of a batch into the epoch's float64 running sums."""
+    with torch.no_grad():
+        parts = [terms.loss.detach() * batch_size, terms.recon.sum(), terms.kl.sum()]
+        totals += torch.stack(parts).double()
 
 
 class TrainingStep:
@@ -65,10 +95,110 @@ class TrainingStep:
             norm = torch.nn.utils.clip_grad_norm_(self.params, self.clip_grad)
             self.nonfinite |= ~torch.isfinite(norm)
         self.optimizer.step()
-        with torch.no_grad():
-            parts = [terms.loss.detach() * len(batch), terms.recon.sum(), terms.kl.sum()]
-            totals += torch.stack(parts).double()
+        add_to_totals(totals, terms, len(batch))
         return terms
+
+
+class CompiledStep:
+    """The whole training step as one torch.compile graph: the loss (through
+    ``torch.func.functional_call``), its gradients (``torch.func.grad_and_value``), clipping
+    and Adam, which updates the parameters and the optimiser's own state tensors in place, so
+    checkpoints, resuming and the learning-rate schedule work as with ``TrainingStep``.
+
+    Adam here is torch.optim.Adam's update written out (the fused kernel's arithmetic: lerp for
+    the first moment, bias corrections, eps outside the square root), so a compiled run follows
+    the eager one to float rounding. Like the eager step, every parameter is updated every step:
+    a parameter the loss does not use gets a zero gradient, which Adam turns into a zero step.
+    """
+
+    def __init__(
+        self,
+        model: Autoencoder,
+        optimizer: torch.optim.Adam,
+        opts: TrainConfig,
+        device: torch.device,
+        noise_gen: torch.Generator,
+        main: bool = True,
+    ) -> None:
+        group = optimizer.param_groups[0]
+        if group["weight_decay"] or group["amsgrad"] or group["maximize"]:
+            raise VaekitError("--compile: the compiled step implements plain Adam only")
+        self.model = model
+        self.optimizer = optimizer
+        self.noise_gen = noise_gen
+        self.device = device
+        self.names = [name for name, _ in model.named_parameters()]
+        self.params = [p for _, p in model.named_parameters()]
+        for p in self.params:  # the state Adam creates at its first step, unless resumed
+            state = optimizer.state[p]
+            if not state:
+                state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        self.lr = torch.tensor(group["lr"], dtype=torch.float32, device=device)
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)
+        update = whole_step(model, self.names, group, opts, device)
+        self.update = _compile_once(update, main)
+
+    def __call__(self, batch: torch.Tensor, beta: float, totals: torch.Tensor) -> LossTerms:
+        """Train on ``batch``; add [loss x B, sum of recon, sum of KL] to ``totals`` (float64)."""
+        noise = self.model.draw_noise(batch, self.noise_gen)  # as TrainingStep draws it
+        self.lr.fill_(self.optimizer.param_groups[0]["lr"])  # the schedule's, without recompiling
+        states = [self.optimizer.state[p] for p in self.params]
+        terms, nonfinite = self.update(
+            self.params,
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["step"] for s in states],
+            batch,
+            noise,
+            torch.tensor(beta, device=self.device),
+            self.lr,
+        )
+        self.nonfinite |= nonfinite
+        add_to_totals(totals, terms, len(batch))
+        return terms
+
+
+def whole_step(
+    model: Autoencoder, names: list[str], group: dict, opts: TrainConfig, device: torch.device
+) -> Callable:
+    """update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr) -> (LossTerms,
+    non-finite flag): one training step as a function of tensors, for torch.compile."""
+    beta1, beta2 = group["betas"]
+    eps = group["eps"]
+    clip = opts.clip_grad
+    buffers = dict(model.named_buffers())
+    bf16 = opts.precision == "bf16"
+
+    def loss_of(params, x, noise, beta):
+        with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+            weights = (dict(zip(names, params, strict=True)), buffers)
+            terms = functional_call(model, weights, (x,), {"beta": beta, "noise": noise})
+        return terms.loss, (terms.recon.detach(), terms.kl.detach())
+
+    def update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr):
+        grads, (loss, (recon, kl)) = grad_and_value(loss_of, has_aux=True)(params, x, noise, beta)
+        nonfinite = ~torch.isfinite(loss)
+        if clip is not None:  # as torch.nn.utils.clip_grad_norm_
+            norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])
+            norm = torch.linalg.vector_norm(norms)
+            nonfinite |= ~torch.isfinite(norm)
+            scale = torch.clamp(clip / (norm + 1e-6), max=1.0)
+            grads = [g * scale for g in grads]
+        with torch.no_grad():
+            for param, grad, exp_avg, exp_avg_sq, step in zip(
+                params, grads, exp_avgs, exp_avg_sqs, steps, strict=True
+            ):
+                grad = grad.to(param.dtype)
+                step.add_(1)
+                exp_avg.lerp_(grad, 1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                denom = exp_avg_sq.sqrt() / (1 - beta2**step).sqrt() + eps
+                param.sub_(lr / (1 - beta1**step) * exp_avg / denom)
+        return LossTerms(loss=loss.detach(), recon=recon, kl=kl), nonfinite
+
+    return update
 
 
 def eager_loss(trainer: torch.nn.Module) -> LossFunction:
@@ -82,23 +212,32 @@ def eager_loss(trainer: torch.nn.Module) -> LossFunction:
 
 def compiled_loss(trainer: torch.nn.Module, device: torch.device, main: bool) -> LossFunction:
     """The training loss through torch.compile (forward and backward become generated, fused
-    kernels). beta goes in as a tensor so a beta schedule does not recompile every step; the
-    first call compiles, and a failure there is one clear error, not a compiler traceback."""
+    kernels). beta goes in as a tensor so a beta schedule does not recompile every step."""
+    compiled = _compile_once(trainer, main)
+
+    def loss(x: torch.Tensor, beta: float, noise: torch.Tensor | None) -> LossTerms:
+        return compiled(x, beta=torch.tensor(beta, device=device), noise=noise)
+
+    return loss
+
+
+def _compile_once(function: Callable, main: bool) -> Callable:
+    """torch.compile(function), whose first call compiles: a failure there is one clear error,
+    not a compiler traceback."""
     if main:
         log("compiling the training step (torch.compile): the first steps take some seconds")
     # DistributedDataParallel's profiler annotations are skipped by the compiler, which says so
     # on every rank: harmless, and not something a user can act on.
     logging.getLogger("torch._dynamo.variables.ctx_manager").setLevel(logging.ERROR)
-    compiled = torch.compile(trainer)
+    compiled = torch.compile(function)
     compiled_once = False
 
-    def loss(x: torch.Tensor, beta: float, noise: torch.Tensor | None) -> LossTerms:
+    def call(*args, **kwargs):
         nonlocal compiled_once
-        beta_tensor = torch.tensor(beta, device=device)
         if compiled_once:
-            return compiled(x, beta=beta_tensor, noise=noise)
+            return compiled(*args, **kwargs)
         try:
-            terms = compiled(x, beta=beta_tensor, noise=noise)
+            result = compiled(*args, **kwargs)
         except Exception as err:  # noqa: BLE001 - no C++ compiler, unsupported op, ...
             reason = (str(err).strip().splitlines() or [""])[0][:200]
             raise VaekitError(
@@ -106,6 +245,6 @@ def compiled_loss(trainer: torch.nn.Module, device: torch.device, main: bool) ->
                 f"({type(err).__name__}: {reason}); train without --compile"
             ) from err
         compiled_once = True
-        return terms
+        return result
 
-    return loss
+    return call

@@ -35,7 +35,7 @@ from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
 from vaekit.samplers import GaussianMixtureSampler
 from vaekit.signals import StopOnSignal
-from vaekit.step import TrainingStep, build_optimizer
+from vaekit.step import build_optimizer, training_step
 
 CHECK_EVERY = 50  # steps between host reads of the non-finite flag
 
@@ -222,7 +222,7 @@ def fit(
         )
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
-    train_step = TrainingStep(model, trainer, optimizer, opts, device, noise_gen, cluster.main)
+    train_step = training_step(model, trainer, optimizer, opts, device, noise_gen, cluster.main)
     beta = 1.0
     with StopOnSignal() as stop:
         for epoch in range(state.epoch + 1, opts.epochs + 1):
