@@ -27,7 +27,15 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from vaekit.config import RunConfig
-from vaekit.data import Dataset, invert_transform, load_examples
+from vaekit.data import (
+    SPLIT_NAMES,
+    Dataset,
+    DataSplits,
+    invert_transform,
+    load_examples,
+    load_splits,
+    split_named,
+)
 from vaekit.errors import VaekitError, fail
 from vaekit.files import atomic_write, atomic_write_json
 from vaekit.models import Autoencoder, build_model
@@ -137,6 +145,14 @@ class Run:
     config: RunConfig
     model: Autoencoder
     summary: dict[str, Any] = field(default_factory=dict)
+    held_splits: DataSplits | None = field(default=None, repr=False, compare=False)
+
+    def splits(self) -> DataSplits:
+        """The run's data splits, read on first use and then kept (``train`` hands over the
+        splits it trained on, so its report reads the data no second time)."""
+        if self.held_splits is None:
+            self.held_splits = load_splits(self.config.data)
+        return self.held_splits
 
     @property
     def metrics(self) -> list[dict[str, Any]]:
@@ -147,6 +163,8 @@ class Run:
 
     def data(self, source: str = "val") -> Dataset:
         """The run's own split (train/val/test) or new data read like the training data."""
+        if source in SPLIT_NAMES:
+            return split_named(self.splits(), source, self.config.data)
         return load_examples(source, self.config.data, self.model.input_shape)
 
     @torch.no_grad()

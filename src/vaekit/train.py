@@ -140,6 +140,7 @@ def _train_and_finish(model, splits, config, out, device, resuming, cluster) -> 
     }
     runs.write_summary(out, summary)
     run = runs.load(out, device=str(device))
+    run.held_splits = splits  # the report evaluates on them: no second read of the data
     fit_code_sampler(run, splits, config.train.seed)
     write_pictures(run, splits)
     log(

@@ -129,22 +129,24 @@ def streams(config: DataConfig) -> bool:
     return config.stream == "on" or (path.is_file() and path.stat().st_size > STREAM_ABOVE)
 
 
-def load_examples(source: str, config: DataConfig, shape: tuple[int, ...]) -> Dataset:
-    """Read new data for an existing run: same transform, checked against the run's shape.
+SPLIT_NAMES = ("train", "val", "test")
 
-    ``source`` may be a file/folder, a built-in name, or one of ``train``/``val``/``test`` for the
-    run's own splits.
-    """
-    if source in ("train", "val", "test"):
-        splits = load_splits(config)
-        chosen = {"train": splits.train, "val": splits.val, "test": splits.eval_split}[source]
-        if not isinstance(chosen, Dataset):
-            raise fail(
-                source,
-                f"this run's training split is streamed from {config.source} (larger than "
-                "memory); use val, or pass a file holding the examples you want",
-            )
-        return chosen
+
+def split_named(splits: DataSplits, source: str, config: DataConfig) -> Dataset:
+    """``splits``' train, val or test split (``source``), held in memory."""
+    chosen = {"train": splits.train, "val": splits.val, "test": splits.eval_split}[source]
+    if not isinstance(chosen, Dataset):
+        raise fail(
+            source,
+            f"this run's training split is streamed from {config.source} (larger than "
+            "memory); use val, or pass a file holding the examples you want",
+        )
+    return chosen
+
+
+def load_examples(source: str, config: DataConfig, shape: tuple[int, ...]) -> Dataset:
+    """Read new data for an existing run (a file/folder or a built-in name): the run's
+    transform, checked against the run's shape. The run's own splits: ``Run.data``."""
     new = DataConfig(**{**config.__dict__, "source": source})
     new.labels = None if source != config.source else config.labels
     raw = read_raw(new)
