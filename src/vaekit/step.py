@@ -107,8 +107,9 @@ class CompiledStep:
 
     Adam here is torch.optim.Adam's update written out (the fused kernel's arithmetic: lerp for
     the first moment, bias corrections, eps outside the square root), so a compiled run follows
-    the eager one to float rounding. Like the eager step, every parameter is updated every step:
-    a parameter the loss does not use gets a zero gradient, which Adam turns into a zero step.
+    the eager one to float rounding. A parameter the loss does not use, which eager Adam skips
+    (it has no gradient), gets a zero gradient here: it stays unchanged with zero moments, and
+    only its step count differs.
     """
 
     def __init__(
