@@ -128,7 +128,7 @@ class CompiledStep:
         self.optimizer = optimizer
         self.noise_gen = noise_gen
         self.device = device
-        self.names = [name for name, _ in model.named_parameters()]
+        names = [name for name, _ in model.named_parameters()]
         self.params = [p for _, p in model.named_parameters()]
         for p in self.params:  # the state Adam creates at its first step, unless resumed
             state = optimizer.state[p]
@@ -138,7 +138,7 @@ class CompiledStep:
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         self.lr = torch.tensor(group["lr"], dtype=torch.float32, device=device)
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)
-        update = whole_step(model, self.names, group, opts, device)
+        update = whole_step(model, names, group, opts, device)
         self.update = _compile_once(update, main)
 
     def __call__(self, batch: torch.Tensor, beta: float, totals: torch.Tensor) -> LossTerms:
