@@ -35,7 +35,11 @@ def test_npy_uint8_images_and_npz_with_labels(tmp_path):
     images = rng.integers(0, 256, size=(20, 6, 6), dtype=np.uint8)
     np.save(tmp_path / "a.npy", images)
     splits = load_splits(DataConfig(source=str(tmp_path / "a.npy"), val_fraction=0.25))
-    assert splits.shape == (1, 6, 6) and splits.transform == {"kind": "divide", "by": 255.0}
+    assert splits.shape == (1, 6, 6) and splits.schema.divide_by == 255.0
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([splits.train.x.numpy(), splits.val.x.numpy()]).ravel()),
+        np.sort(images.ravel() / np.float32(255)),
+    )
     assert len(splits.val) == 5
     np.savez(tmp_path / "b.npz", x=images.reshape(20, 1, 6, 6), y=np.arange(20) % 3)
     splits = load_splits(DataConfig(source=str(tmp_path / "b.npz")))
@@ -46,8 +50,8 @@ def test_tabular_npy_is_standardised_and_recorded(tmp_path):
     table = np.random.default_rng(0).normal(5.0, 3.0, size=(100, 4))
     np.save(tmp_path / "t.npy", table)
     splits = load_splits(DataConfig(source=str(tmp_path / "t.npy")))
-    assert splits.kind == "tabular" and splits.shape == (4,)
-    assert splits.transform["kind"] == "standardize"
+    assert splits.kind == "table" and splits.shape == (4,)
+    assert [c.kind for c in splits.schema.columns] == ["continuous"] * 4
     full = np.concatenate([splits.train.x.numpy(), splits.val.x.numpy()])
     np.testing.assert_allclose(full.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(full.std(0), 1, atol=1e-5)
@@ -113,8 +117,8 @@ def test_image_folder_resizes_mixed_sizes_only_when_asked(tmp_path):
         ),
         (lambda p: (p / "d.npy").write_bytes(b"not an npy"), "not a valid .npy"),
         (lambda p: (p / "d.csv").write_text("1,2\n3\n"), "line 2 has 1 fields, expected 2"),
-        (lambda p: (p / "d.csv").write_text("1,2\n3,\n"), "line 2 has a missing value"),
-        (lambda p: (p / "d.csv").write_text("a,b\n1,x\n"), "'x' is not a number"),
+        (lambda p: (p / "d.csv").write_text("a,b\n1,inf\n2,3\n"), "'inf' is not a finite"),
+        (lambda p: (p / "d.csv").write_text("a,a\n1,2\n"), "names column 'a' twice"),
         (lambda p: (p / "d.idx").write_bytes(b"\x01\x02\x03\x04"), "bad magic number"),
         (lambda p: (p / "d.txt").write_text("1"), "unknown data format"),
     ],

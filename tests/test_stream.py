@@ -59,9 +59,10 @@ def test_validation_is_capped_and_tables_are_standardised_like_in_memory(tmp_pat
     streamed = load_splits(DataConfig(source=str(tmp_path / "table.npy"), stream="on"))
     in_memory = load_splits(DataConfig(source=str(tmp_path / "table.npy"), stream="off"))
     assert len(streamed.val) == 50 and len(streamed.train) == 950  # 10 % would be 100
-    a, b = streamed.transform, in_memory.transform
-    assert a["kind"] == b["kind"] == "standardize"
-    assert np.allclose(a["mean"], b["mean"]) and np.allclose(a["std"], b["std"])
+    a, b = streamed.schema.columns, in_memory.schema.columns
+    assert {c.kind for c in a} == {c.kind for c in b} == {"continuous"}
+    assert np.allclose([c.mean for c in a], [c.mean for c in b])
+    assert np.allclose([c.std for c in a], [c.std for c in b])
     everything = torch.cat([in_memory.train.x, in_memory.val.x])
     expected = (float(everything.min()), float(everything.max()))
     assert streamed.train.value_range == pytest.approx(expected, rel=1e-5)
@@ -99,7 +100,7 @@ def test_streamed_training_learns_and_reruns_bit_for_bit(small_blocks, tmp_path)
     b = load_file(str(tmp_path / "b" / "last.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     config = json.loads((tmp_path / "a" / "config.json").read_text())
-    assert config["data"]["stream"] == "on" and config["data"]["transform"]["kind"] == "divide"
+    assert config["data"]["stream"] == "on" and config["data"]["schema"]["divide_by"] == 255
     assert (tmp_path / "a" / "samples.png").exists() and (
         tmp_path / "a" / "sampler.safetensors"
     ).exists()

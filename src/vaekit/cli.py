@@ -33,7 +33,7 @@ from vaekit.runs import EVALUATION
 from vaekit.summaries import COMPARE_KEYS, describe_network, evaluation_rows, render_evaluation
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
-HIDDEN_FIELDS = {("model", "input_shape"), ("data", "transform")}
+HIDDEN_FIELDS = {("model", "input_shape"), ("data", "schema"), ("data", "columns")}
 RENAMED = {("data", "source"): "--data"}
 
 
@@ -80,6 +80,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                 check_value(value, hints[f.name], f.metadata, option_name(section, f.name))
                 overrides.setdefault(section, {})[f.name] = value
     merged = merge(raw, overrides)
+    if getattr(args, "column", None):
+        columns = dict(merged.get("data", {}).get("columns") or {})
+        for item in args.column:
+            name, sep, spec = item.partition("=")
+            if not sep or not name or not spec:
+                raise VaekitError(
+                    f"--column: expected NAME=KIND (or =label, =ignored), got {item!r}"
+                )
+            columns[name] = spec
+        merged = merge(merged, {"data": {"columns": columns}})
     chosen = merged.get("model", {}).get("model", ModelConfig.model)
     for f in dataclasses.fields(ModelConfig):
         models = f.metadata.get("models")
@@ -103,6 +113,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             for key, value in vars(args).items()
             if "." in key and value is not None and key != "train.epochs"
         ]
+        given += ["--column"] if args.column else []
         if given or args.config or args.force:
             extra = ", ".join(
                 given + (["--config"] if args.config else []) + (["--force"] if args.force else [])
@@ -155,15 +166,19 @@ def cmd_sample(args: argparse.Namespace) -> None:
     run = _load(args)
     if args.n < 1:
         raise VaekitError(f"-n: must be at least 1, got {args.n}")
-    samples = run.sample(args.n, seed=args.seed, sampler=args.sampler)
-    _write_outputs(run, [samples], ["prior samples"], args.output, args.npy)
+    if not args.output and not args.npy:
+        raise VaekitError("sample: say where to write: -o FILE (.png, or .csv for tables) or --npy")
+    samples = run.sample(args.n, seed=args.seed, sampler=args.sampler, model_space=True)
+    _write_outputs(run, [samples], [f"{args.sampler} samples"], args.output, args.npy)
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
+    from vaekit.data import Dataset
+
     run = _load(args)
     data = run.data(args.data)
     x = data.x[: args.n]
-    recon = run.reconstruct(x)
+    recon = run.reconstruct(Dataset(x, None), model_space=True)
     _write_outputs(run, [x.numpy(), recon], ["original", "reconstruction"], args.output, args.npy)
 
 
@@ -187,9 +202,9 @@ def cmd_encode(args: argparse.Namespace) -> None:
 def cmd_decode(args: argparse.Namespace) -> None:
     run = _load(args)
     codes = _read_codes(Path(args.codes))
-    decoded = run.decode(codes)
+    decoded = run.decode(codes, model_space=True)
     out = Path(args.output)
-    _check_suffix(out, (".png", ".npy"))
+    _check_suffix(out, (".png", ".npy", ".csv"))
     if out.suffix == ".npy":
         _write_outputs(run, [decoded], ["decoded"], None, str(out))
     else:
@@ -213,7 +228,8 @@ def cmd_info(args: argparse.Namespace) -> None:
             else "linear-Gaussian (probabilistic PCA)",
         ),
         ("data", run.config.data.source),
-        ("input shape", " x ".join(map(str, run.model.input_shape))),
+        ("schema", run.schema.describe(limit=None)),
+        ("input shape", " x ".join(map(str, run.model.input_shape)) + " (model space)"),
     ]
     if summary.get("data"):
         d = summary["data"]
@@ -325,6 +341,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
     out = Path(args.output or f"{args.kind}.png")
     _check_suffix(out, (".png",))
     options = {"others": others} if others else {}
+    if args.page != 1:
+        options["page"] = args.page
     if args.kind == "latent":
         options["projection"] = args.projection
     save_plot(run, args.kind, out, data=run.data(args.data), **options)
@@ -381,19 +399,39 @@ def _check_suffix(path: Path, allowed: tuple[str, ...]) -> None:
 
 
 def _write_outputs(
-    run, blocks: list[np.ndarray], titles: list[str], png: str | None, npy: str | None
+    run, blocks: list[np.ndarray], titles: list[str], output: str | None, npy: str | None
 ) -> None:
+    """Model-space ``blocks`` (e.g. originals, reconstructions): a picture of all of them, or
+    the last one as a CSV table in the data's own units; ``npy`` gets the last one's model-space
+    values (images: pixels in [0, 1])."""
     from vaekit.images import save_examples
 
-    if png:
-        _check_suffix(Path(png), (".png",))
-        save_examples(blocks, titles, run.kind, Path(png))
-        progress.log(f"wrote {png}")
+    if output:
+        out = Path(output)
+        _check_suffix(out, (".png", ".csv") if run.kind == "table" else (".png",))
+        if out.suffix.lower() == ".csv":
+            from vaekit.data.table import write_csv
+
+            table = run.schema.decode(blocks[-1])
+            write_csv(table, out)
+            progress.log(f"wrote {out} ({len(table)} rows, {len(table.names)} columns)")
+            _note_columns_not_generated(run)
+        else:
+            save_examples(blocks, titles, run.schema, out)
+            progress.log(f"wrote {out}")
     if npy:
         _check_suffix(Path(npy), (".npy",))
-        array = run.export(blocks[-1])
-        save_array(Path(npy), array)
-        progress.log(f"wrote {npy} {array.shape}")
+        save_array(Path(npy), blocks[-1])
+        progress.log(f"wrote {npy} {blocks[-1].shape} (model space)")
+
+
+def _note_columns_not_generated(run) -> None:
+    left = [c.name for c in run.schema.columns if not c.in_model]
+    if left:
+        progress.log(
+            f"not generated (label or ignored columns): {', '.join(left)}; declare a column a "
+            "feature with --column NAME=feature to model it"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -423,6 +461,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="RUN", help="continue RUN from its last checkpoint (--epochs extends)"
     )
     add_config_options(train)
+    train.add_argument(
+        "--column",
+        action="append",
+        metavar="NAME=SPEC",
+        help="tables: set a column's kind (continuous, integer, binary, categorical, constant, "
+        "ignored), role (feature, label) or missing=indicator; repeat for more columns, e.g. "
+        "--column zip=ignored --column rooms=categorical",
+    )
     train.set_defaults(func=cmd_train)
 
     def with_run(name: str, help: str) -> argparse.ArgumentParser:
@@ -436,17 +482,21 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
-    def data_option(sub: argparse.ArgumentParser, default: str) -> None:
+    def data_option(sub: argparse.ArgumentParser, default: str | None) -> None:
         sub.add_argument(
             "--data",
             default=default,
-            help=f"train, val, test (the run's own splits; test is val where the data has no "
-            f"test split) or a file/folder read like the training data (default: {default})",
+            help="train, val, test (the run's own splits) or a file/folder, mapped by the run's "
+            "schema (default: "
+            + (default or "the held-out split: test where the data has one, else val")
+            + ")",
         )
 
     sample = with_run("sample", "draw new examples from the prior through the decoder")
     sample.add_argument("-n", type=int, default=64, help="how many (default: 64)")
-    sample.add_argument("-o", "--output", help="PNG picture of the samples")
+    sample.add_argument(
+        "-o", "--output", help="a PNG picture of the samples, or (tables) a CSV of the rows"
+    )
     sample.add_argument("--npy", help="also save the raw array (decoder means) as .npy")
     sample.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
     sample.add_argument(
@@ -460,7 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     recon = with_run("reconstruct", "originals above, their reconstructions below")
     data_option(recon, "val")
     recon.add_argument("-n", type=int, default=32, help="how many examples (default: 32)")
-    recon.add_argument("-o", "--output", default="reconstructions.png", help="PNG file")
+    recon.add_argument(
+        "-o",
+        "--output",
+        default="reconstructions.png",
+        help="PNG file, or (tables) a CSV of the reconstructed rows",
+    )
     recon.add_argument("--npy", help="also save the reconstructions as .npy")
     recon.set_defaults(func=cmd_reconstruct)
 
@@ -483,13 +538,19 @@ def build_parser() -> argparse.ArgumentParser:
     plot = with_run("plot", "draw one picture of the run: " + ", ".join(KINDS))
     plot.add_argument("kind", choices=KINDS, help="which picture")
     plot.add_argument("-o", "--output", help="PNG file (default: KIND.png)")
-    data_option(plot, "test")
+    data_option(plot, None)
     plot.add_argument(
         "--with",
         dest="others",
         nargs="+",
         metavar="RUN",
         help="other runs to compare (plot compare)",
+    )
+    plot.add_argument(
+        "--page",
+        type=int,
+        default=1,
+        help="tables with many columns: which page of columns to draw (default: 1)",
     )
     plot.add_argument(
         "--projection",
@@ -513,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     explore.set_defaults(func=cmd_explore)
 
     def evaluation_options(sub: argparse.ArgumentParser) -> None:
-        data_option(sub, "test")
+        data_option(sub, None)
         sub.add_argument(
             "--k",
             type=int,

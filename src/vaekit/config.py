@@ -17,7 +17,7 @@ from typing import Any
 
 from vaekit.errors import VaekitError, fail
 
-FORMAT_VERSION = 1  # bump when config.json changes incompatibly
+FORMAT_VERSION = 2  # bump when config.json changes incompatibly (2: data.schema)
 
 
 MODEL_NAMES = ("pca", "ae", "sparse-ae", "denoising-ae", "noisy-ae", "vae", "beta-vae", "iwae")
@@ -189,8 +189,12 @@ class DataConfig:
         help=".npy files: memory-map and stream in shuffled blocks (auto: above 1 GiB)",
     )
     split_seed: int = _opt(0, minimum=0, help="seed of the train/validation split")
-    # Filled in when the data is first read so the exact pipeline can be rebuilt:
-    transform: dict[str, Any] = _opt({}, help="scaling applied to raw values (recorded)")
+    columns: dict[str, Any] = _opt(
+        {},
+        help="tables: a column's kind, role or missing policy, {name: word or mapping}",
+    )
+    # Filled in when the data is first read, so every later file maps the same way:
+    schema: dict[str, Any] = _opt({}, help="the data's schema (recorded, see vaekit.data.schema)")
 
 
 @dataclass
@@ -268,7 +272,9 @@ class RunConfig:
         raw = dict(raw)
         fmt = raw.pop("format", FORMAT_VERSION)
         raw.pop("vaekit_version", None)
-        if fmt != FORMAT_VERSION:
+        if fmt == 1:
+            raw = _upgrade_format_1(raw, where)
+        elif fmt != FORMAT_VERSION:
             raise fail(where, f"config format {fmt!r} is not supported (expected {FORMAT_VERSION})")
         sections = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
         unknown = sorted(set(raw) - set(sections))
@@ -279,7 +285,25 @@ class RunConfig:
             for name, kind in sections.items()
         }
         parts["model"].check_applicable(name=lambda key: f"{where}: model.{key}")
+        if parts["data"].schema:
+            from vaekit.data.schema import schema_from_dict
+
+            schema_from_dict(parts["data"].schema, where)  # refuse a damaged one on loading
         return cls(**parts)
+
+
+def _upgrade_format_1(raw: dict[str, Any], where: object) -> dict[str, Any]:
+    """A run written before schemas: its recorded ``data.transform`` becomes ``data.schema``."""
+    from vaekit.data.schema import legacy_schema
+
+    data = dict(raw.get("data") or {})
+    transform = data.pop("transform", None)
+    shape = (raw.get("model") or {}).get("input_shape") or []
+    if transform:
+        if not isinstance(transform, dict) or not isinstance(shape, list):
+            raise fail(where, "data.transform: expected a mapping (an older run's scaling)")
+        data["schema"] = legacy_schema(transform, shape, where).to_dict()
+    return {**raw, "data": data}
 
 
 def section_from_dict(kind: type, raw: Any, where: str) -> Any:

@@ -201,13 +201,14 @@ def diagnose(model: Autoencoder, stats: dict, elbo: dict | None, beta: float | N
 
 def evaluate_run(
     run,
-    source: str = "test",
+    source: str | None = None,
     k: int = 1000,
     samples: int = 10000,
     seed: int = 0,
     limit: int | None = None,
 ) -> dict:
-    """Every number ``vaekit evaluate`` reports, as one JSON-ready dict."""
+    """Every number ``vaekit evaluate`` reports, as one JSON-ready dict. ``source``: a split
+    name (train, val, test), a file, or None for the held-out split."""
     import math
     import time
 
@@ -228,7 +229,7 @@ def evaluate_run(
     result: dict = {
         "run": str(run.path),
         "model": run.config.model.model,
-        "data": source,
+        "data": run.split_label(source),
         "examples": len(x),
         "k": k,
         "seed": seed,

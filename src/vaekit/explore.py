@@ -47,7 +47,7 @@ class Explorer:
         from vaekit.evaluate import latent_statistics
 
         self.run = run
-        data = run.data("test")
+        data = run.data()  # the held-out split
         x = data.x[:points]
         with torch.no_grad():
             codes = run.model.encode(x.to(run.model.device)).mean.cpu().numpy()
@@ -85,7 +85,7 @@ class Explorer:
 
     def decode(self, z: np.ndarray) -> list[str]:
         with torch.no_grad():
-            out = self.run.decode(torch.as_tensor(np.atleast_2d(z)))
+            out = self.run.decode(torch.as_tensor(np.atleast_2d(z)), model_space=True)
         return [png_data_url(example, self.run.kind) for example in out]
 
 

@@ -39,41 +39,66 @@ def save_image_grid(
     atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
 
 
-def save_table_heatmap(blocks: list[np.ndarray], titles: list[str], path: Path) -> None:
-    """Tabular examples as heat maps (rows = examples, columns = features), one panel each."""
+def save_table_heatmap(
+    blocks: list[np.ndarray], titles: list[str], schema, path: Path, page: int = 40
+) -> None:
+    """Table rows as heat maps in model space (rows = examples, columns named by the schema:
+    standardised numbers, one-hot categories), one panel per block; wide tables are shown
+    ``page`` model columns per row of panels, so every column is there and labels never
+    overlap."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    names = [label for _, label in schema.model_columns()]
+    pages = [range(s, min(s + page, len(names))) for s in range(0, len(names), page)] or [range(0)]
     lo = min(float(b.min()) for b in blocks)
     hi = max(float(b.max()) for b in blocks)
-    fig, axes = plt.subplots(1, len(blocks), figsize=(4 * len(blocks), 4), squeeze=False)
-    for ax, block, title in zip(axes[0], blocks, titles, strict=True):
-        shown = ax.imshow(
-            block.reshape(len(block), -1),
-            aspect="auto",
-            cmap="viridis",
-            vmin=lo,
-            vmax=hi,
-            interpolation="nearest",
-        )
-        ax.set_title(title)
-        ax.set_xlabel("feature")
-        ax.set_ylabel("example")
-    fig.colorbar(shown, ax=axes[0].tolist(), shrink=0.8, label="standardised value")
-    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    fig, axes = plt.subplots(
+        len(pages),
+        len(blocks),
+        figsize=(max(4, 0.28 * min(page, len(names)) + 1.5) * len(blocks), 4.2 * len(pages)),
+        squeeze=False,
+    )
+    for row, cols in enumerate(pages):
+        for ax, block, title in zip(axes[row], blocks, titles, strict=True):
+            shown = ax.imshow(
+                block.reshape(len(block), -1)[:, cols.start : cols.stop],
+                aspect="auto",
+                cmap="viridis",
+                vmin=lo,
+                vmax=hi,
+                interpolation="nearest",
+            )
+            ax.set_title(
+                title
+                if len(pages) == 1
+                else f"{title} (columns {cols.start + 1}–{cols.stop} of {len(names)})"
+            )
+            ax.set_xticks(range(len(cols)))
+            ax.set_xticklabels([names[i] for i in cols], rotation=90, fontsize=7)
+            ax.set_ylabel("row")
+    fig.colorbar(
+        shown,
+        ax=axes.ravel().tolist(),
+        shrink=0.8,
+        label="model space (standardised numbers, one-hot categories)",
+    )
+    atomic_write(
+        Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+    )
     plt.close(fig)
 
 
-def save_examples(rows: list[np.ndarray], titles: list[str], kind: str, path: Path) -> None:
-    """Save blocks of examples (e.g. originals, then reconstructions) as one picture.
+def save_examples(rows: list[np.ndarray], titles: list[str], schema, path: Path) -> None:
+    """Save blocks of model-space examples (e.g. originals, then reconstructions) as one picture.
 
     Image data: blocks stacked top to bottom in one grid, each block starting a new grid row;
-    tabular data: one heat map per block.
+    table data: one heat map per block, columns named.
     """
-    if kind != "image":
-        save_table_heatmap(rows, titles, path)
+    if schema.kind != "image":
+        save_table_heatmap(rows, titles, schema, path)
         return
     columns = min(len(rows[0]), 16)
     blocks = []

@@ -120,7 +120,7 @@ def _cache_key(splits: DataSplits, seed: int, epochs: int) -> str:
                 seed,
                 epochs,
                 len(splits.train),
-                splits.transform.get("kind"),
+                splits.schema.to_dict(),
             ]
         ).encode()
     )

@@ -80,7 +80,7 @@ def latest_evaluation(run, k: int = 200, samples: int = 2000) -> dict:
 def build_report(run, evaluation: dict | None = None) -> str:
     """The report's HTML text."""
     evaluation = evaluation or latest_evaluation(run)
-    data = run.data("test")
+    data = run.data()  # the held-out split
     config = run.config
     summary = run.summary
     d = summary.get("data", {})
@@ -95,6 +95,7 @@ def build_report(run, evaluation: dict | None = None) -> str:
             f"validation / {d.get('test', 0)} test examples of shape "
             f"{' × '.join(map(str, d.get('shape', [])))}",
         ),
+        ("data schema", run.schema.describe()),
         ("training", config.training_summary()),
         ("parameters", f"{summary.get('parameters', run.model.parameter_count()):,}"),
         (
@@ -115,7 +116,7 @@ def build_report(run, evaluation: dict | None = None) -> str:
         _table(facts),
         "</section>",
         '<section id="evaluation"><h2>Evaluation</h2>',
-        f"<p>On the {html.escape(evaluation['data'])} data ({evaluation['examples']} examples)."
+        f"<p>On the {html.escape(evaluation['data'])} ({evaluation['examples']} examples)."
         " Likelihoods in nats per example; higher is better.</p>",
         _table(evaluation_rows(evaluation)[2:]),
         "<h3>Diagnosis</h3><ul>",

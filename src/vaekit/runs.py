@@ -31,11 +31,14 @@ from vaekit.data import (
     SPLIT_NAMES,
     Dataset,
     DataSplits,
-    invert_transform,
+    _to_dataset,
     load_examples,
     load_splits,
+    recorded_schema,
     split_named,
 )
+from vaekit.data.schema import Schema
+from vaekit.data.table import from_array, from_dataframe, is_dataframe, to_dataframe
 from vaekit.errors import VaekitError, fail
 from vaekit.files import atomic_write, atomic_write_json
 from vaekit.models import Autoencoder, build_model
@@ -138,14 +141,27 @@ def read_config(path: Path) -> RunConfig:
 
 @dataclass
 class Run:
-    """A trained run loaded from its folder. Arrays in and out are in model space (the run's
-    data transform applied), except where a method says otherwise."""
+    """A trained run loaded from its folder.
+
+    Data goes in and comes out in the user's own units, mapped by the run's schema (recorded in
+    ``config.json``): arrays, pandas DataFrames, or a file's path. ``to_model`` and ``to_data``
+    are the two ways between those units and model space; a :class:`Dataset` (what ``data`` and
+    ``to_model`` return) is already in model space and passes through unchanged.
+    """
 
     path: Path
     config: RunConfig
     model: Autoencoder
     summary: dict[str, Any] = field(default_factory=dict)
     held_splits: DataSplits | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def schema(self) -> Schema:
+        """The data's schema: image shape and units, or the table's typed columns."""
+        schema = recorded_schema(self.config.data, self.path / CONFIG)
+        if schema is None:
+            raise fail(self.path / CONFIG, "data.schema is missing; retrain the run")
+        return schema
 
     def splits(self) -> DataSplits:
         """The run's data splits, read on first use and then kept (``train`` hands over the
@@ -161,69 +177,148 @@ class Run:
             return []
         return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
 
-    def data(self, source: str = "val") -> Dataset:
-        """The run's own split (train/val/test) or new data read like the training data."""
-        if source in SPLIT_NAMES:
+    def data(self, source: str | None = None) -> Dataset:
+        """The run's own split (``train``, ``val``, ``test``; None: the held-out one, test where
+        the data has a test split, else validation) or a file read like the training data."""
+        if source is None or source in SPLIT_NAMES:
             return split_named(self.splits(), source, self.config.data)
-        return load_examples(source, self.config.data, self.model.input_shape)
+        return self.to_model(source)
+
+    def split_label(self, source: str | None) -> str:
+        """What ``data(source)`` is, for people: "validation split", "test split" or the file."""
+        if source is None or source in SPLIT_NAMES:
+            name = source or self.splits().eval_split_name
+            return {"val": "validation", "train": "training", "test": "test"}[name] + " split"
+        return str(source)
+
+    def to_model(self, data: Any, where: str | None = None) -> Dataset:
+        """Bring data into model space by the run's schema: a file's path, a numpy array or
+        torch tensor of images (uint8 pixels or floats in [0, 1]; the training files' own units
+        too), or a table (DataFrame, CSV path, 2-D array in column order). A Dataset passes
+        through. Raises VaekitError naming ``where`` (and the column) when it does not fit."""
+        if isinstance(data, Dataset):
+            return data
+        if isinstance(data, (str, Path)):
+            return load_examples(str(data), self.config.data, self.schema)
+        schema = self.schema
+        where = where or ("DataFrame" if is_dataframe(data) else "array")
+        if schema.kind == "table":
+            if is_dataframe(data):
+                table = from_dataframe(data, where)
+            else:
+                values = _numpy(data)
+                if values.ndim != 2:
+                    raise fail(where, f"a table needs a 2-D array, got shape {values.shape}")
+                table = from_array(values, where)
+                outputs = [c.name for c in schema.columns if c.role != "ignored"]
+                if values.shape[1] != len(outputs):
+                    raise fail(
+                        where,
+                        f"has {values.shape[1]} columns; this run's table has "
+                        f"{len(outputs)} ({', '.join(outputs)}); pass a DataFrame to match "
+                        "columns by name",
+                    )
+                table.names = outputs
+            x, labels = schema.encode(table)
+        else:
+            values = _numpy(data)
+            one = tuple(schema.shape)
+            if values.shape in (one, one[1:] if one[0] == 1 else one):  # a single example
+                values = values[None]
+            x, labels = schema.encode(values, where), None
+        self._check_support(x, where)
+        return _to_dataset(x, labels)
+
+    def to_data(self, x: np.ndarray | torch.Tensor) -> Any:
+        """Model-space values -> the user's units: images as floats in [0, 1] (N, C, H, W);
+        tables as a pandas DataFrame with the training file's column names, kinds and
+        categories."""
+        values = _numpy(x)
+        schema = self.schema
+        if schema.kind == "image":
+            return schema.decode(values)
+        return to_dataframe(schema.decode(values), {c.name: c.kind for c in schema.columns})
+
+    def _check_support(self, x: np.ndarray, where: str) -> None:
+        if self.config.model.likelihood == "bernoulli" and x.size:
+            lo, hi = float(x.min()), float(x.max())
+            if lo < 0 or hi > 1:
+                raise fail(
+                    where,
+                    f"values map to [{lo:.4g}, {hi:.4g}] in model space, outside [0, 1], where "
+                    "this run's Bernoulli decoder is defined",
+                )
 
     @torch.no_grad()
     def sample(
-        self, n: int, seed: int | None = None, sampler: str = "prior", warn: bool = True
-    ) -> np.ndarray:
-        """n new examples (decoder means). ``sampler``: "prior" draws z ~ N(0, I); "gmm" draws
-        codes from the Gaussian mixture fitted to the training codes."""
+        self,
+        n: int,
+        seed: int | None = None,
+        sampler: str = "prior",
+        warn: bool = True,
+        model_space: bool = False,
+    ) -> Any:
+        """n new examples (decoder means), in the user's units (``to_data``) unless
+        ``model_space``. ``sampler``: "prior" draws z ~ N(0, I); "gmm" draws codes from the
+        Gaussian mixture fitted to the training codes."""
         gen = _generator(seed)
         if sampler == "gmm":
             z = GaussianMixtureSampler.load(self.path / SAMPLER).sample(n, generator=gen)
-            return self.model.decode(z.to(self.model.device)).mean.cpu().numpy()
-        if sampler != "prior":
+            out = self.model.decode(z.to(self.model.device)).mean.cpu().numpy()
+        elif sampler != "prior":
             raise VaekitError(f"--sampler: {sampler!r} is not one of prior, gmm")
-        if warn and not self.model.regularised_latent:
-            log(
-                f"warning: {self.config.model.model}'s latent space is not regularised towards "
-                "N(0, I), so prior samples are not a generative model's; --sampler gmm draws "
-                "codes from a mixture fitted to the training codes instead"
-            )
-        return self.model.sample(n, generator=gen).cpu().numpy()
-
-    def reconstruct(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        return self.model.reconstruct(self._tensor(x)).cpu().numpy()
+        else:
+            if warn and not self.model.regularised_latent:
+                log(
+                    f"warning: {self.config.model.model}'s latent space is not regularised "
+                    "towards N(0, I), so prior samples are not a generative model's; --sampler "
+                    "gmm draws codes from a mixture fitted to the training codes instead"
+                )
+            out = self.model.sample(n, generator=gen).cpu().numpy()
+        return out if model_space else self.to_data(out)
 
     @torch.no_grad()
-    def encode(self, x: np.ndarray | torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior means and log-variances, each (N, latent_dim)."""
-        posterior = self.model.encode(self._tensor(x))
+    def reconstruct(self, data: Any, model_space: bool = False) -> Any:
+        """Reconstructions (decoder means of the posterior means) of ``data`` (anything
+        ``to_model`` takes), in the user's units unless ``model_space``."""
+        x = self._tensor(self.to_model(data).x)
+        out = self.model.reconstruct(x).cpu().numpy()
+        return out if model_space else self.to_data(out)
+
+    @torch.no_grad()
+    def encode(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and log-variances of ``data`` (anything ``to_model`` takes), each
+        (N, latent_dim) numpy arrays."""
+        posterior = self.model.encode(self._tensor(self.to_model(data).x))
         logvar = getattr(posterior, "logvar", torch.full_like(posterior.mean, float("-inf")))
         return posterior.mean.cpu().numpy(), logvar.cpu().numpy()
 
     @torch.no_grad()
-    def decode(self, z: np.ndarray | torch.Tensor) -> np.ndarray:
+    def decode(self, z: np.ndarray | torch.Tensor, model_space: bool = False) -> Any:
+        """Decoder means of codes ``z`` (N, latent_dim), in the user's units unless
+        ``model_space``."""
         z = self._tensor(z)
         if z.ndim != 2 or z.shape[1] != self.model.latent_dim:
             raise VaekitError(
                 f"codes must have shape (N, {self.model.latent_dim}), got {tuple(z.shape)}"
             )
-        return self.model.decode(z).mean.cpu().numpy()
+        out = self.model.decode(z).mean.cpu().numpy()
+        return out if model_space else self.to_data(out)
 
     @property
     def kind(self) -> str:
-        """ "image" or "tabular": how examples are shown and exported."""
-        return self.summary.get("data", {}).get("kind") or (
-            "image" if len(self.model.input_shape) == 3 else "tabular"
-        )
-
-    def to_data_units(self, x: np.ndarray) -> np.ndarray:
-        """Model-space values back in the data's own units (e.g. CSV columns)."""
-        return invert_transform(x, self.config.data.transform)
-
-    def export(self, x: np.ndarray) -> np.ndarray:
-        """What ``--npy`` writes: images in [0, 1], tabular rows in the CSV's own units."""
-        return x if self.kind == "image" else self.to_data_units(x)
+        """ "image" or "table": how examples are shown and exported."""
+        return self.schema.kind
 
     def _tensor(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
         return t.to(device=self.model.device, dtype=torch.float32)
+
+
+def _numpy(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
 
 
 def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:

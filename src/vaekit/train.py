@@ -22,7 +22,14 @@ import torch
 from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig, TrainConfig
-from vaekit.data import DataSplits, check_unit_range, first_examples, load_splits, value_range
+from vaekit.data import (
+    Dataset,
+    DataSplits,
+    check_unit_range,
+    first_examples,
+    load_splits,
+    value_range,
+)
 from vaekit.data.stream import StreamingDataset
 from vaekit.distributed import Cluster, any_rank, gather_objects, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
@@ -73,6 +80,7 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
                 f"examples of shape {splits.shape}, {describe_likelihood(config)}, {device}{ranks}"
                 f"{', bf16 matrix products' if config.train.precision == 'bf16' else ''}"
             )
+            log(f"data: {splits.schema.describe()}")
         try:
             return _train_and_finish(model, splits, config, out, device, False, cluster)
         except TrainingInterrupted:
@@ -98,7 +106,7 @@ def resume(out: str | Path, epochs: int | None = None) -> runs.Run | None:
         if epochs < 1:
             raise VaekitError(f"--epochs: must be >= 1, got {epochs}")
         config.train.epochs = epochs
-    splits = load_splits(config.data)  # the recorded transform is re-applied, not recomputed
+    splits = load_splits(config.data)  # mapped by the recorded schema, not a new one
     cluster, device = join(pick_device(config.train.device))
     try:
         torch.manual_seed(config.train.seed)
@@ -415,16 +423,15 @@ def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0
     samples-gmm.png (codes from the mixture fitted to training codes)."""
     from vaekit.images import save_examples
 
-    originals = splits.val.x[:n].to(run.model.device)
-    recon = run.reconstruct(originals)
-    kind = splits.kind
+    originals = splits.val.x[:n]
+    recon = run.reconstruct(Dataset(originals, None), model_space=True)
     save_examples(
-        [originals.cpu().numpy(), recon],
+        [originals.numpy(), recon],
         ["original", "reconstruction"],
-        kind,
+        splits.schema,
         run.path / "reconstructions.png",
     )
-    count = 64 if kind == "image" else n
+    count = 64 if splits.kind == "image" else n
     for sampler, name in (("prior", "samples.png"), ("gmm", "samples-gmm.png")):
-        images = run.sample(count, seed=seed, sampler=sampler, warn=False)
-        save_examples([images], [f"{sampler} samples"], kind, run.path / name)
+        images = run.sample(count, seed=seed, sampler=sampler, warn=False, model_space=True)
+        save_examples([images], [f"{sampler} samples"], splits.schema, run.path / name)

@@ -1,22 +1,28 @@
-"""Datasets: read raw arrays from a built-in source or the user's files, scale, split.
+"""Datasets: read raw data from a built-in source or the user's files, map it, split it.
 
-Every reader returns a :class:`RawData` (numpy arrays, untouched values); one pipeline then checks,
-scales and splits it, so the same rules apply to every format. The scaling chosen the first time is
-recorded in the run's config (``data.transform``) and re-applied verbatim to new data later.
+Every reader returns a :class:`RawData` (images as untouched arrays, or a table of named columns);
+one pipeline then maps it into model space by the data's schema (:mod:`vaekit.data.schema`) and
+splits it, so the same rules apply to every format. The schema inferred the first time is
+recorded in the run's config (``data.schema``) and used for every file the run is given later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from vaekit.config import DataConfig
 from vaekit.data.raw import RawData
-from vaekit.errors import VaekitError, fail
+from vaekit.data.schema import (
+    Schema,
+    infer_image_schema,
+    infer_table_schema,
+    schema_from_dict,
+)
+from vaekit.errors import fail
 
 BUILTIN = ("digits", "mnist")
 
@@ -37,16 +43,31 @@ class DataSplits:
     train: Dataset
     val: Dataset
     test: Dataset | None
-    shape: tuple[int, ...]  # one example: (C, H, W) for images, (D,) for tabular
-    kind: str  # "image" or "tabular"
-    transform: dict[str, Any]
+    schema: Schema
     source: str
-    class_names: list[str] | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One example in model space: (C, H, W) for images, (width,) for tables."""
+        return tuple(self.schema.shape)
+
+    @property
+    def kind(self) -> str:
+        """ "image" or "table"."""
+        return self.schema.kind
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.schema.classes
 
     @property
     def eval_split(self) -> Dataset:
         """The held-out data evaluation uses by default: test when the source has one."""
         return self.test if self.test is not None else self.val
+
+    @property
+    def eval_split_name(self) -> str:
+        return "test" if self.test is not None else "val"
 
 
 def value_range(dataset) -> tuple[float, float]:
@@ -65,7 +86,7 @@ def first_examples(dataset, limit: int) -> tuple[torch.Tensor, torch.Tensor | No
 
 
 def read_raw(config: DataConfig) -> RawData:
-    """Read the configured source into raw arrays (no scaling yet)."""
+    """Read the configured source into raw arrays or a table (no scaling yet)."""
     source = config.source
     if source in BUILTIN:
         from vaekit.data import builtin
@@ -80,19 +101,63 @@ def read_raw(config: DataConfig) -> RawData:
     return files.read(path, config)
 
 
-def load_splits(config: DataConfig) -> DataSplits:
-    """Read, check, scale and split the data described by ``config``.
+def recorded_schema(config: DataConfig, where: object = "config.json") -> Schema | None:
+    """The schema recorded in ``config`` (None before the data was first read)."""
+    return schema_from_dict(config.schema, where) if config.schema else None
 
-    ``config.transform`` is filled in when empty (first use) and re-used when already set.
+
+def infer_schema(raw: RawData, config: DataConfig) -> Schema:
+    """The schema of training data read for the first time (the user's column spec applied)."""
+    if raw.table is not None:
+        label = config.labels if config.labels in raw.table.names else None
+        return infer_table_schema(raw.table, config.columns, label)
+    if config.columns:
+        raise fail(raw.where, "--column: column kinds are for tables; this data is images")
+    return infer_image_schema(raw.values, raw.scale, raw.class_names)
+
+
+def encode(raw: RawData, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw data in its own units -> (model-space float32 examples, labels), by ``schema``."""
+    if (raw.table is not None) != (schema.kind == "table"):
+        what = "a table" if raw.table is not None else "images"
+        trained = "a table" if schema.kind == "table" else "images"
+        raise fail(raw.where, f"holds {what}, but this run was trained on {trained}")
+    if raw.table is not None:
+        x, labels = schema.encode(raw.table)
+        return x, labels if labels is not None else raw.labels
+    return schema.encode(raw.values, raw.where), _labels_by_name(raw, schema)
+
+
+def _labels_by_name(raw: RawData, schema: Schema) -> np.ndarray | None:
+    """Image labels in the run's class numbering: classes named by the source (folder names)
+    are matched to the run's class names, so a folder missing a class still lines up."""
+    if raw.labels is None or not raw.class_names or not schema.classes:
+        return raw.labels
+    if raw.class_names == schema.classes:
+        return raw.labels
+    index = {name: i for i, name in enumerate(schema.classes)}
+    unknown = [name for name in raw.class_names if name not in index]
+    if unknown:
+        raise fail(
+            raw.where,
+            f"class {unknown[0]!r} was not a class in training "
+            f"({', '.join(schema.classes[:10])}{', ...' if len(schema.classes) > 10 else ''})",
+        )
+    return np.asarray([index[name] for name in raw.class_names])[raw.labels]
+
+
+def load_splits(config: DataConfig) -> DataSplits:
+    """Read, check, map into model space and split the data described by ``config``.
+
+    ``config.schema`` is inferred and filled in when empty (first use) and used when set.
     """
     if streams(config):
         from vaekit.data.stream import load_streaming_splits
 
         return load_streaming_splits(config)
     raw = read_raw(config)
-    transform = config.transform or choose_transform(raw)
-    x = apply_transform(raw.values, transform, raw.where)
-    labels = raw.labels
+    schema = recorded_schema(config) or infer_schema(raw, config)
+    x, labels = encode(raw, schema)
     if raw.splits is not None:
         pieces = [(x[s], None if labels is None else labels[s]) for s in raw.splits]
     else:
@@ -105,16 +170,13 @@ def load_splits(config: DataConfig) -> DataSplits:
         for i, d in enumerate(datasets):
             if i > 0 or config.binarize == "static":
                 d.x = torch.bernoulli(d.x, generator=gen)
-    config.transform = transform
+    config.schema = schema.to_dict()
     return DataSplits(
         train=datasets[0],
         val=datasets[1],
         test=datasets[2] if len(datasets) > 2 else None,
-        shape=tuple(x.shape[1:]),
-        kind=raw.kind,
-        transform=transform,
+        schema=schema,
         source=config.source,
-        class_names=raw.class_names,
     )
 
 
@@ -132,9 +194,17 @@ def streams(config: DataConfig) -> bool:
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def split_named(splits: DataSplits, source: str, config: DataConfig) -> Dataset:
-    """``splits``' train, val or test split (``source``), held in memory."""
-    chosen = {"train": splits.train, "val": splits.val, "test": splits.eval_split}[source]
+def split_named(splits: DataSplits, source: str | None, config: DataConfig) -> Dataset:
+    """``splits``' train, val or test split (``source``; None: the held-out one), in memory."""
+    if source == "test" and splits.test is None:
+        raise fail(
+            "--data test",
+            f"{config.source} has no test split (only train and validation); use --data val, "
+            "or pass a file of test examples",
+        )
+    chosen = {"train": splits.train, "val": splits.val, "test": splits.test}.get(
+        source, splits.eval_split
+    )
     if not isinstance(chosen, Dataset):
         raise fail(
             source,
@@ -144,92 +214,13 @@ def split_named(splits: DataSplits, source: str, config: DataConfig) -> Dataset:
     return chosen
 
 
-def load_examples(source: str, config: DataConfig, shape: tuple[int, ...]) -> Dataset:
-    """Read new data for an existing run (a file/folder or a built-in name): the run's
-    transform, checked against the run's shape. The run's own splits: ``Run.data``."""
+def load_examples(source: str, config: DataConfig, schema: Schema) -> Dataset:
+    """Read new data for an existing run (a file/folder or a built-in name) and map it into
+    model space by the run's schema. The run's own splits: ``Run.data``."""
     new = DataConfig(**{**config.__dict__, "source": source})
     new.labels = None if source != config.source else config.labels
-    raw = read_raw(new)
-    x = apply_transform(raw.values, config.transform or choose_transform(raw), raw.where)
-    if tuple(x.shape[1:]) != tuple(shape):
-        if int(np.prod(x.shape[1:])) == int(np.prod(shape)):
-            x = x.reshape(x.shape[0], *shape)
-        else:
-            raise fail(
-                raw.where,
-                f"examples have shape {tuple(x.shape[1:])} but this run's model "
-                f"takes {tuple(shape)}",
-            )
-    return _to_dataset(x, raw.labels)
-
-
-def choose_transform(raw: RawData) -> dict[str, Any]:
-    """Pick how raw values map to model space: scale integers, standardise tabular data."""
-    values = raw.values
-
-    def moments() -> tuple[np.ndarray, np.ndarray]:
-        flat = values.reshape(values.shape[0], -1).astype(np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return flat.mean(axis=0), flat.std(axis=0)
-
-    lo, hi = (float(values.min()), float(values.max())) if values.size else (np.nan, np.nan)
-    return transform_for(raw.kind, raw.scale, raw.standardize, values.dtype, lo, hi, moments)
-
-
-def transform_for(kind, scale, standardize, dtype, lo, hi, moments) -> dict[str, Any]:
-    """The rule behind :func:`choose_transform`, from the values' range; ``moments()`` gives the
-    per-column mean and std and is called only when tabular data gets standardised."""
-    if scale is not None:
-        return {"kind": "divide", "by": float(scale)}
-    unit_range = bool(lo >= 0 and hi <= 1)
-    if kind == "tabular" and (standardize or not unit_range):
-        mean, std = moments()
-        std = np.where(std == 0, 1.0, std)  # a constant column stays constant (0), not 0/0
-        return {"kind": "standardize", "mean": mean.tolist(), "std": std.tolist()}
-    if np.issubdtype(dtype, np.integer) and hi > 1:
-        return {"kind": "divide", "by": 255.0}
-    return {"kind": "identity"}
-
-
-def apply_transform(values: np.ndarray, transform: dict[str, Any], where: str) -> np.ndarray:
-    """Scale raw values into model space (float32); refuse values that overflow on the way."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        x = _scale(values, transform, where)
-    if not np.isfinite(x).all():
-        raise fail(
-            where,
-            "values are too large to represent as float32 after scaling "
-            "(overflow); rescale the data",
-        )
-    return x
-
-
-def _scale(values: np.ndarray, transform: dict[str, Any], where: str) -> np.ndarray:
-    x = values.astype(np.float32)
-    kind = transform.get("kind")
-    if kind == "divide":
-        x /= np.float32(transform["by"])
-    elif kind == "standardize":
-        mean = np.asarray(transform["mean"], dtype=np.float32)
-        std = np.asarray(transform["std"], dtype=np.float32)
-        flat = x.reshape(x.shape[0], -1)
-        if flat.shape[1] != mean.size:
-            raise fail(where, f"has {flat.shape[1]} columns but the run was trained on {mean.size}")
-        x = ((flat - mean) / std).reshape(x.shape)
-    elif kind != "identity":
-        raise VaekitError(f"data.transform: unknown kind {kind!r}")
-    return x
-
-
-def invert_transform(x: np.ndarray, transform: dict[str, Any]) -> np.ndarray:
-    """Map model-space values back to the data's own units (e.g. CSV columns)."""
-    if transform.get("kind") == "standardize":
-        mean = np.asarray(transform["mean"], dtype=np.float32)
-        std = np.asarray(transform["std"], dtype=np.float32)
-        return (x.reshape(x.shape[0], -1) * std + mean).reshape(x.shape)
-    if transform.get("kind") == "divide":
-        return x * np.float32(transform["by"])
-    return x
+    x, labels = encode(read_raw(new), schema)
+    return _to_dataset(x, labels)
 
 
 def validation_count(n: int, val_fraction: float, where: object, cap: int | None = None) -> int:

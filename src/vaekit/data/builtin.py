@@ -45,7 +45,7 @@ def read_digits() -> RawData:
     bunch = load_digits()
     images = bunch.images.astype(np.uint8)[:, None]  # (1797, 1, 8, 8), values 0..16
     return RawData(
-        images, bunch.target, "image", "digits", scale=16.0, class_names=[str(i) for i in range(10)]
+        images, bunch.target, "digits", scale=16.0, class_names=[str(i) for i in range(10)]
     )
 
 
@@ -66,7 +66,6 @@ def read_mnist() -> RawData:
     return RawData(
         images.reshape(-1, 1, 28, 28),
         labels,
-        "image",
         "mnist",
         scale=256.0,
         splits=splits,

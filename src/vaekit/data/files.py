@@ -1,4 +1,5 @@
-"""Readers for the user's own data: .npy/.npz arrays, IDX files, image folders and CSV tables.
+"""Readers for the user's own data: .npy/.npz arrays, IDX files, image folders and CSV tables
+(read by :mod:`vaekit.data.table`).
 
 Each reader turns one source into :class:`RawData` or raises a one-line :class:`VaekitError` that
 names the file. Nothing here unpickles: ``np.load`` is always called with ``allow_pickle=False``.
@@ -6,7 +7,6 @@ names the file. Nothing here unpickles: ``np.load`` is always called with ``allo
 
 from __future__ import annotations
 
-import csv
 import gzip
 import math
 from collections.abc import Callable
@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from vaekit.config import DataConfig
-from vaekit.data.raw import RawData, in_unit_range
+from vaekit.data.raw import RawData, check_values, in_unit_range
+from vaekit.data.table import from_array, read_csv
 from vaekit.errors import VaekitError, fail
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -32,7 +33,7 @@ def read(path: Path, config: DataConfig) -> RawData:
     elif name.endswith(".npz"):
         values, labels = _load_npz(path, config.labels)
     elif name.endswith(".csv") or name.endswith(".csv.gz"):
-        return read_csv(path, config.labels)
+        return read_table(path, config.labels)
     elif "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz"):
         values, labels = read_idx(path), None
     else:
@@ -43,9 +44,13 @@ def read(path: Path, config: DataConfig) -> RawData:
 
 
 def array_to_raw(values: np.ndarray, labels: np.ndarray | None, where: str) -> RawData:
-    """Arrays of rank 2 are tabular, unless square, in [0, 1] or 8-bit: then images; 3-4 images."""
+    """Arrays of rank 2 are tables (columns x0, x1, ...), unless square, in [0, 1] or 8-bit:
+    then images; rank 3-4 are images."""
     kind, shape, scale = classify(values.shape, values.dtype, lambda: in_unit_range(values), where)
-    return RawData(values.reshape(len(values), *shape), labels, kind, where, scale=scale)
+    if kind == "tabular":
+        check_values(values, where)
+        return RawData(None, labels, where, table=from_array(values, where))
+    return RawData(values.reshape(len(values), *shape), labels, where, scale=scale)
 
 
 def classify(
@@ -175,65 +180,16 @@ def _encode_names(names: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.asarray([index[n] for n in names], dtype=np.int64), classes
 
 
-def read_csv(path: Path, label_column: str | None) -> RawData:
-    """A CSV of numeric columns (header optional); ``label_column`` names one to use as labels."""
-    try:
-        opener = gzip.open if path.name.lower().endswith(".gz") else open
-        with opener(path, "rt", newline="") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
-        raise fail(path, f"cannot read CSV ({err})") from None
-    if not rows:
-        raise fail(path, "is empty")
-    header = rows[0] if not all(_is_number(c) for c in rows[0]) else None
-    body = rows[1:] if header else rows
-    width = len(rows[0])
-    if not body:
-        raise fail(path, "has a header but no data rows")
-    names = [c.strip() for c in header] if header else [str(i) for i in range(width)]
-    label_index = None
-    if label_column is not None:
-        if label_column not in names:
-            if Path(label_column).exists():
-                label_index = None
-            else:
-                raise fail(path, f"no column named {label_column!r} (columns: {', '.join(names)})")
-        else:
-            label_index = names.index(label_column)
-    values = np.empty((len(body), width - (label_index is not None)), dtype=np.float64)
-    label_cells = []
-    for r, row in enumerate(body):
-        line = r + (2 if header else 1)
-        if len(row) != width:
-            raise fail(path, f"line {line} has {len(row)} fields, expected {width}")
-        cells = [c.strip() for c in row]
-        if label_index is not None:
-            label_cells.append(cells.pop(label_index))
-        for c, cell in enumerate(cells):
-            if cell == "" or cell.lower() in ("na", "nan", "null", "none"):
-                raise fail(path, f"line {line} has a missing value in column {c + 1}")
-            if not _is_number(cell):
-                raise fail(path, f"line {line}, column {c + 1}: {cell[:20]!r} is not a number")
-            values[r, c] = float(cell)
-    labels, classes = None, None
-    if label_index is not None:
-        if all(_is_number(c) for c in label_cells) and all(
-            float(c).is_integer() for c in label_cells
-        ):
-            labels = np.asarray([int(float(c)) for c in label_cells], dtype=np.int64)
-        else:
-            labels, classes = _encode_names(label_cells)
-    elif label_column is not None:
-        labels = read_labels(Path(label_column))
-    return RawData(values, labels, "tabular", str(path), standardize=True, class_names=classes)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        value = float(cell)
-    except ValueError:
-        return False
-    return math.isfinite(value)
+def read_table(path: Path, label_hint: str | None) -> RawData:
+    """A CSV table; ``label_hint`` names a labels file when it is not one of the columns (a
+    column named there becomes the label by the schema)."""
+    table = read_csv(path)
+    labels = None
+    if label_hint is not None and label_hint not in table.names:
+        if not Path(label_hint).expanduser().exists():
+            raise fail(path, f"no column named {label_hint!r} (columns: {', '.join(table.names)})")
+        labels = read_labels(Path(label_hint).expanduser())
+    return RawData(None, labels, str(path), table=table)
 
 
 def read_image_folder(folder: Path, size: list[int] | None, label_hint: str | None) -> RawData:
@@ -288,4 +244,4 @@ def read_image_folder(folder: Path, size: list[int] | None, label_hint: str | No
         labels = read_labels(Path(label_hint).expanduser())
     elif any(p != folder for p in parents):
         labels, classes = _encode_names([str(p.relative_to(folder)) for p in parents])
-    return RawData(values, labels, "image", str(folder), scale=255.0, class_names=classes)
+    return RawData(values, labels, str(folder), scale=255.0, class_names=classes)

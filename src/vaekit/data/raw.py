@@ -6,31 +6,36 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vaekit.data.table import Table
 from vaekit.errors import fail
 
 
 @dataclass
 class RawData:
-    """Untouched values as read from a source.
+    """Untouched data as read from a source: images or a table.
 
-    ``values`` is (N, C, H, W) for images or (N, D) for tabular data. ``scale`` is set when the
-    source knows its own range (e.g. 8-bit pixels: 255). ``splits`` holds index ranges when the
-    source ships fixed train/validation/test splits (MNIST).
+    Images: ``values`` is (N, C, H, W); ``scale`` is set when the source knows its own range
+    (e.g. 8-bit pixels: 255). Tables: ``table`` holds the named columns and ``values`` is None.
+    ``splits`` holds index ranges when the source ships fixed train/validation/test splits
+    (MNIST); ``class_names`` names the label values when the source does (folder names).
     """
 
-    values: np.ndarray
+    values: np.ndarray | None
     labels: np.ndarray | None
-    kind: str  # "image" or "tabular"
     where: str  # what to name in error messages: the file, folder or built-in name
     scale: float | None = None
-    standardize: bool = False
     splits: list[slice] | None = None
     class_names: list[str] | None = None
+    table: Table | None = None
 
     def __post_init__(self) -> None:
-        check_values(self.values, self.where)
+        if self.table is None:
+            check_values(self.values, self.where)
         if self.labels is not None:
-            self.labels = check_labels(self.labels, len(self.values), self.where)
+            self.labels = check_labels(self.labels, len(self), self.where)
+
+    def __len__(self) -> int:
+        return len(self.table) if self.table is not None else len(self.values)
 
 
 def check_values(values: np.ndarray, where: str) -> None:

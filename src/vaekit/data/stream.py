@@ -21,6 +21,8 @@ import numpy as np
 import torch
 
 from vaekit.config import DataConfig
+from vaekit.data.schema import Column, ImageSchema, Schema, TableSchema
+from vaekit.data.table import format_number, from_array
 from vaekit.errors import fail
 
 if TYPE_CHECKING:
@@ -219,14 +221,7 @@ class StreamingDataset:
 
 def load_streaming_splits(config: DataConfig) -> DataSplits:
     """Splits for a streamed .npy file: training rows stay on disk, validation in memory."""
-    from vaekit.data import (
-        Dataset,
-        DataSplits,
-        apply_transform,
-        check_unit_range,
-        transform_for,
-        validation_count,
-    )
+    from vaekit.data import Dataset, DataSplits, check_unit_range, recorded_schema, validation_count
     from vaekit.data.files import classify, read_labels
     from vaekit.data.raw import check_labels
 
@@ -242,24 +237,26 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
     kind, shape, scale = classify(
         rows.shape, rows.dtype, lambda: stats.lo >= 0 and stats.hi <= 1, str(path)
     )
-    transform = config.transform or transform_for(
-        kind, scale, False, rows.dtype, stats.lo, stats.hi, lambda: (stats.mean, stats.std)
-    )
-    config.transform = transform
-
-    def to_model_space(values: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(apply_transform(values, transform, str(path)))
-
-    # Each column's extremes map to its extremes in model space (every transform is monotone).
+    schema = recorded_schema(config) or streamed_schema(rows, stats, kind, shape, scale)
+    if (schema.kind == "table") != (kind == "tabular"):
+        raise fail(
+            path,
+            f"holds {'a table' if kind == 'tabular' else 'images'}, but this run "
+            f"was trained on {'a table' if schema.kind == 'table' else 'images'}",
+        )
+    config.schema = schema.to_dict()
+    to_model_space = block_encoder(schema, path, (stats.lo, stats.hi))
+    # Each column's extremes map to its extremes in model space (every map here is monotone).
     width = rows.row_values
     extremes = np.stack(
         [
             stats.column_lo if columns else np.full(width, stats.lo),
             stats.column_hi if columns else np.full(width, stats.hi),
         ]
-    )
+    ).astype(rows.dtype)
     scaled = to_model_space(extremes).numpy()
     value_range = (float(scaled.min()), float(scaled.max()))
+    shape = tuple(schema.shape)
     labels = None
     if config.labels is not None:
         labels = check_labels(read_labels(Path(config.labels).expanduser()), len(rows), str(path))
@@ -276,12 +273,43 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
         gen = torch.Generator().manual_seed(config.split_seed + 1)
         val.x = torch.bernoulli(val.x, generator=gen)
     train = StreamingDataset(rows, held_out, shape, to_model_space, labels, value_range)
-    return DataSplits(
-        train=train,
-        val=val,
-        test=None,
-        shape=shape,
-        kind=kind,
-        transform=transform,
-        source=config.source,
-    )
+    return DataSplits(train=train, val=val, test=None, schema=schema, source=config.source)
+
+
+def streamed_schema(rows: NpyRows, stats: FileStats, kind: str, shape, scale) -> Schema:
+    """The schema of a file known only from its scan: images by their type and range, tables
+    as continuous columns (constant where a column never changes)."""
+    if kind != "tabular":
+        divide_by = scale or (
+            255.0 if np.issubdtype(rows.dtype, np.integer) and stats.hi > 1 else 1.0
+        )
+        return ImageSchema(list(shape), str(rows.dtype), stats.lo, stats.hi, float(divide_by))
+    columns = []
+    for i in range(rows.row_values):
+        lo, hi = float(stats.column_lo[i]), float(stats.column_hi[i])
+        if lo == hi:
+            columns.append(Column(f"x{i}", "constant", value=format_number(lo)))
+        else:
+            columns.append(
+                Column(
+                    f"x{i}",
+                    "continuous",
+                    mean=float(stats.mean[i]),
+                    std=float(stats.std[i]) or 1.0,
+                    lo=lo,
+                    hi=hi,
+                )
+            )
+    return TableSchema(columns)
+
+
+def block_encoder(
+    schema: Schema, path: Path, value_range: tuple[float, float]
+) -> Callable[[np.ndarray], torch.Tensor]:
+    """Rows of the file (values per row) -> model-space tensors, mapped as the whole file is."""
+    where = str(path)
+    if schema.kind == "image":
+        return lambda values: torch.from_numpy(
+            schema.encode(values.reshape(len(values), -1), where, value_range)
+        )
+    return lambda values: torch.from_numpy(schema.encode(from_array(values, where))[0])

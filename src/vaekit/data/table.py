@@ -1,0 +1,220 @@
+"""Tables in the user's own units: named columns of numbers or text, with missing values.
+
+A :class:`Table` is what a CSV file, a pandas DataFrame or a 2-D numeric array becomes before the
+schema maps it into model space, and what comes back out of the model (samples, reconstructions,
+decoded codes). Each column is either numeric (float64, NaN where missing) or text (an object
+array of ``str``, ``None`` where missing), so "7" in a CSV and 7 in a DataFrame mean the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vaekit.errors import fail
+from vaekit.files import atomic_write
+
+# Cells that mean "no value", compared in lower case after stripping spaces.
+MISSING_CELLS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
+
+
+@dataclass
+class Table:
+    """Columns by name, in file order; ``first_line`` is the file line of row 0 (for errors)."""
+
+    names: list[str]
+    columns: list[np.ndarray]
+    where: str
+    first_line: int = 1
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def column(self, name: str) -> np.ndarray:
+        """One column's values by name."""
+        return self.columns[self.names.index(name)]
+
+    def line(self, row: int) -> str:
+        """How to point a person at ``row`` of this table in an error message."""
+        return f"line {row + self.first_line}" if self.first_line > 0 else f"row {row}"
+
+
+def is_numeric(values: np.ndarray) -> bool:
+    """Whether a column holds numbers (float64, NaN for missing) rather than text."""
+    return values.dtype != object
+
+
+def missing_mask(values: np.ndarray) -> np.ndarray:
+    """True where a column has no value."""
+    if is_numeric(values):
+        return np.isnan(values)
+    return np.array([v is None for v in values], dtype=bool)
+
+
+def format_number(value: float) -> str:
+    """How a number is spelled as a category or a CSV cell: 3 not 3.0, else 10 digits (more
+    than float32, in which the model computes, can tell apart)."""
+    if float(value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return f"{float(value):.10g}"
+
+
+def _is_missing(cell: str) -> bool:
+    return cell.strip().lower() in MISSING_CELLS
+
+
+def _parse_number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def column_from_cells(cells: list[str], name: str, table_where: str, first_line: int) -> np.ndarray:
+    """A column from text cells: numeric when every present cell is a finite number."""
+    missing = [_is_missing(c) for c in cells]
+    numbers = np.full(len(cells), np.nan)
+    for row, (cell, gone) in enumerate(zip(cells, missing, strict=True)):
+        if gone:
+            continue
+        number = _parse_number(cell)
+        if number is None:
+            return np.array(
+                [None if m else c.strip() for c, m in zip(cells, missing, strict=True)],
+                dtype=object,
+            )
+        if not math.isfinite(number):
+            raise fail(
+                table_where,
+                f"line {row + first_line}, column {name!r}: {cell.strip()!r} is not a finite "
+                "number (leave the cell empty for a missing value)",
+            )
+        numbers[row] = number
+    return numbers
+
+
+def read_csv(path: Path) -> Table:
+    """A CSV file (optionally .gz) as a Table. The first line is the header unless every cell
+    of it is a number; then columns are named 0, 1, 2, ..."""
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rt", newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
+        raise fail(path, f"cannot read CSV ({err})") from None
+    if not rows:
+        raise fail(path, "is empty")
+    has_header = not all(_parse_number(c) is not None and not _is_missing(c) for c in rows[0])
+    width = len(rows[0])
+    names = [c.strip() for c in rows[0]] if has_header else [str(i) for i in range(width)]
+    body = rows[1:] if has_header else rows
+    first_line = 2 if has_header else 1
+    if not body:
+        raise fail(path, "has a header but no data rows")
+    if has_header:
+        seen: set[str] = set()
+        for name in names:
+            if not name:
+                raise fail(path, "the header has an empty column name")
+            if name in seen:
+                raise fail(path, f"the header names column {name!r} twice")
+            seen.add(name)
+    for r, row in enumerate(body):
+        if len(row) != width:
+            raise fail(path, f"line {r + first_line} has {len(row)} fields, expected {width}")
+    columns = [
+        column_from_cells([row[c] for row in body], names[c], str(path), first_line)
+        for c in range(width)
+    ]
+    return Table(names, columns, str(path), first_line)
+
+
+def from_array(values: np.ndarray, where: str) -> Table:
+    """A 2-D numeric array as a Table with columns x0, x1, ... (row numbers in errors)."""
+    values = np.asarray(values, dtype=np.float64)
+    names = [f"x{i}" for i in range(values.shape[1])]
+    return Table(names, [values[:, i].copy() for i in range(values.shape[1])], where, 0)
+
+
+def is_dataframe(data: Any) -> bool:
+    """Duck-typed: a pandas DataFrame (pandas is only imported when one is given)."""
+    return hasattr(data, "columns") and hasattr(data, "dtypes") and hasattr(data, "iloc")
+
+
+def from_dataframe(frame: Any, where: str = "DataFrame") -> Table:
+    """A pandas DataFrame as a Table: numeric and boolean-free number columns stay numbers,
+    everything else becomes text; NaN, None and pandas' NA are missing."""
+    import pandas as pd
+
+    names, columns = [], []
+    for name in frame.columns:
+        series = frame[name]
+        names.append(str(name))
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
+        else:
+            cells = [None if _cell_missing(v) else str(v).strip() for v in series.tolist()]
+            text = np.array(cells, dtype=object)
+            # A text column whose every value is a number (e.g. read with dtype=str) is numeric.
+            spelled = ["" if c is None else c for c in cells]
+            columns.append(
+                column_from_cells(spelled, str(name), where, 0)
+                if all(c is None or _parse_number(c) is not None for c in cells)
+                else text
+            )
+    if len(set(names)) != len(names):
+        raise fail(where, "has two columns with the same name")
+    return Table(names, columns, where, 0)
+
+
+def _cell_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not isinstance(value, (list, tuple)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def to_dataframe(table: Table, kinds: dict[str, str] | None = None) -> Any:
+    """The Table as a pandas DataFrame; ``kinds`` maps names to schema kinds so that integer
+    columns come back as integers (pandas' nullable Int64 where values are missing)."""
+    import pandas as pd
+
+    data = {}
+    for name, values in zip(table.names, table.columns, strict=True):
+        if is_numeric(values) and (kinds or {}).get(name) == "integer":
+            data[name] = pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
+        elif is_numeric(values):
+            data[name] = values
+        else:
+            data[name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(data)
+
+
+def write_csv(table: Table, path: Path) -> None:
+    """Write the Table as CSV with its header; missing values are empty cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(table.names)
+    cells = [
+        [("" if np.isnan(v) else format_number(v)) for v in col]
+        if is_numeric(col)
+        else [("" if v is None else v) for v in col]
+        for col in table.columns
+    ]
+    for row in zip(*cells, strict=True):
+        writer.writerow(row)
+    text = buffer.getvalue()
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text))
