@@ -1,21 +1,46 @@
 import io
+import warnings
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 import torch
+from matplotlib import pyplot as plt
+from matplotlib.legend import Legend
 from PIL import Image
 
 import vaekit
+from vaekit import plots
+from vaekit.data import Dataset
+from vaekit.errors import VaekitError
 from vaekit.images import grid
 from vaekit.plots import KINDS, manifold_grid, render
 from vaekit.report import SECTIONS, build_report
 from vaekit.train import train
 
 
+def _write_mixed_csv(path, rows: int = 200) -> None:
+    """A table of every kind: text categories, yes/no, counts, amounts, gaps and a label."""
+    rng = np.random.default_rng(1)
+    colour = rng.choice(["red", "green", "blue"], size=rows)
+    children = rng.integers(0, 5, size=rows)
+    income = 30 + 10 * children + rng.normal(0, 5, size=rows)
+    smoker = np.where(rng.random(rows) < 0.3, "yes", "no")
+    weight = np.round(60 + 10 * rng.normal(size=rows), 1).astype(str)
+    weight[rng.random(rows) < 0.15] = ""  # missing cells
+    species = np.where(income > 50, "big", "small")
+    lines = ["colour,smoker,children,income,weight,unit,species"]
+    lines += [
+        f"{colour[i]},{smoker[i]},{children[i]},{income[i]:.3f},{weight[i]},kg,{species[i]}"
+        for i in range(rows)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, make_config):
-    """Tiny trained runs: MLP and conv on images, MLP on a table."""
+    """Tiny trained runs: MLP and conv on images, MLP on a numeric table, on a table of mixed
+    column kinds (with a label column) and on a table too wide for one page."""
     from vaekit import progress
 
     tiny_config = make_config
@@ -24,10 +49,14 @@ def runs(tmp_path_factory, make_config):
     rng = np.random.default_rng(0)
     table = rng.normal(size=(120, 2)) @ rng.normal(size=(2, 5)) + 3
     np.save(root / "table.npy", table)
+    np.save(root / "wide.npy", rng.normal(size=(120, 30)))
+    _write_mixed_csv(root / "mixed.csv")
     configs = {
         "mlp": tiny_config(model={"latent_dim": 3}),
         "conv": tiny_config(model={"arch": "conv", "channels": [4, 8], "latent_dim": 2}),
         "tabular": tiny_config(data={"source": str(root / "table.npy")}),
+        "mixed": tiny_config(data={"source": str(root / "mixed.csv"), "labels": "species"}),
+        "wide": tiny_config(data={"source": str(root / "wide.npy")}),
     }
     return {name: train(config, root / name) for name, config in configs.items()}
 
@@ -38,7 +67,7 @@ def _png_size(png: bytes) -> tuple[int, int]:
         return image.size
 
 
-@pytest.mark.parametrize("name", ["mlp", "conv", "tabular"])
+@pytest.mark.parametrize("name", ["mlp", "conv", "tabular", "mixed"])
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "compare"])
 def test_every_plot_kind_renders_a_png(runs, name, kind):
     width, height = _png_size(render(runs[name], kind))
@@ -53,18 +82,137 @@ def test_compare_plot_shows_every_run(runs):
 
 def test_manifold_centre_tile_is_the_decoded_origin(runs):
     run = runs["mlp"]
-    x = run.data("test").x
+    x = run.data().x
     z, _, dims = manifold_grid(run, x, n=15)
     centre = (15 // 2) * 15 + 15 // 2
     assert np.array_equal(z[centre], np.zeros(3, dtype=np.float32))
-    decoded = run.decode(z)
+    decoded = run.decode(z, model_space=True)
     mosaic = grid(decoded, 15)  # the mosaic the plot draws
     h, w = decoded.shape[-2:]
     y0, x0 = 1 + 7 * (h + 1), 1 + 7 * (w + 1)
     tile = mosaic[y0 : y0 + h, x0 : x0 + w, 0]
-    origin = run.decode(np.zeros((1, 3), dtype=np.float32))[0, 0]
+    origin = run.decode(np.zeros((1, 3), dtype=np.float32), model_space=True)[0, 0]
     assert np.array_equal(tile, (np.clip(origin, 0, 1) * 255 + 0.5).astype(np.uint8))
     assert len(dims) == 2
+
+
+def _figure(run, kind, data=None, **options):
+    data = data if data is not None else run.data()
+    return plots.PLOTTERS[kind](run, x=data.x, labels=data.labels, **options)
+
+
+def _panel(fig, title):
+    """The one axes of ``fig`` (subfigures included) whose title is ``title``."""
+    found = [ax for ax in fig.get_axes() if ax.get_title() == title]
+    assert len(found) == 1, [ax.get_title() for ax in fig.get_axes()]
+    return found[0]
+
+
+def _legends(fig):
+    inside = [a for ax in fig.get_axes() for a in ax.get_children() if isinstance(a, Legend)]
+    return inside + fig.legends
+
+
+def _legend_texts(legend):
+    return [t.get_text() for t in legend.get_texts()]
+
+
+@pytest.mark.parametrize("kind", ["recon", "samples", "manifold"])
+def test_table_panels_are_titled_with_every_output_column(runs, kind):
+    run = runs["mixed"]
+    fig = _figure(run, kind, page=1)
+    titles = {ax.get_title() for ax in fig.get_axes()}
+    names = [c.name for c in run.schema.outputs]
+    assert names == ["colour", "smoker", "children", "income", "weight", "unit"]
+    assert set(names) <= titles
+    plt.close(fig)
+
+
+def test_table_samples_name_categories_and_compare_data_with_samples(runs):
+    run = runs["mixed"]
+    fig = _figure(run, "samples")
+    for name, categories in (("colour", ["blue", "green", "red"]), ("smoker", ["no", "yes"])):
+        ticks = [t.get_text() for t in _panel(fig, name).get_xticklabels()]
+        assert ticks == categories
+    assert ["data", "generated"] in [_legend_texts(legend) for legend in _legends(fig)]
+    heat = _panel(fig, "data correlations (model space)")
+    labels = [label for _, label in run.schema.model_columns()]
+    assert [t.get_text() for t in heat.get_yticklabels()] == labels
+    assert "weight missing" in labels and "colour=red" in labels
+    plt.close(fig)
+
+
+def test_table_recon_scatters_numbers_in_the_data_units(runs):
+    run = runs["mixed"]
+    fig = _figure(run, "recon")
+    ax = _panel(fig, "income")
+    assert ax.get_ylabel() == "reconstruction" and ax.get_xlabel().startswith("original")
+    points = ax.collections[0].get_offsets()
+    income = run.schema.decode(run.data().x.numpy()).column("income")
+    assert np.isclose(points[:, 0].min(), income.min()) and points[:, 0].min() > 10
+    ticks = [t.get_text() for t in _panel(fig, "colour").get_xticklabels()]
+    assert ticks == ["blue", "green", "red"]
+    plt.close(fig)
+
+
+def test_table_manifold_names_categories_in_a_legend_and_numbers_on_a_colorbar(runs):
+    run = runs["mixed"]
+    fig = _figure(run, "manifold")
+    legend = _panel(fig, "colour").get_legend()
+    assert set(_legend_texts(legend)) <= {"blue", "green", "red"}
+    assert _panel(fig, "income").get_images()[0].colorbar.ax.get_ylabel() == "income"
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("kind", ["interpolate", "traverse"])
+def test_table_lines_are_standardised_and_labelled_by_model_column(runs, kind):
+    run = runs["mixed"]
+    fig = _figure(run, kind)
+    labels = [label for _, label in run.schema.model_columns()]
+    assert _legend_texts(fig.legends[0]) == labels
+    assert all(ax.get_ylabel().startswith("standardised value") for ax in fig.get_axes())
+    plt.close(fig)
+
+
+def test_wide_table_is_paged_and_a_missing_page_is_refused(runs):
+    run = runs["wide"]
+    first, second = _figure(run, "samples", page=1), _figure(run, "samples", page=2)
+    assert "columns 1–24 of 30 (page 1 of 2)" in first.get_suptitle()
+    titles = {ax.get_title() for ax in second.get_axes()}
+    assert {f"x{i}" for i in range(24, 30)} <= titles and "x0" not in titles
+    lines = _figure(run, "traverse", page=2)
+    assert _legend_texts(lines.legends[0]) == [f"x{i}" for i in range(24, 30)]
+    for fig in (first, second, lines):
+        plt.close(fig)
+    with pytest.raises(VaekitError, match="page 3 of 2 does not exist"):
+        _figure(run, "recon", page=3)
+    with pytest.raises(VaekitError, match="page 2 of 1 does not exist"):
+        render(runs["mixed"], "traverse", page=2)
+
+
+def test_table_correlations_of_a_column_that_never_varies_are_not_nan(runs):
+    run = runs["mixed"]
+    data = run.data()
+    red = [label for _, label in run.schema.model_columns()].index("colour=red")
+    reds = data.x[data.x[:, red] == 1]  # the colour=red column never varies in these rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fig = _figure(run, "samples", data=Dataset(reds, None))
+    heat = _panel(fig, "data correlations (model space)").get_images()[0].get_array()
+    assert np.isfinite(heat).all()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "name, classes", [("mlp", [str(i) for i in range(10)]), ("mixed", ["big", "small"])]
+)
+def test_latent_legend_names_the_classes(runs, name, classes):
+    run = runs[name]
+    fig = _figure(run, "latent")
+    present = sorted({classes[i] for i in run.data().labels.tolist()}, key=classes.index)
+    assert _legend_texts(fig.axes[0].get_legend()) == present  # the axes' own: never clipped
+    assert not any(ax.get_ylabel() == "label" for ax in fig.get_axes())  # no colorbar
+    plt.close(fig)
 
 
 class _Checker(HTMLParser):

@@ -344,3 +344,17 @@ def test_readme_your_data_snippet_runs(mixed_run, trained_run, monkeypatch):
     assert list(scope["synthetic"].columns) == MIXED_HEADER[:-1]
     assert scope["same"]["colour"].tolist() == frame["colour"].head(20).tolist()
     assert scope["mean"].shape == (20, 2) and scope["codes"].shape[0] == 1797
+
+
+def test_values_outside_a_bernoulli_decoders_support_are_refused(tmp_path, make_config, capsys):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "unit.npy", rng.random((60, 8, 8)).astype(np.float32))
+    config = make_config(data={"source": str(tmp_path / "unit.npy")}, train={"epochs": 1})
+    run = train(config, tmp_path / "r")
+    assert run.config.model.likelihood == "bernoulli" and run.schema.divide_by == 1
+    np.save(tmp_path / "wide.npy", 2 * rng.random((5, 8, 8)).astype(np.float32))
+    assert main(["evaluate", str(run.path), "--data", str(tmp_path / "wide.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "wide.npy" in err and "where this run's Bernoulli decoder is defined" in err
+    with pytest.raises(VaekitError, match="outside \\[0, 1\\]"):
+        run.encode(2 * rng.random((5, 8, 8)))

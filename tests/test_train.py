@@ -309,3 +309,22 @@ def test_compile_failure_is_one_clear_error_and_leaves_no_run(make_config, tmp_p
     with pytest.raises(VaekitError, match=r"^--compile: .*No working C\+\+ compiler.*without"):
         train(make_config(train={"compile": True}), tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.skipif(torch.get_num_threads() < 2, reason="needs a worker thread")
+def test_denormals_reach_torchs_workers_when_another_openmp_was_loaded_first():
+    # scikit-learn's wheel brings its own libgomp; loaded before torch's pool is paused, it was
+    # the one an earlier version picked (the first by path), leaving torch's workers unflushed.
+    import subprocess
+    import sys
+
+    script = (
+        "import sklearn.cluster, torch\n"
+        "from vaekit.numerics import denormals_flushed\n"
+        "d = torch.full((1 << 22,), 1e-39)\n"
+        "assert bool((d * 1.0 != 0).all())\n"
+        "with denormals_flushed():\n"
+        "    assert int((d * 1.0 != 0).sum()) == 0, 'workers kept the old float mode'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -46,31 +46,39 @@ def set_flush_denormal_everywhere(on: bool) -> None:
     setting. Ending the pool's threads makes the next parallel kernel start new ones, which copy
     the setting just made (a few hundred microseconds, twice per block)."""
     torch.set_flush_denormal(on)
-    runtime = openmp_runtime()
-    if runtime is not None:
+    for runtime in openmp_runtimes():
         runtime.omp_pause_resource_all(OMP_PAUSE_HARD)
 
 
-@functools.cache
-def openmp_runtime() -> ctypes.CDLL | None:
-    """The OpenMP runtime torch's CPU kernels run on, where it can end its threads; None
-    elsewhere (a build without OpenMP, a runtime older than OpenMP 5.0, no /proc)."""
+def openmp_runtimes() -> list[ctypes.CDLL]:
+    """Every OpenMP runtime loaded in this process that can end its threads (OpenMP 5.0); empty
+    elsewhere (a build without OpenMP, no /proc). Not only torch's: scikit-learn's wheel brings a
+    second libgomp, and when it was loaded first an earlier version picked it by name and left
+    torch's workers with the old float mode. Read each time: a library imported later may add
+    one, and the list is short."""
     try:
         with open("/proc/self/maps", encoding="utf-8") as maps:
             loaded = {line.split()[-1] for line in maps if "/" in line}
     except OSError:
-        return None
+        return []
     names = ("libgomp", "libiomp5", "libomp")
-    for path in sorted(loaded):
-        if path.rsplit("/", 1)[-1].startswith(names):
-            try:
-                runtime = ctypes.CDLL(path)
-            except OSError:
-                continue
-            if hasattr(runtime, "omp_pause_resource_all"):
-                runtime.omp_pause_resource_all.argtypes = [ctypes.c_int]
-                return runtime
-    return None
+    return [
+        runtime
+        for path in sorted(loaded)
+        if path.rsplit("/", 1)[-1].startswith(names) and (runtime := _pausable(path)) is not None
+    ]
+
+
+@functools.cache
+def _pausable(path: str) -> ctypes.CDLL | None:
+    try:
+        runtime = ctypes.CDLL(path)
+    except OSError:
+        return None
+    if not hasattr(runtime, "omp_pause_resource_all"):
+        return None
+    runtime.omp_pause_resource_all.argtypes = [ctypes.c_int]
+    return runtime
 
 
 def cpu_has_native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool | None:

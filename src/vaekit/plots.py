@@ -1,8 +1,11 @@
 """The pictures the seed notes explain VAEs with, drawn for the user's own model.
 
 Each ``plot_*`` function returns a matplotlib Figure; :func:`save_plot` renders one kind to PNG.
-Image data is shown as images in its own shape (grey or colour); tabular data gets per-feature
-plots instead. Everything runs headless (Agg backend).
+Image data is shown as images in its own shape (grey or colour). Tables get one small panel per
+column, named and in the data's own units (categories by name), except the interpolation and
+traversal lines, which are drawn in model space (standardised numbers, one-hot categories) so
+every column shares one axis. A table with many columns is shown a page of
+:data:`PAGE_SIZE` columns at a time (the ``page`` option). Everything runs headless (Agg backend).
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from vaekit.data import Dataset  # noqa: E402
+from vaekit.data.table import format_number  # noqa: E402
 from vaekit.errors import VaekitError  # noqa: E402
 from vaekit.evaluate import latent_statistics  # noqa: E402
 from vaekit.files import atomic_write  # noqa: E402
@@ -36,6 +44,14 @@ KINDS = (
     "kl",
     "compare",
 )
+PAGE_SIZE = 24  # table columns (or model-space columns for line plots) on one figure
+MAX_CATEGORIES = 15  # categories drawn as bars; the rarer ones are summed as "other"
+MISSING = "(missing)"
+STANDARDISED = "standardised value (one-hot for categories)"
+NUMERIC = ("continuous", "integer")
+
+
+# ---- shared helpers ----------------------------------------------------------------------
 
 
 def _show_images(ax, images: np.ndarray, columns: int, title: str = "") -> None:
@@ -65,7 +81,13 @@ def _codes(run, x: torch.Tensor) -> np.ndarray:
 
 
 def _decode(run, z: np.ndarray) -> np.ndarray:
-    return run.decode(torch.as_tensor(z, dtype=torch.float32))
+    """Decoder means of codes, in model space."""
+    return run.decode(torch.as_tensor(z, dtype=torch.float32), model_space=True)
+
+
+def _reconstruct(run, x: torch.Tensor) -> np.ndarray:
+    """Reconstructions of model-space ``x``, in model space."""
+    return run.reconstruct(Dataset(x, None), model_space=True)
 
 
 def _latent_order(run, x: torch.Tensor) -> list[int]:
@@ -80,6 +102,147 @@ def _latent_scale(run, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if run.model.regularised_latent:
         return np.zeros(codes.shape[1]), np.ones(codes.shape[1])
     return codes.mean(0), codes.std(0) + 1e-8
+
+
+# ---- table helpers -----------------------------------------------------------------------
+
+
+def _page(count: int, page: int, what: str = "columns") -> tuple[slice, str]:
+    """The slice of ``count`` columns on ``page`` (from 1) and the words that say so."""
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= pages:
+        raise VaekitError(f"plot: page {page} of {pages} does not exist")
+    start, stop = (page - 1) * PAGE_SIZE, min(count, page * PAGE_SIZE)
+    return slice(start, stop), f"{what} {start + 1}–{stop} of {count} (page {page} of {pages})"
+
+
+def _panels(count: int, width: float = 3.3, height: float = 2.9, extra: float = 0.0):
+    """A figure with ``count`` panels in a grid (unused cells hidden) and its axes, flat."""
+    cols = min(count, 4 if count <= 12 else 6)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(max(9.0, width * cols + extra), height * rows + 0.5),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:count])
+
+
+def _spell(column, values: np.ndarray) -> list[str]:
+    """A decoded categorical/binary column as category spellings, MISSING where missing."""
+    if values.dtype != object:
+        return [MISSING if np.isnan(v) else format_number(v) for v in values]
+    return [MISSING if v is None else str(v) for v in values]
+
+
+def _short(text: str, limit: int = 18) -> str:
+    """``text`` in at most ``limit`` characters, cut in the middle: names that share a long
+    start (``city=a long name 1``, ``... 2``) stay told apart by their ends."""
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+
+
+def _category_shares(column, groups: list[np.ndarray]) -> tuple[list[str], np.ndarray]:
+    """Category names and (len(groups), K) counts; the most common MAX_CATEGORIES categories
+    (of the first group) by name, the rest summed as "other"."""
+    names = list(column.categories or [])
+    if column.missing == "indicator":
+        names.append(MISSING)
+    index = {name: i for i, name in enumerate(names)}
+    counts = np.zeros((len(groups), len(names)))
+    for g, values in enumerate(groups):
+        for spelling in _spell(column, values):
+            counts[g, index[spelling]] += 1
+    if len(names) > MAX_CATEGORIES:
+        keep = np.sort(np.argsort(-counts[0], kind="stable")[: MAX_CATEGORIES - 1])
+        rest = np.setdiff1d(np.arange(len(names)), keep)
+        names = [names[i] for i in keep] + [f"other ({len(rest)})"]
+        counts = np.concatenate([counts[:, keep], counts[:, rest].sum(1, keepdims=True)], 1)
+    return names, counts
+
+
+def _bars(ax, names: list[str], heights: np.ndarray) -> None:
+    """Grouped bars, one group per category, one bar per row of ``heights`` (colour C0, C1)."""
+    width = 0.8 / len(heights)
+    for g, row in enumerate(heights):
+        offset = (g - (len(heights) - 1) / 2) * width
+        ax.bar(np.arange(len(names)) + offset, row, width, color=f"C{g}", alpha=0.8)
+    ax.set_xticks(np.arange(len(names)))
+    long = sum(len(_short(n)) + 2 for n in names) > 30  # would they touch when level?
+    ax.set_xticklabels(
+        [_short(n) for n in names],
+        rotation=40 if long else 0,
+        ha="right" if long else "center",
+        fontsize=8,
+    )
+
+
+def _constant(ax, column) -> None:
+    ax.text(
+        0.5,
+        0.5,
+        f"constant:\n{_short(str(column.value), 24)}",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _missing_note(column, groups: list[np.ndarray], names: list[str]) -> str:
+    if column.missing != "indicator":
+        return ""
+    shares = [f"{np.isnan(v).mean():.0%} {name}" for v, name in zip(groups, names, strict=True)]
+    return "missing: " + ", ".join(shares)
+
+
+def _correlation(values: np.ndarray) -> np.ndarray:
+    """Pearson correlations of the columns; 0 for a column that does not vary (no NaN)."""
+    centred = values - values.mean(0)
+    std = centred.std(0)
+    scaled = centred / np.where(std > 0, std, 1.0)
+    corr = scaled.T @ scaled / max(len(values), 1)
+    np.fill_diagonal(corr, (std > 0).astype(float))
+    return np.clip(np.nan_to_num(corr), -1, 1)
+
+
+def _line_style(i: int) -> dict:
+    """Colour and dash of line ``i``: 10 colours, then the next dash pattern."""
+    return {"color": f"C{i % 10}", "ls": ("-", "--", ":", "-.")[(i // 10) % 4]}
+
+
+def _model_lines(run, page: int) -> tuple[list[int], list[str], str]:
+    """Model-space columns on ``page``: their indices, labels and the page's words."""
+    labels = [label for _, label in run.schema.model_columns()]
+    shown, words = _page(len(labels), page, "model-space columns")
+    return list(range(len(labels)))[shown], labels[shown], words
+
+
+def _line_figure(panels: int, labels: list[str], width: float, height: float):
+    """Panels for model-space lines, with room on the right for the legend of ``labels``."""
+    columns = math.ceil(len(labels) / 12)  # legend columns of at most 12 entries
+    legend = columns * (0.065 * max(len(_short(t, 28)) for t in labels) + 0.8)
+    fig, axes = _panels(panels, width=width, height=height, extra=legend)
+    handles = [plt.Line2D([], [], lw=1.5, **_line_style(i)) for i in range(len(labels))]
+    fig.legend(
+        handles,
+        [_short(t, 28) for t in labels],
+        loc="outside right center",
+        fontsize=8,
+        title="column",
+        ncols=columns,
+    )
+    return fig, axes
+
+
+# ---- the plots ---------------------------------------------------------------------------
 
 
 def plot_curves(run, **_) -> Figure:
@@ -120,59 +283,120 @@ def plot_curves(run, **_) -> Figure:
     return fig
 
 
-def plot_recon(run, x: torch.Tensor, n: int = 16, **_) -> Figure:
-    x = x[:n]
-    recon = run.reconstruct(x)
+def plot_recon(run, x: torch.Tensor, n: int | None = None, page: int = 1, **_) -> Figure:
+    """Originals against reconstructions: images side by side; for a table, per column, a
+    scatter in the data's units or the category counts of both."""
     if run.kind == "image":
+        n = n or 16
+        x = x[:n]
+        recon = _reconstruct(run, x)
         fig, axes = plt.subplots(2, 1, figsize=(min(16, n), 2.6))
         _show_images(axes[0], x.numpy(), n, "originals")
         _show_images(axes[1], recon, n, "reconstructions")
         fig.tight_layout()
         return fig
-    original, rebuilt = run.to_data_units(x.numpy()), run.to_data_units(recon)
-    features = min(8, original.shape[1])
-    fig, axes = plt.subplots(1, features, figsize=(2.6 * features, 2.8), squeeze=False)
-    for f, ax in enumerate(axes[0]):
-        ax.scatter(original[:, f], rebuilt[:, f], s=8)
-        lo, hi = original[:, f].min(), original[:, f].max()
-        ax.plot([lo, hi], [lo, hi], color="gray", lw=1)
-        ax.set_title(f"feature {f}")
-        ax.set_xlabel("original")
-        ax.set_ylabel("reconstruction")
-    fig.tight_layout()
+    x = x[: n or 500]
+    schema = run.schema
+    original, rebuilt = schema.decode(x.numpy()), schema.decode(_reconstruct(run, x))
+    shown, words = _page(len(schema.outputs), page)
+    columns = schema.outputs[shown]
+    fig, axes = _panels(len(columns))
+    for column, ax in zip(columns, axes, strict=True):
+        ax.set_title(_short(column.name, 30))
+        a, b = original.column(column.name), rebuilt.column(column.name)
+        if column.kind in NUMERIC:
+            both = ~(np.isnan(a) | np.isnan(b))
+            ax.scatter(a[both], b[both], s=8, alpha=0.6)
+            if both.any():
+                lo, hi = a[both].min(), a[both].max()
+                ax.plot([lo, hi], [lo, hi], color="gray", lw=1)
+            ax.set_xlabel("original\n" + _missing_note(column, [a, b], ["orig.", "recon."]))
+            ax.set_ylabel("reconstruction")
+        elif column.kind == "constant":
+            _constant(ax, column)
+        else:
+            names, counts = _category_shares(column, [a, b])
+            _bars(ax, names, counts)
+            ax.set_ylabel("count")
+    if any(c.kind not in NUMERIC for c in columns):
+        fig.legend(*_bar_handles(["original", "reconstruction"]), loc="outside upper right")
+    fig.suptitle(f"Reconstructions of {len(x)} held-out rows — {words}")
     return fig
 
 
-def plot_samples(run, x: torch.Tensor, n: int = 64, seed: int = 0, **_) -> Figure:
-    prior = run.sample(n, seed=seed, warn=False)
-    gmm = run.sample(n, seed=seed, sampler="gmm")
+def _bar_handles(labels: list[str]) -> tuple[list, list[str]]:
+    return [Patch(color=f"C{i}", alpha=0.8) for i in range(len(labels))], labels
+
+
+def plot_samples(run, x: torch.Tensor, n: int = 64, seed: int = 0, page: int = 1, **_) -> Figure:
+    """Generated examples: image mosaics from the prior and the fitted mixture; for a table,
+    each column's distribution in held-out data and in samples, and both correlation maps."""
     if run.kind == "image":
+        prior = run.sample(n, seed=seed, warn=False, model_space=True)
+        gmm = run.sample(n, seed=seed, sampler="gmm", model_space=True)
         fig, axes = plt.subplots(1, 2, figsize=(12, 6.4))
         _show_images(axes[0], prior, int(math.sqrt(n)), "z ~ N(0, I) (prior)")
         _show_images(axes[1], gmm, int(math.sqrt(n)), "z ~ mixture fitted to training codes")
         fig.tight_layout()
         return fig
-    real = run.to_data_units(x.numpy())
-    fake = run.to_data_units(run.sample(max(n, len(real)), seed=seed, warn=False))
-    features = min(6, real.shape[1])
-    fig, axes = plt.subplots(2, max(features, 2), figsize=(3 * max(features, 2), 6), squeeze=False)
-    for f in range(features):
-        ax = axes[0, f]
-        bins = np.histogram_bin_edges(np.concatenate([real[:, f], fake[:, f]]), bins=30)
-        ax.hist(real[:, f], bins=bins, alpha=0.5, density=True, label="data")
-        ax.hist(fake[:, f], bins=bins, alpha=0.5, density=True, label="generated")
-        ax.set_title(f"feature {f}")
-        ax.legend(fontsize=7)
-    for ax, values, title in (
-        (axes[1, 0], real, "data correlations"),
-        (axes[1, 1], fake, "generated correlations"),
-    ):
-        shown = ax.imshow(np.corrcoef(values.T), vmin=-1, vmax=1, cmap="coolwarm")
-        ax.set_title(title)
-    fig.colorbar(shown, ax=axes[1, :2].tolist(), shrink=0.8)
-    for ax in axes[1, 2:]:
-        ax.axis("off")
+    schema = run.schema
+    real_x = x.numpy()
+    fake_x = run.sample(max(n, len(real_x)), seed=seed, warn=False, model_space=True)
+    real, fake = schema.decode(real_x), schema.decode(fake_x)
+    shown, words = _page(len(schema.outputs), page)
+    columns = schema.outputs[shown]
+    cols = min(len(columns), 6)
+    rows = math.ceil(len(columns) / cols)
+    fig = plt.figure(figsize=(max(13.0, 3.0 * cols), 2.9 * rows + 6.5), layout="constrained")
+    outer = fig.add_gridspec(2, 2, height_ratios=[2.9 * rows, 6.0])
+    marginals = outer[0, :].subgridspec(rows, cols)
+    axes = [fig.add_subplot(marginals[i // cols, i % cols]) for i in range(len(columns))]
+    for column, ax in zip(columns, axes, strict=True):
+        ax.set_title(_short(column.name, 30))
+        a, b = real.column(column.name), fake.column(column.name)
+        if column.kind in NUMERIC:
+            present = np.concatenate([a[~np.isnan(a)], b[~np.isnan(b)]])
+            if column.kind == "integer" and column.hi - column.lo <= 40:
+                bins = np.arange(column.lo - 0.5, column.hi + 1)
+            else:
+                bins = np.histogram_bin_edges(present, bins=30) if len(present) else 10
+            for g, values in enumerate((a, b)):
+                ax.hist(
+                    values[~np.isnan(values)], bins=bins, alpha=0.5, density=True, color=f"C{g}"
+                )
+            ax.set_ylabel("density")
+            ax.set_xlabel(_missing_note(column, [a, b], ["data", "generated"]))
+        elif column.kind == "constant":
+            _constant(ax, column)
+        else:
+            names, counts = _category_shares(column, [a, b])
+            _bars(ax, names, counts / np.maximum(counts.sum(1, keepdims=True), 1))
+            ax.set_ylabel("share")
+    fig.legend(*_bar_handles(["data", "generated"]), loc="outside upper right")
+    fig.suptitle(f"Held-out data and {len(fake_x)} samples from N(0, I) — {words}")
+    names = {c.name for c in columns}
+    picked = [i for i, (c, _) in enumerate(schema.model_columns()) if c.name in names]
+    labels = [_short(label, 24) for c, label in schema.model_columns() if c.name in names]
+    if len(picked) < 2:
+        fig.text(0.5, 0.1, "fewer than two model-space columns: no correlations", ha="center")
+        return fig
+    heat = [fig.add_subplot(outer[1, 0]), fig.add_subplot(outer[1, 1])]
+    size = 8 if len(picked) <= 24 else 6
+    for ax, values, title in ((heat[0], real_x, "data"), (heat[1], fake_x, "generated")):
+        image = ax.imshow(_correlation(values[:, picked]), vmin=-1, vmax=1, cmap="coolwarm")
+        ax.set_title(f"{title} correlations (model space)")
+        ticks = np.arange(len(picked)) if len(picked) <= 60 else []
+        ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=90, fontsize=size)
+        ax.set_yticks(ticks, [labels[i] for i in ticks], fontsize=size)
+    fig.colorbar(image, ax=heat, shrink=0.8, label="correlation")
     return fig
+
+
+def _class_names(run, labels: np.ndarray) -> list[str]:
+    classes = run.schema.classes
+    if classes:
+        return [str(c) for c in classes]
+    return [str(i) for i in range(int(labels.max()) + 1 if len(labels) else 0)]
 
 
 def plot_latent(
@@ -194,19 +418,45 @@ def plot_latent(
             codes = codes @ vt[:2].T
             title += " (PCA projection)"
     fig, ax = plt.subplots(figsize=(7, 6.2))
+    named = None
     if labels is not None:
-        shown = ax.scatter(codes[:, 0], codes[:, 1], c=labels.numpy(), cmap="tab10", s=6)
-        fig.colorbar(shown, ax=ax, label="label")
+        numbers = labels.numpy()
+        names = _class_names(run, numbers)
+        heading = getattr(run.schema.label, "name", "class") if run.kind == "table" else "class"
+        if len(names) <= 20:  # one colour per class, named in a legend
+            cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+            named = []
+            for k, name in enumerate(names):
+                mine = numbers == k
+                if mine.any():
+                    named.append(ax.scatter(*codes[mine].T, s=6, color=cmap(k), label=name))
+        else:
+            shown = ax.scatter(codes[:, 0], codes[:, 1], c=numbers, cmap="turbo", s=6)
+            fig.colorbar(shown, ax=ax, label=heading)
     else:
         ax.scatter(codes[:, 0], codes[:, 1], s=6)
     if projection != "tsne":
-        for radius, style in ((1, "-"), (2, "--")):
+        circles = [
             ax.add_patch(
                 plt.Circle(
                     (0, 0), radius, fill=False, ls=style, color="gray", label=f"prior {radius}σ"
                 )
             )
-        ax.legend(loc="upper right")
+            for radius, style in ((1, "-"), (2, "--"))
+        ]
+        prior = ax.legend(handles=circles, loc="upper right")
+        if named:
+            ax.add_artist(prior)  # kept when the class legend below becomes the axes' legend
+    if named:
+        ax.legend(
+            handles=named,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1),
+            title=heading,
+            markerscale=2.5,
+            fontsize=8,
+            ncols=1 if len(named) <= 12 else 2,
+        )
     ax.set_aspect("equal")
     ax.set_xlabel("z₁")
     ax.set_ylabel("z₂")
@@ -233,7 +483,39 @@ def manifold_grid(run, x: torch.Tensor, n: int = 15) -> tuple[np.ndarray, np.nda
     return z.astype(np.float32), values, dims
 
 
-def plot_manifold(run, x: torch.Tensor, n: int = 15, **_) -> Figure:
+def _category_map(ax, column, values: np.ndarray, n: int, extent: tuple) -> None:
+    """The decoded category at each point of the plane, one colour per category."""
+    names = list(column.categories or []) + [MISSING] * (column.missing == "indicator")
+    index = {name: i for i, name in enumerate(names)}
+    codes = np.array([index[s] for s in _spell(column, values)]).reshape(n, n)
+    base = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    colours = [base(i % base.N) for i in range(len(names))]
+    if column.missing == "indicator":
+        colours[-1] = (0.85, 0.85, 0.85, 1.0)
+    ax.imshow(
+        codes,
+        cmap=ListedColormap(colours),
+        vmin=-0.5,
+        vmax=len(names) - 0.5,
+        extent=extent,
+        interpolation="nearest",
+        aspect="auto",
+    )
+    present = sorted(set(codes.ravel().tolist()))
+    ax.legend(
+        [Patch(color=colours[i]) for i in present],
+        [_short(names[i]) for i in present],
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1),
+        fontsize=8,
+        title="decoded",
+        title_fontsize=8,
+    )
+
+
+def plot_manifold(run, x: torch.Tensor, n: int = 15, page: int = 1, **_) -> Figure:
+    """What the decoder makes of a plane through the latent space: a mosaic of images; for a
+    table, each column's decoded value (or category) over the plane."""
     z, values, dims = manifold_grid(run, x, n)
     decoded = _decode(run, z)
     if run.kind == "image":
@@ -244,20 +526,37 @@ def plot_manifold(run, x: torch.Tensor, n: int = 15, **_) -> Figure:
             "others at the centre"
         )
         return fig
-    units = run.to_data_units(decoded)
-    features = min(4, units.shape[1])
-    fig, axes = plt.subplots(1, features, figsize=(3.6 * features, 3.4), squeeze=False)
-    for f, ax in enumerate(axes[0]):
-        shown = ax.imshow(
-            units[:, f].reshape(n, n),
-            cmap="viridis",
-            extent=(values[0], values[-1], values[0], values[-1]),
-        )
-        ax.set_title(f"feature {f} over the latent plane")
+    schema = run.schema
+    table = schema.decode(decoded)
+    shown, words = _page(len(schema.outputs), page)
+    columns = schema.outputs[shown]
+    fig, axes = _panels(len(columns), width=4.2, height=3.4)
+    extent = (values[0], values[-1], values[0], values[-1])
+    for column, ax in zip(columns, axes, strict=True):
+        ax.set_title(_short(column.name, 30))
+        column_values = table.column(column.name)
+        if column.kind in NUMERIC:
+            cmap = plt.get_cmap("viridis").with_extremes(bad="lightgray")
+            image = ax.imshow(
+                column_values.reshape(n, n),
+                cmap=cmap,
+                extent=extent,
+                interpolation="nearest",
+                aspect="auto",
+            )
+            # An inset colorbar sits beside its panel like the category legends do.
+            bar = ax.inset_axes((1.04, 0.0, 0.05, 1.0))
+            colorbar = fig.colorbar(image, cax=bar, label=_short(column.name, 30))
+            if column.kind == "integer":
+                colorbar.locator = MaxNLocator(integer=True)
+        elif column.kind == "constant":
+            _constant(ax, column)
+            continue
+        else:
+            _category_map(ax, column, column_values, n, extent)
         ax.set_xlabel(f"z{dims[0]}")
-        ax.set_ylabel(f"z{dims[-1]}")
-        fig.colorbar(shown, ax=ax, shrink=0.8)
-    fig.tight_layout()
+        ax.set_ylabel(f"z{dims[-1]}" if len(dims) > 1 else "(one latent dimension)")
+    fig.suptitle(f"Decoded latent plane (z{dims[0]}, z{dims[-1]}; others at the centre) — {words}")
     return fig
 
 
@@ -274,7 +573,7 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def plot_interpolate(
-    run, x: torch.Tensor, pairs: int = 4, steps: int = 10, seed: int = 0, **_
+    run, x: torch.Tensor, pairs: int = 4, steps: int = 10, seed: int = 0, page: int = 1, **_
 ) -> Figure:
     gen = np.random.default_rng(seed)
     idx = gen.choice(len(x), size=2 * pairs, replace=len(x) < 2 * pairs)
@@ -293,19 +592,22 @@ def plot_interpolate(
             _show_images(ax, images, steps, f"{title}: one pair of test points per row")
         fig.tight_layout()
         return fig
-    fig, axes = plt.subplots(1, pairs, figsize=(3.4 * pairs, 3), squeeze=False)
-    for p, ax in enumerate(axes[0]):
-        values = run.to_data_units(_decode(run, linear[:, p]))
-        for f in range(min(6, values.shape[1])):
-            ax.plot(t, values[:, f], label=f"feature {f}")
-        ax.set_title(f"pair {p + 1}: straight line")
-        ax.set_xlabel("t")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
+    picked, labels, words = _model_lines(run, page)
+    fig, axes = _line_figure(pairs, labels, width=3.6, height=3.0)
+    for p, ax in enumerate(axes):
+        values = _decode(run, linear[:, p])  # (T, width) in model space
+        for i, column in enumerate(picked):
+            ax.plot(t, values[:, column], lw=1.5, **_line_style(i))
+        ax.set_title(f"pair {p + 1}")
+        ax.set_xlabel("t (0: first row, 1: second)")
+        ax.set_ylabel(STANDARDISED, fontsize=8)
+    fig.suptitle(f"Straight lines in the latent space between held-out rows\n{words}")
     return fig
 
 
-def plot_traverse(run, x: torch.Tensor, steps: int = 11, max_dims: int = 10, **_) -> Figure:
+def plot_traverse(
+    run, x: torch.Tensor, steps: int = 11, max_dims: int = 10, page: int = 1, **_
+) -> Figure:
     codes = _codes(run, x)
     centre, spread = _latent_scale(run, codes)
     dims = _latent_order(run, x)[:max_dims]
@@ -324,15 +626,16 @@ def plot_traverse(run, x: torch.Tensor, steps: int = 11, max_dims: int = 10, **_
         ax.set_yticklabels([f"z{d}" for d in dims])
         ax.set_title("one latent dimension swept from −3σ to +3σ per row, the others fixed")
         return fig
-    values = run.to_data_units(decoded).reshape(len(dims), steps, -1)
-    fig, axes = plt.subplots(1, len(dims), figsize=(3 * len(dims), 3), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        for f in range(min(6, values.shape[2])):
-            ax.plot(sweep, values[i, :, f], label=f"feature {f}")
-        ax.set_title(f"z{dims[i]}")
-        ax.set_xlabel("σ")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
+    picked, labels, words = _model_lines(run, page)
+    values = decoded.reshape(len(dims), steps, -1)
+    fig, axes = _line_figure(len(dims), labels, width=3.4, height=2.9)
+    for d, ax in enumerate(axes):
+        for i, column in enumerate(picked):
+            ax.plot(sweep, values[d, :, column], lw=1.5, **_line_style(i))
+        ax.set_title(f"z{dims[d]}")
+        ax.set_xlabel("σ from the centre")
+        ax.set_ylabel(STANDARDISED, fontsize=8)
+    fig.suptitle(f"One latent dimension swept from −3σ to +3σ per panel, the others fixed\n{words}")
     return fig
 
 
@@ -362,7 +665,7 @@ def plot_compare(run, x: torch.Tensor, others: list | None = None, n: int = 12, 
     _show_images(axes[0], x.numpy(), n, "originals")
     for ax, other in zip(axes[1:], runs, strict=True):
         _show_images(
-            ax, other.reconstruct(x), n, f"{other.config.model.model} ({Path(other.path).name})"
+            ax, _reconstruct(other, x), n, f"{other.config.model.model} ({Path(other.path).name})"
         )
     fig.tight_layout()
     return fig
@@ -382,14 +685,17 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
 
 
 def render(run, kind: str, data=None, **options) -> bytes:
-    """One plot kind as PNG bytes; ``data`` is the held-out Dataset to draw from."""
+    """One plot kind as PNG bytes; ``data`` is the held-out Dataset to draw from. ``options``
+    go to the plotter, e.g. ``page=2`` for a table's second page of columns."""
     if kind not in PLOTTERS:
         raise VaekitError(f"plot: unknown kind {kind!r} (known: {', '.join(KINDS)})")
-    data = data if data is not None else run.data("test")
+    data = data if data is not None else run.data()
     fig = PLOTTERS[kind](run, x=data.x, labels=data.labels, **options)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return buffer.getvalue()
 
 

@@ -199,7 +199,9 @@ class Run:
         if isinstance(data, Dataset):
             return data
         if isinstance(data, (str, Path)):
-            return load_examples(str(data), self.config.data, self.schema)
+            dataset = load_examples(str(data), self.config.data, self.schema)
+            self._check_support(dataset.x, str(data))
+            return dataset
         schema = self.schema
         where = where or ("DataFrame" if is_dataframe(data) else "array")
         if schema.kind == "table":
@@ -210,15 +212,7 @@ class Run:
                 if values.ndim != 2:
                     raise fail(where, f"a table needs a 2-D array, got shape {values.shape}")
                 table = from_array(values, where)
-                outputs = [c.name for c in schema.columns if c.role != "ignored"]
-                if values.shape[1] != len(outputs):
-                    raise fail(
-                        where,
-                        f"has {values.shape[1]} columns; this run's table has "
-                        f"{len(outputs)} ({', '.join(outputs)}); pass a DataFrame to match "
-                        "columns by name",
-                    )
-                table.names = outputs
+                table.names = _columns_in_array(schema, values.shape[1], where)
             x, labels = schema.encode(table)
         else:
             values = _numpy(data)
@@ -239,8 +233,8 @@ class Run:
             return schema.decode(values)
         return to_dataframe(schema.decode(values), {c.name: c.kind for c in schema.columns})
 
-    def _check_support(self, x: np.ndarray, where: str) -> None:
-        if self.config.model.likelihood == "bernoulli" and x.size:
+    def _check_support(self, x: np.ndarray | torch.Tensor, where: str) -> None:
+        if self.config.model.likelihood == "bernoulli" and len(x):
             lo, hi = float(x.min()), float(x.max())
             if lo < 0 or hi > 1:
                 raise fail(
@@ -313,6 +307,21 @@ class Run:
     def _tensor(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
         return t.to(device=self.model.device, dtype=torch.float32)
+
+
+def _columns_in_array(schema: Schema, width: int, where: str) -> list[str]:
+    """The column names of a bare 2-D array: the table's columns in file order, with or
+    without its label column (ignored columns never)."""
+    kept = [c.name for c in schema.columns if c.role != "ignored"]
+    features = [c.name for c in schema.columns if c.role == "feature"]
+    for names in (kept, features):
+        if width == len(names):
+            return names
+    raise fail(
+        where,
+        f"has {width} columns; this run's table has {len(kept)} ({', '.join(kept)}); pass a "
+        "DataFrame to match columns by name",
+    )
 
 
 def _numpy(x: Any) -> np.ndarray:

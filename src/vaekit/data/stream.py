@@ -300,6 +300,8 @@ def streamed_schema(rows: NpyRows, stats: FileStats, kind: str, shape, scale) ->
                     hi=hi,
                 )
             )
+    if not any(c.kind == "continuous" for c in columns):
+        raise fail(rows.path, "has no column left to model (every column is constant)")
     return TableSchema(columns)
 
 
