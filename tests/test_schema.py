@@ -355,6 +355,6 @@ def test_values_outside_a_bernoulli_decoders_support_are_refused(tmp_path, make_
     np.save(tmp_path / "wide.npy", 2 * rng.random((5, 8, 8)).astype(np.float32))
     assert main(["evaluate", str(run.path), "--data", str(tmp_path / "wide.npy")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "wide.npy" in err and "where this run's Bernoulli decoder is defined" in err
+    assert "wide.npy" in err and "which this run's Bernoulli decoder needs" in err
     with pytest.raises(VaekitError, match="outside \\[0, 1\\]"):
         run.encode(2 * rng.random((5, 8, 8)))

@@ -32,6 +32,7 @@ from vaekit.data import (
     Dataset,
     DataSplits,
     _to_dataset,
+    check_unit_range,
     load_examples,
     load_splits,
     recorded_schema,
@@ -235,13 +236,9 @@ class Run:
 
     def _check_support(self, x: np.ndarray | torch.Tensor, where: str) -> None:
         if self.config.model.likelihood == "bernoulli" and len(x):
-            lo, hi = float(x.min()), float(x.max())
-            if lo < 0 or hi > 1:
-                raise fail(
-                    where,
-                    f"values map to [{lo:.4g}, {hi:.4g}] in model space, outside [0, 1], where "
-                    "this run's Bernoulli decoder is defined",
-                )
+            check_unit_range(
+                x, where, "this run's Bernoulli decoder", "bring the data to the training units"
+            )
 
     @torch.no_grad()
     def sample(

@@ -248,14 +248,17 @@ def split(x: np.ndarray, labels: np.ndarray | None, val_fraction: float, seed: i
         yield x[idx], None if labels is None else labels[idx]
 
 
-def check_unit_range(x: np.ndarray | torch.Tensor, where: str, why: str) -> None:
+def check_unit_range(
+    x: np.ndarray | torch.Tensor,
+    where: str,
+    why: str,
+    fix: str = "use --likelihood gaussian (or rescale the data)",
+) -> None:
     """Bernoulli decoders and binarisation need every value in [0, 1]."""
     lo, hi = float(x.min()), float(x.max())
     if lo < 0 or hi > 1:
         raise fail(
-            where,
-            f"values lie in [{lo:.4g}, {hi:.4g}], outside [0, 1], which {why} "
-            "needs; use --likelihood gaussian (or rescale the data)",
+            where, f"values lie in [{lo:.4g}, {hi:.4g}], outside [0, 1], which {why} needs; {fix}"
         )
 
 
