@@ -141,6 +141,10 @@ def _bad_table(root, tmp_path, name, edit):
             lambda f: f.__setitem__("rooms", ["many"] + f["rooms"].tolist()[1:]),
             "line 2, column 'rooms': 'many' is not a number",
         ),
+        (
+            lambda f: f.__setitem__("income", ["1e300"] + f["income"].tolist()[1:]),
+            "line 2, column 'income': the value is infinite or too large for float32",
+        ),
     ],
 )
 def test_a_file_that_does_not_fit_is_one_line_naming_file_and_column(

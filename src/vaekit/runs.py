@@ -16,6 +16,7 @@ model the config describes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,9 +157,10 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
     held_splits: DataSplits | None = field(default=None, repr=False, compare=False)
 
-    @property
+    @functools.cached_property
     def schema(self) -> Schema:
-        """The data's schema: image shape and units, or the table's typed columns."""
+        """The data's schema: image shape and units, or the table's typed columns (read from
+        the config once)."""
         schema = recorded_schema(self.config.data, self.path / CONFIG)
         if schema is None:
             raise fail(self.path / CONFIG, "data.schema is missing; retrain the run")

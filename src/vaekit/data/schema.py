@@ -69,9 +69,10 @@ class Column:
         """Model-space columns this column takes."""
         if not self.in_model:
             return 0
-        base = {"categorical": len(self.categories or [])}.get(
-            self.kind, 0 if self.kind == "constant" else 1
-        )
+        if self.kind == "categorical":
+            base = len(self.categories or [])
+        else:
+            base = 0 if self.kind == "constant" else 1
         return base + (self.missing == "indicator")
 
     def describe(self) -> str:
@@ -104,10 +105,6 @@ class ImageSchema:
     intensity: list[float] | None = None
     classes: list[str] | None = None
     kind: str = field(default="image", init=False)
-
-    @property
-    def width(self) -> int:
-        return int(np.prod(self.shape))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,7 +169,7 @@ class ImageSchema:
     def _float_values(self, values: np.ndarray, lo: float, hi: float, where: str) -> np.ndarray:
         x = values.astype(np.float32)
         if not np.isfinite(x).all():
-            raise fail(where, "contains NaN or infinite values")
+            raise fail(where, "contains NaN, infinite or too large (beyond float32) values")
         if self.divide_by == 1 or (lo >= 0 and hi <= 1):
             return x  # already in model units (the training files' own, or [0, 1])
         if lo >= self.lo and hi <= self.hi and np.array_equal(x, np.round(x)):
@@ -294,6 +291,13 @@ class TableSchema:
                 raise fail(table.where, f"has no column {column.name!r} (a feature of this run)")
             parts.append(_encode_column(column, table))
         x = np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), dtype=np.float32)
+        if not np.isfinite(x).all():
+            column, row = self._first_non_finite(x)
+            raise fail(
+                table.where,
+                f"{table.line(row)}, column {column!r}: the value is infinite or too large for "
+                "float32 once standardised; rescale the data",
+            )
         labels = None
         label = self.label
         if label is not None and label.name in table.names:
@@ -306,6 +310,12 @@ class TableSchema:
                 )
         self._warn_if_unlike_training(table)
         return x.astype(np.float32, copy=False), labels
+
+    def _first_non_finite(self, x: np.ndarray) -> tuple[str, int]:
+        """The table column and row of the first non-finite model-space value."""
+        row, at = (int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        names = [column.name for column, _ in self.model_columns()]
+        return names[at], row
 
     def decode(self, x: np.ndarray) -> Table:
         """Model-space rows -> a Table of the feature columns in the user's units."""
@@ -401,7 +411,8 @@ def _encode_column(column: Column, table: Table) -> np.ndarray:
         block = np.zeros((n, 0))
     if column.missing == "indicator":
         block = np.concatenate([block, missing[:, None].astype(np.float64)], axis=1)
-    return block.astype(np.float32)
+    with np.errstate(over="ignore"):  # an overflow to inf is refused, naming the cell, by encode
+        return block.astype(np.float32)
 
 
 def _number(text: Any) -> bool:

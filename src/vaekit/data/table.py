@@ -160,31 +160,14 @@ def from_dataframe(frame: Any, where: str = "DataFrame") -> Table:
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
         else:
-            cells = [None if _cell_missing(v) else str(v).strip() for v in series.tolist()]
-            text = np.array(cells, dtype=object)
-            # A text column whose every value is a number (e.g. read with dtype=str) is numeric.
-            spelled = ["" if c is None else c for c in cells]
-            columns.append(
-                column_from_cells(spelled, str(name), where, 0)
-                if all(c is None or _parse_number(c) is not None for c in cells)
-                else text
-            )
+            # Text cells go through the CSV reader's rule, so a text column whose every value
+            # is a number (e.g. read with dtype=str) is numeric, as it would be from the file.
+            missing = series.isna().to_numpy()
+            cells = ["" if gone else str(v) for v, gone in zip(series, missing, strict=True)]
+            columns.append(column_from_cells(cells, str(name), where, 0))
     if len(set(names)) != len(names):
         raise fail(where, "has two columns with the same name")
     return Table(names, columns, where, 0)
-
-
-def _cell_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value)) if not isinstance(value, (list, tuple)) else False
-    except (TypeError, ValueError):
-        return False
 
 
 def to_dataframe(table: Table, kinds: dict[str, str] | None = None) -> Any:
