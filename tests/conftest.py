@@ -10,10 +10,18 @@ from vaekit import progress
 from vaekit.config import RunConfig
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_data(tmp_path_factory):
+    """Every test, session and module fixtures too, caches data and classifiers in the session's
+    own folder, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VAEKIT_DATA", str(tmp_path_factory.getbasetemp() / "vaekit-data"))
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _quiet_and_private(monkeypatch, tmp_path_factory):
+def _quiet():
     progress.QUIET = True
-    monkeypatch.setenv("VAEKIT_DATA", str(tmp_path_factory.getbasetemp() / "vaekit-data"))
 
 
 def tiny_config(**sections) -> RunConfig:

@@ -59,7 +59,7 @@ def test_pickle_files_are_never_loaded(trained_run, tmp_path, capsys):
     with pytest.raises(VaekitError, match="weights file not found"):
         vaekit.load(run)
     (run / "model.safetensors").write_bytes(pickle.dumps(Boom()))  # a pickle under our name
-    with pytest.raises(VaekitError, match="not a readable safetensors file"):
+    with pytest.raises(VaekitError, match="not a readable weights file"):
         vaekit.load(run)
     assert "pwned" not in capsys.readouterr().out
 
@@ -83,7 +83,7 @@ def test_truncated_weights_and_bad_config_are_clear_errors(trained_run, tmp_path
     shutil.copytree(trained_run, run)
     blob = (run / "model.safetensors").read_bytes()
     (run / "model.safetensors").write_bytes(blob[: len(blob) // 2])
-    with pytest.raises(VaekitError, match="not a readable safetensors file"):
+    with pytest.raises(VaekitError, match="not a readable weights file"):
         vaekit.load(run)
     config = json.loads((run / "config.json").read_text())
     config["model"]["latent_dim"] = -1

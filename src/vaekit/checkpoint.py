@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, safe_open, save_file
 
 from vaekit.errors import fail
-from vaekit.files import atomic_write
+from vaekit.tensorfiles import check_tensors, read_tensors, write_tensors
 
 FORMAT = 1
 
@@ -78,8 +76,7 @@ def save_checkpoint(
         "optimizer_scalars": scalars,
         "history": state.history,
     }
-    metadata = {"vaekit": json.dumps(meta)}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+    write_tensors(path, tensors, {"vaekit": json.dumps(meta)})
 
 
 def load_checkpoint(
@@ -90,18 +87,14 @@ def load_checkpoint(
     device: torch.device,
     rank: int = 0,
     world: int = 1,
+    examples: int | None = None,
 ) -> TrainingState:
-    """Restore model, optimiser and generators from ``path``; return the loop's counters."""
+    """Restore model, optimiser and generators from ``path``; return the loop's counters.
+    ``examples``: the training set's size, which a mid-epoch data order must permute."""
     if not path.exists():
         raise fail(path, "no checkpoint to resume from")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = json.loads((handle.metadata() or {})["vaekit"])
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, KeyError, ValueError) as err:
-        raise fail(path, f"not a readable checkpoint ({type(err).__name__}: {err})") from None
-    if meta.get("format") != FORMAT:
-        raise fail(path, f"checkpoint format {meta.get('format')!r} is not supported")
+    tensors, metadata = read_tensors(path, "checkpoint")
+    meta = _read_meta(path, metadata)
     if meta.get("world", 1) != world:
         raise fail(
             path,
@@ -111,26 +104,20 @@ def load_checkpoint(
     if world > 1:  # this rank's own random state and partial sums
         names = {"totals": "epoch.totals", "noise": "rng.noise", "torch": "rng.torch"}
         for key in [k for k in tensors if k.startswith(f"rank{rank}.")]:
-            tensors[names[key.split(".", 1)[1]]] = tensors[key]
+            own = names.get(key.split(".", 1)[1])
+            if own is None:
+                raise fail(path, f"unexpected tensor {key}")
+            tensors[own] = tensors[key]
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    expected = model.state_dict()
-    if weights.keys() != expected.keys() or any(
-        weights[k].shape != expected[k].shape for k in expected
-    ):
-        raise fail(path, "checkpoint weights do not match the model in config.json")
-    model.load_state_dict(weights)
-    slots: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith("optimizer."):
-            _, index, name = key.split(".", 2)
-            slots.setdefault(int(index), {})[name] = value
-    for index, extra in meta["optimizer_scalars"].items():
-        slots.setdefault(int(index), {}).update(extra)
-    optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
-    for name, gen in generators.items():
-        gen.set_state(tensors[f"rng.{name}"])
-    torch.set_rng_state(tensors["rng.torch"])
+    check_tensors(path, weights, model.state_dict(), "the model in config.json")
     mid_epoch = meta["position"] > 0
+    try:
+        _restore(weights, tensors, meta, model, optimizer, generators)
+        if mid_epoch:
+            _check_epoch_buffers(tensors, examples)
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise fail(path, f"the checkpoint does not fit this run ({reason})") from None
     return TrainingState(
         epoch=meta["epoch"],
         step=meta["step"],
@@ -140,3 +127,87 @@ def load_checkpoint(
         totals=tensors["epoch.totals"].to(device) if mid_epoch else None,
         history=meta["history"],
     )
+
+
+META_TYPES = {
+    "format": int,
+    "epoch": int,
+    "step": int,
+    "position": int,
+    "best_score": (int, float),
+    "world": int,
+    "param_groups": list,
+    "optimizer_scalars": dict,
+    "history": list,
+}
+
+
+def _read_meta(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
+    """The checkpoint's counters, refused unless each has its type and the format is known."""
+    try:
+        meta = json.loads(metadata["vaekit"])
+    except (KeyError, ValueError):
+        raise fail(
+            path, "not a vaekit checkpoint (its metadata has no readable counters)"
+        ) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else meta
+        raise fail(path, f"checkpoint format {found!r} is not supported")
+    for key, kind in META_TYPES.items():
+        value = meta.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise fail(path, f"checkpoint counter {key} is {value!r}, not a {_kind_name(kind)}")
+    if min(meta["epoch"], meta["step"], meta["position"]) < 0 or meta["world"] < 1:
+        raise fail(path, "checkpoint counters are negative")
+    if not all(isinstance(row, dict) for row in meta["history"]):
+        raise fail(path, "checkpoint history rows must be objects")
+    return meta
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    return "number" if isinstance(kind, tuple) else {int: "whole number"}.get(kind, kind.__name__)
+
+
+def _restore(
+    weights: dict[str, torch.Tensor],
+    tensors: dict[str, torch.Tensor],
+    meta: dict[str, Any],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generators: dict[str, torch.Generator],
+) -> None:
+    """Load weights, optimiser state and random states; a slot that does not match its
+    parameter's shape raises ValueError (torch would only fail at the next step)."""
+    model.load_state_dict(weights)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    slots: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            param = params[int(index)]
+            if value.dim() and (value.shape != param.shape or value.dtype != param.dtype):
+                raise ValueError(f"{key} has shape {tuple(value.shape)}, not {tuple(param.shape)}")
+            slots.setdefault(int(index), {})[name] = value
+    for index, extra in meta["optimizer_scalars"].items():
+        slots.setdefault(int(index), {}).update(extra)
+    optimizer.load_state_dict({"state": slots, "param_groups": meta["param_groups"]})
+    for name, gen in generators.items():
+        gen.set_state(tensors[f"rng.{name}"])
+    torch.set_rng_state(tensors["rng.torch"])
+
+
+def _check_epoch_buffers(tensors: dict[str, torch.Tensor], examples: int | None) -> None:
+    """A mid-epoch checkpoint's data order must hold each training example once (row ids; a
+    streamed file's ids skip its validation rows), and its running sums must be the three
+    float64 totals the loop adds to."""
+    order, totals = tensors["epoch.order"], tensors["epoch.totals"]
+    n = len(order) if examples is None else examples
+    if (
+        order.shape != (n,)
+        or order.dtype != torch.int64
+        or (n and int(order.min()) < 0)
+        or len(torch.unique(order)) != n
+    ):
+        raise ValueError(f"epoch.order is not an order of the {n} training examples")
+    if totals.shape != (3,) or totals.dtype != torch.float64:
+        raise ValueError("epoch.totals is not the epoch's three running sums")

@@ -30,7 +30,13 @@ from vaekit.errors import TrainingInterrupted, VaekitError, fail
 from vaekit.files import save_array, save_arrays
 from vaekit.numerics import denormals_flushed
 from vaekit.runs import EVALUATION
-from vaekit.summaries import COMPARE_KEYS, describe_network, evaluation_rows, render_evaluation
+from vaekit.summaries import (
+    COMPARE_KEYS,
+    describe_network,
+    evaluation_rows,
+    figure,
+    render_evaluation,
+)
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 HIDDEN_FIELDS = {("model", "input_shape"), ("data", "schema"), ("data", "columns")}
@@ -244,14 +250,12 @@ def cmd_info(args: argparse.Namespace) -> None:
     if metrics:
         last = metrics[-1]
         rows.append(("epochs run", str(last["epoch"])))
-        headline = (
-            f"ELBO {last['val_elbo']:.3f} nats" if last.get("val_elbo") is not None else "recon"
-        )
+        headline = "recon" if last.get("val_elbo") is None else f"ELBO {last['val_elbo']:.3f} nats"
         rows.append(
             (
                 "final val",
-                f"{headline} (recon {last['val_recon']:.3f}, kl {last['val_kl']:.3f}, "
-                f"mse {last['val_mse']:.4f})",
+                f"{headline} (recon {figure(last.get('val_recon'))}, kl "
+                f"{figure(last.get('val_kl'))}, mse {figure(last.get('val_mse'), '.4f')})",
             )
         )
     if summary.get("best"):
@@ -385,12 +389,16 @@ def _read_codes(path: Path) -> np.ndarray:
             with np.load(path, allow_pickle=False) as f:
                 if "mean" not in f:
                     raise fail(path, "expected an array named 'mean' (as `vaekit encode` writes)")
-                return f["mean"]
-        return np.load(path, allow_pickle=False)
+                codes = f["mean"]
+        else:
+            codes = np.load(path, allow_pickle=False)
     except VaekitError:
         raise
     except Exception as err:  # noqa: BLE001 - any format problem is one line
         raise fail(path, f"cannot read codes ({type(err).__name__}: {err})") from None
+    if codes.dtype.kind not in "fiu" or not np.isfinite(codes).all():
+        raise fail(path, "codes must be finite numbers")
+    return codes
 
 
 def _check_suffix(path: Path, allowed: tuple[str, ...]) -> None:

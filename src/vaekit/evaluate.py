@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from vaekit.models import Autoencoder
@@ -231,16 +232,19 @@ def evaluate_run(
         "model": run.config.model.model,
         "data": run.split_label(source),
         "examples": len(x),
+        "weights_sha256": run.weights_checksum,  # which weights these numbers are of
         "k": k,
         "seed": seed,
     }
     val = validation_metrics(model, x, seed=seed)
+    run.require_finite(np.array([v for v in val.values() if v is not None]), "ELBO terms")
     result["elbo"] = {
         **val,
         "bits_per_dim": None if val["elbo"] is None else -val["elbo"] / (dims * math.log(2)),
     }
     if model.probabilistic:
         ll = importance_log_likelihood(model, x, k=k, seed=seed)
+        run.require_finite(np.asarray(ll), "log-likelihoods")
         result["log_likelihood"] = {
             "mean": float(ll.mean()),
             "stderr": float(ll.std() / math.sqrt(len(ll))) if len(ll) > 1 else None,

@@ -51,6 +51,7 @@ class Explorer:
         x = data.x[:points]
         with torch.no_grad():
             codes = run.model.encode(x.to(run.model.device)).mean.cpu().numpy()
+        codes = run.require_finite(codes, "codes")
         activity = latent_statistics(run.model, x)["activity"]
         order = [int(i) for i in np.argsort(activity)[::-1]]
         self.latent_dim = codes.shape[1]

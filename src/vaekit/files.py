@@ -67,14 +67,25 @@ def save_arrays(path: Path, arrays: dict[str, Any]) -> None:
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one line and flush it to disk (metrics logs)."""
+    """Append one line and flush it to disk (metrics logs). A file whose last line was cut
+    short gets a line break first, so the new line is never glued to the damaged one."""
     try:
-        with open(path, "a") as handle:
-            handle.write(line.rstrip("\n") + "\n")
+        with open(path, "a+b") as handle:
+            handle.seek(0, os.SEEK_END)
+            cut_short = handle.tell() > 0 and _last_byte(handle) != b"\n"
+            text = ("\n" if cut_short else "") + line.rstrip("\n") + "\n"
+            handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as err:
         raise fail(path, f"cannot write ({err.strerror or err})") from None
+
+
+def _last_byte(handle: Any) -> bytes:
+    handle.seek(-1, os.SEEK_END)
+    last = handle.read(1)
+    handle.seek(0, os.SEEK_END)
+    return last
 
 
 def _umask() -> int:

@@ -6,10 +6,47 @@ import contextlib
 import ctypes
 import functools
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 
 OMP_PAUSE_HARD = 2  # omp_pause_resource_t: end the runtime's threads (OpenMP 5.0)
+MKL_CBWR_BRANCH = 1  # mkl_cbwr_get's question: which code branch is in force
+MKL_CBWR_BRANCH_OFF = 1  # its answer by default: no numerical reproducibility
+MKL_CBWR_AUTO = 2  # reproducible, on the fastest branch this CPU runs
+
+
+def reproducible_mkl() -> bool | None:
+    """Turn on MKL's conditional numerical reproducibility (branch AUTO) unless the user chose
+    a branch with ``MKL_CBWR``; whether it is on (None where torch has no MKL).
+
+    Off, MKL's matrix products may differ in their last bits from one process to the next with
+    the same inputs and thread count: the same training command gave one of two results (3 of
+    60 runs the rarer one, the first optimiser step already apart). MKL takes the setting only
+    before its first call, so vaekit makes it on import; after that it stays off (False).
+    """
+    mkl = _torch_mkl()
+    if mkl is None:
+        return None
+    if mkl.mkl_serv_cbwr_get(MKL_CBWR_BRANCH) == MKL_CBWR_BRANCH_OFF:
+        mkl.mkl_serv_cbwr_set(MKL_CBWR_AUTO)
+    return mkl.mkl_serv_cbwr_get(MKL_CBWR_BRANCH) != MKL_CBWR_BRANCH_OFF
+
+
+@functools.cache
+def _torch_mkl() -> ctypes.CDLL | None:
+    """torch's CPU library, where MKL is linked in and exports its service functions."""
+    path = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
+    try:
+        library = ctypes.CDLL(str(path))
+    except OSError:
+        return None
+    if not all(hasattr(library, f) for f in ("mkl_serv_cbwr_get", "mkl_serv_cbwr_set")):
+        return None
+    for name in ("mkl_serv_cbwr_get", "mkl_serv_cbwr_set"):
+        getattr(library, name).argtypes = [ctypes.c_int]
+        getattr(library, name).restype = ctypes.c_int
+    return library
 
 
 def flushing_denormals() -> bool:

@@ -72,12 +72,13 @@ def _show_images(ax, images: np.ndarray, columns: int, title: str = "") -> None:
 
 def _codes(run, x: torch.Tensor) -> np.ndarray:
     with torch.no_grad():
-        return torch.cat(
+        codes = torch.cat(
             [
                 run.model.encode(x[i : i + 4096].to(run.model.device)).mean.cpu()
                 for i in range(0, len(x), 4096)
             ]
         ).numpy()
+    return run.require_finite(codes, "codes")
 
 
 def _decode(run, z: np.ndarray) -> np.ndarray:

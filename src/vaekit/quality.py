@@ -25,7 +25,7 @@ from vaekit.data.builtin import data_dir
 from vaekit.files import atomic_write
 from vaekit.progress import log
 
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2  # 2: initial weights seeded (were whatever the global stream held)
 JUDGE_EXAMPLES = 100_000  # training examples for the classifier (streamed files: the first)
 
 
@@ -72,27 +72,18 @@ def judge_for(splits: DataSplits, seed: int = 0, epochs: int = 5) -> Judge | Non
     inputs = int(np.prod(splits.shape))
     key = _cache_key(splits, seed, epochs)
     path = data_dir() / "classifiers" / f"{key}.safetensors"
-    model = FeatureClassifier(inputs, classes)
-    if path.exists():
-        try:
-            model.load_state_dict(load_file(str(path)))
-            meta = json.loads(path.with_suffix(".json").read_text())
-            return Judge(model.eval(), meta["accuracy"], classes)
-        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, not trusted
-            pass
-    log(f"training the sample-quality classifier for {splits.source} (once, then cached) ...")
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    x, y = first_examples(splits.train, JUDGE_EXAMPLES)  # a streamed file: its first rows
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for start in range(0, len(x), 128):
-            idx = order[start : start + 128]
-            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    with torch.random.fork_rng(devices=[]):  # seeded here, and the caller's stream untouched
+        torch.manual_seed(seed)
+        model = FeatureClassifier(inputs, classes)  # the same initial weights every time
+        if path.exists():
+            try:
+                model.load_state_dict(load_file(str(path)))
+                meta = json.loads(path.with_suffix(".json").read_text())
+                return Judge(model.eval(), meta["accuracy"], classes)
+            except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, not trusted
+                pass
+        log(f"training the sample-quality classifier for {splits.source} (once, then cached) ...")
+        _fit(model, splits, seed, epochs)
     model.eval()
     test = splits.eval_split
     with torch.no_grad():
@@ -107,6 +98,20 @@ def judge_for(splits: DataSplits, seed: int = 0, epochs: int = 5) -> Judge | Non
         path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps({"accuracy": accuracy}))
     )
     return Judge(model, accuracy, classes)
+
+
+def _fit(model: FeatureClassifier, splits: DataSplits, seed: int, epochs: int) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    x, y = first_examples(splits.train, JUDGE_EXAMPLES)  # a streamed file: its first rows
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for start in range(0, len(x), 128):
+            idx = order[start : start + 128]
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
 
 
 def _cache_key(splits: DataSplits, seed: int, epochs: int) -> str:

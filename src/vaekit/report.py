@@ -15,8 +15,9 @@ from vaekit.errors import VaekitError
 from vaekit.files import append_line, atomic_write_text
 from vaekit.plots import render
 from vaekit.progress import log
+from vaekit.records import read_rows
 from vaekit.runs import EVALUATION
-from vaekit.summaries import describe_network, evaluation_rows
+from vaekit.summaries import check_evaluation, describe_network, evaluation_rows
 
 SECTIONS = [
     (
@@ -63,12 +64,23 @@ SECTIONS = [
 
 
 def latest_evaluation(run, k: int = 200, samples: int = 2000) -> dict:
-    """The run's last ``vaekit evaluate`` result, or a fresh, quicker one (then recorded)."""
+    """The run's last ``vaekit evaluate`` result for its present weights on the whole held-out
+    split, or a fresh, quicker one (then recorded). Records of other weights (before a resume,
+    ``--weights last``), other data or ``--limit``, and damaged lines, are passed over."""
     file = run.path / EVALUATION
-    if file.exists():
-        lines = [line for line in file.read_text().splitlines() if line.strip()]
-        if lines:
-            return json.loads(lines[-1])
+    wanted = {
+        "weights_sha256": run.weights_checksum,
+        "data": run.split_label(None),
+        "examples": len(run.data()),
+    }
+    for number, record in reversed(list(enumerate(read_rows(file, skip_damaged=True), 1))):
+        if all(record.get(key) == value for key, value in wanted.items()):
+            try:
+                check_evaluation(record, f"{file} record {number}")
+            except VaekitError as err:
+                log(f"warning: {err}; passed over")
+                continue
+            return record
     from vaekit.evaluate import evaluate_run
 
     log(f"evaluating {run.path} for the report (K = {k}; run `vaekit evaluate` for more) ...")

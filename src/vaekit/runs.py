@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from vaekit.config import RunConfig
 from vaekit.data import (
@@ -42,10 +39,12 @@ from vaekit.data import (
 from vaekit.data.schema import Schema
 from vaekit.data.table import from_array, from_dataframe, is_dataframe, to_dataframe
 from vaekit.errors import VaekitError, fail
-from vaekit.files import atomic_write, atomic_write_json
+from vaekit.files import atomic_write_json
 from vaekit.models import Autoencoder, build_model
 from vaekit.progress import log
+from vaekit.records import parse_json, read_metrics, read_summary
 from vaekit.samplers import GaussianMixtureSampler
+from vaekit.tensorfiles import check_tensors, checksum, read_tensors, write_tensors
 
 CONFIG = "config.json"
 WEIGHTS = {"best": "model.safetensors", "last": "last.safetensors"}
@@ -94,37 +93,14 @@ def remove_stale_temporaries(path: Path) -> int:
 
 def save_weights(model: Autoencoder, path: Path, metadata: dict[str, str] | None = None) -> None:
     # Saved from the unwrapped module on CPU, contiguous: what safetensors requires.
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata or {}))
+    write_tensors(path, model.state_dict(), metadata)
 
 
 def load_weights(model: Autoencoder, path: Path) -> None:
-    """Load safetensors weights into ``model``, naming any missing/extra/mis-shaped tensor."""
-    if not path.exists():
-        raise fail(path, "weights file not found")
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise fail(path, f"not a readable safetensors file ({err})") from None
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    if missing or extra:
-        parts = ([f"missing {', '.join(missing[:3])}"] if missing else []) + (
-            [f"unexpected {', '.join(extra[:3])}"] if extra else []
-        )
-        raise fail(path, f"tensors do not match the model in config.json: {'; '.join(parts)}")
-    for name, tensor in tensors.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise fail(
-                path,
-                f"tensor {name} has shape {tuple(tensor.shape)}, the config's model "
-                f"needs {tuple(expected[name].shape)}",
-            )
-        if tensor.dtype != expected[name].dtype:
-            raise fail(
-                path, f"tensor {name} has dtype {tensor.dtype}, expected {expected[name].dtype}"
-            )
+    """Load safetensors weights into ``model``, naming any missing/extra/mis-shaped tensor and
+    refusing a damaged file or non-finite values."""
+    tensors, _ = read_tensors(path, "weights")
+    check_tensors(path, tensors, model.state_dict(), "the model in config.json")
     model.load_state_dict(tensors)
 
 
@@ -135,10 +111,21 @@ def read_config(path: Path) -> RunConfig:
     if not file.exists():
         raise fail(path, "not a vaekit run (no config.json)")
     try:
-        raw = json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raw = parse_json(file.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
         raise fail(file, f"not valid JSON ({err})") from None
-    return RunConfig.from_dict(raw, where=file)
+    config = RunConfig.from_dict(raw, where=file)
+    shape = list(config.model.input_shape)
+    if not shape:
+        raise fail(file, "model.input_shape is missing: not a trained run's config")
+    schema = recorded_schema(config.data, file)
+    if schema is not None and list(schema.shape) != shape:
+        raise fail(
+            file,
+            f"data.schema describes examples of shape {list(schema.shape)} but "
+            f"model.input_shape is {shape}",
+        )
+    return config
 
 
 @dataclass
@@ -154,7 +141,7 @@ class Run:
     path: Path
     config: RunConfig
     model: Autoencoder
-    summary: dict[str, Any] = field(default_factory=dict)
+    weights: str = "best"  # which weights file was loaded: a key of WEIGHTS
     held_splits: DataSplits | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
@@ -173,12 +160,21 @@ class Run:
             self.held_splits = load_splits(self.config.data)
         return self.held_splits
 
+    @functools.cached_property
+    def weights_checksum(self) -> str:
+        """A digest of the loaded weights (as in their file's metadata): which model an
+        evaluation record is of."""
+        return checksum(self.model.state_dict())
+
+    @functools.cached_property
+    def summary(self) -> dict[str, Any]:
+        """summary.json: data facts, parameter count, best and final numbers ({} if absent)."""
+        return read_summary(self.path / SUMMARY)
+
     @property
     def metrics(self) -> list[dict[str, Any]]:
-        file = self.path / METRICS
-        if not file.exists():
-            return []
-        return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+        """metrics.jsonl: one dict per epoch ([] if absent)."""
+        return read_metrics(self.path / METRICS)
 
     def data(self, source: str | None = None) -> Dataset:
         """The run's own split (``train``, ``val``, ``test``; None: the held-out one, test where
@@ -256,7 +252,8 @@ class Run:
         Gaussian mixture fitted to the training codes."""
         gen = _generator(seed)
         if sampler == "gmm":
-            z = GaussianMixtureSampler.load(self.path / SAMPLER).sample(n, generator=gen)
+            mixture = GaussianMixtureSampler.load(self.path / SAMPLER, self.model.latent_dim)
+            z = mixture.sample(n, generator=gen)
             out = self.model.decode(z.to(self.model.device)).mean.cpu().numpy()
         elif sampler != "prior":
             raise VaekitError(f"--sampler: {sampler!r} is not one of prior, gmm")
@@ -268,6 +265,7 @@ class Run:
                     "gmm draws codes from a mixture fitted to the training codes instead"
                 )
             out = self.model.sample(n, generator=gen).cpu().numpy()
+        out = self.require_finite(out, f"{sampler} samples")
         return out if model_space else self.to_data(out)
 
     @torch.no_grad()
@@ -275,7 +273,7 @@ class Run:
         """Reconstructions (decoder means of the posterior means) of ``data`` (anything
         ``to_model`` takes), in the user's units unless ``model_space``."""
         x = self._tensor(self.to_model(data).x)
-        out = self.model.reconstruct(x).cpu().numpy()
+        out = self.require_finite(self.model.reconstruct(x).cpu().numpy(), "reconstructions")
         return out if model_space else self.to_data(out)
 
     @torch.no_grad()
@@ -283,8 +281,10 @@ class Run:
         """Posterior means and log-variances of ``data`` (anything ``to_model`` takes), each
         (N, latent_dim) numpy arrays."""
         posterior = self.model.encode(self._tensor(self.to_model(data).x))
-        logvar = getattr(posterior, "logvar", torch.full_like(posterior.mean, float("-inf")))
-        return posterior.mean.cpu().numpy(), logvar.cpu().numpy()
+        mean = self.require_finite(posterior.mean.cpu().numpy(), "codes")
+        if not hasattr(posterior, "logvar"):  # a deterministic encoder: variance zero
+            return mean, np.full_like(mean, float("-inf"))
+        return mean, self.require_finite(posterior.logvar.cpu().numpy(), "code log-variances")
 
     @torch.no_grad()
     def decode(self, z: np.ndarray | torch.Tensor, model_space: bool = False) -> Any:
@@ -295,8 +295,21 @@ class Run:
             raise VaekitError(
                 f"codes must have shape (N, {self.model.latent_dim}), got {tuple(z.shape)}"
             )
-        out = self.model.decode(z).mean.cpu().numpy()
+        if not bool(torch.isfinite(z).all()):
+            raise VaekitError("codes hold NaN or infinite values")
+        out = self.require_finite(self.model.decode(z).mean.cpu().numpy(), "decoded examples")
         return out if model_space else self.to_data(out)
+
+    def require_finite(self, values: np.ndarray, what: str) -> np.ndarray:
+        """``values`` when all are finite; else a VaekitError naming the weights file, so no
+        picture or array is ever made from NaN or infinity."""
+        if not np.isfinite(values).all():
+            raise fail(
+                self.path / WEIGHTS[self.weights],
+                f"the model's {what} hold NaN or infinite values (weights damaged or out of "
+                "range); retrain the run",
+            )
+        return values
 
     @property
     def kind(self) -> str:
@@ -338,9 +351,7 @@ def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:
     model = build_model(config.model)
     load_weights(model, path / WEIGHTS[weights])
     model.to(device).eval()
-    summary_file = path / SUMMARY
-    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
-    return Run(path, config, model, summary)
+    return Run(path, config, model, weights)
 
 
 def write_config(path: Path, config: RunConfig) -> None:

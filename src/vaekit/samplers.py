@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
 from vaekit.errors import fail
-from vaekit.files import atomic_write
+from vaekit.tensorfiles import read_tensors, write_tensors
 
 
 class GaussianMixtureSampler:
@@ -43,13 +42,39 @@ class GaussianMixtureSampler:
         return self.means[which] + (self.scale_tril[which] @ eps.unsqueeze(-1)).squeeze(-1)
 
     def save(self, path: Path) -> None:
-        tensors = {"weights": self.weights, "means": self.means, "scale_tril": self.scale_tril}
-        atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))
+        write_tensors(
+            path, {"weights": self.weights, "means": self.means, "scale_tril": self.scale_tril}
+        )
 
     @classmethod
-    def load(cls, path: Path) -> GaussianMixtureSampler:
-        try:
-            t = load_file(str(path))
-            return cls(t["weights"], t["means"], t["scale_tril"])
-        except Exception as err:  # noqa: BLE001 - any problem with the file is one line
-            raise fail(path, f"not a readable sampler file ({type(err).__name__})") from None
+    def load(cls, path: Path, latent_dim: int | None = None) -> GaussianMixtureSampler:
+        """Read a sampler file, refusing it (one line naming the file) unless it is a mixture
+        over ``latent_dim``-dimensional codes: weights (M,) summing to one, means (M, Z), and
+        lower-triangular scales (M, Z, Z) with a positive diagonal."""
+        t, _ = read_tensors(path, "sampler")
+        if set(t) != {"weights", "means", "scale_tril"}:
+            raise fail(path, "not a sampler file: needs tensors weights, means and scale_tril")
+        weights, means, tril = t["weights"], t["means"], t["scale_tril"]
+        m, z = means.shape if means.ndim == 2 else (0, 0)
+        if (
+            m < 1
+            or weights.shape != (m,)
+            or tril.shape != (m, z, z)
+            or (latent_dim is not None and z != latent_dim)
+            or any(x.dtype != torch.float32 for x in (weights, means, tril))
+        ):
+            shapes = ", ".join(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in sorted(t.items()))
+            need = "Z" if latent_dim is None else str(latent_dim)
+            raise fail(
+                path,
+                f"a mixture needs float32 weights (M,), means (M, {need}) and scale_tril "
+                f"(M, {need}, {need}); the file has {shapes}",
+            )
+        diagonal = torch.diagonal(tril, dim1=-2, dim2=-1)
+        if (weights < 0).any() or abs(float(weights.sum()) - 1) > 1e-3 or (diagonal <= 0).any():
+            raise fail(
+                path,
+                "not a valid mixture: weights must be shares summing to 1 and scales positive "
+                "on the diagonal",
+            )
+        return cls(weights, means, tril)

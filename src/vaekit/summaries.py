@@ -4,6 +4,8 @@ share, so the two never disagree."""
 from __future__ import annotations
 
 from vaekit.config import ModelConfig
+from vaekit.errors import fail
+from vaekit.records import check_fields
 
 
 def describe_network(model: ModelConfig) -> str:
@@ -23,10 +25,28 @@ def render_evaluation(result: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluation_rows(result: dict) -> list[tuple[str, str]]:
-    def num(value, fmt=".3f"):
-        return "–" if value is None else format(value, fmt)
+def figure(value: float | None, spec: str = ".3f") -> str:
+    """A number for a table, or a dash where the run has none."""
+    return "–" if value is None else format(value, spec)
 
+
+def check_evaluation(result: dict, where: str) -> None:
+    """Refuse a recorded evaluation (an evaluation.jsonl line) that cannot be shown: one line
+    naming ``where`` and the field, with the fix."""
+    fields = {"run": "text", "data": "text", "examples": "whole number", "diagnosis": "list"}
+    check_fields(result, fields, where)
+    try:
+        evaluation_rows(result)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise fail(
+            where,
+            f"not an evaluation vaekit can show ({type(err).__name__}: {err}); delete the line "
+            "and run `vaekit evaluate` again",
+        ) from None
+
+
+def evaluation_rows(result: dict) -> list[tuple[str, str]]:
+    num = figure
     e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
     rows = [
         ("run", result["run"]),

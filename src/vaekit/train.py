@@ -36,7 +36,7 @@ from vaekit.errors import TrainingInterrupted, VaekitError
 from vaekit.evaluate import validation_metrics
 from vaekit.files import append_line, atomic_write_text
 from vaekit.models import Autoencoder, build_model
-from vaekit.numerics import cpu_has_native_bf16, denormals_flushed
+from vaekit.numerics import cpu_has_native_bf16, denormals_flushed, reproducible_mkl
 from vaekit.objectives import beta_at
 from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
@@ -112,8 +112,6 @@ def resume(out: str | Path, epochs: int | None = None) -> runs.Run | None:
         torch.manual_seed(config.train.seed)
         model = build_model(config.model).to(device)
         if cluster.main:
-            if epochs is not None:
-                runs.write_config(out, config)
             log(f"resuming {out} ({config.model.model} on {config.data.source}, {device})")
             runs.remove_stale_temporaries(out)
         return _train_and_finish(model, splits, config, out, device, True, cluster)
@@ -213,14 +211,18 @@ def fit(
     order_gen, noise_gen = generators["order"], generators["noise"]
     if resuming:
         state = load_checkpoint(
-            out / CHECKPOINT, model, optimizer, generators, device, cluster.rank, cluster.world
+            out / CHECKPOINT, model, optimizer, generators, device, cluster.rank, cluster.world, n
         )
-        if cluster.main:  # metrics.jsonl may hold a row the checkpoint never saw: rewrite it
-            rows = "".join(json.dumps(r) + "\n" for r in state.history)
-            atomic_write_text(out / runs.METRICS, rows)
+        if not streaming and state.order is not None and int(state.order.max()) >= n:
+            raise VaekitError(f"{out / CHECKPOINT}: epoch.order names rows past the {n} examples")
         if state.epoch >= opts.epochs:
             log(f"nothing to do: {state.epoch} of {opts.epochs} epochs are done")
             return state.history
+        if cluster.main:  # only now that the checkpoint has loaded may the run's files change
+            runs.write_config(out, config)  # --epochs may have extended it
+            # metrics.jsonl may hold a row the checkpoint never saw: rewrite it
+            rows = "".join(json.dumps(r) + "\n" for r in state.history)
+            atomic_write_text(out / runs.METRICS, rows)
     else:
         state = TrainingState()
     cpu_bf16 = opts.precision == "bf16" and device.type == "cpu"
@@ -228,6 +230,11 @@ def fit(
         log(
             "note: this CPU has no bfloat16 matrix instructions (AVX512-BF16 or AMX), so "
             "--precision bf16 is emulated here and likely slower than fp32"
+        )
+    if device.type == "cpu" and cluster.main and reproducible_mkl() is False:
+        log(
+            "note: MKL ran before vaekit was imported, so its matrix products may differ in "
+            "their last bits from run to run; import vaekit first, or set MKL_CBWR=AUTO"
         )
     dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
