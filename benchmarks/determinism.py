@@ -75,7 +75,9 @@ def main() -> None:
     print(f"\n{'condition':9s}  {'start':10s}  runs  distinct results")
     for condition in conditions:
         for start in ("shell", "subprocess"):
-            mine = [r["digest"] for r in rows if r["condition"] == condition and r["start"] == start]
+            mine = [
+                r["digest"] for r in rows if r["condition"] == condition and r["start"] == start
+            ]
             print(f"{condition:9s}  {start:10s}  {len(mine):4d}  {len(set(mine))}")
     print(f"all: {len(rows)} runs, {len(counts)} distinct result(s): {dict(counts)}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
