@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import hashlib
 import json
 import os
 import platform
@@ -28,6 +27,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from vaekit.tensorfiles import checksum
+
 RESULTS = Path(__file__).parent / "results" / "determinism.json"
 
 
@@ -36,11 +37,8 @@ def train_once(out: Path, start: str, options: list[str]) -> str:
     argv += ["--out", str(out), "--force"]
     command = ["bash", "-c", shlex.join(argv)] if start == "shell" else argv
     subprocess.run(command, check=True, capture_output=True)
-    digest = hashlib.sha256()
-    for name in ("model.safetensors", "last.safetensors", "checkpoint.safetensors"):
-        for key, tensor in sorted(load_file(str(out / name)).items()):
-            digest.update(key.encode() + tensor.contiguous().view(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()[:12]
+    names = ("model.safetensors", "last.safetensors", "checkpoint.safetensors")
+    return "".join(checksum(load_file(str(out / name)))[:4] for name in names)
 
 
 def spin() -> list[subprocess.Popen]:

@@ -4,7 +4,6 @@ and from Python's subprocess, on a quiet machine and beside processes that keep 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import subprocess
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
+
+from vaekit.tensorfiles import checksum
 
 # The processes a user starts the same command from: a shell, or a Python program.
 STARTS = ["shell", "subprocess"] * 5 + ["shell-busy", "subprocess-busy"] * 3
@@ -33,14 +34,10 @@ def _train(out: Path, start: str) -> None:
 def _tensors(out: Path) -> str:
     """A digest of every tensor the run wrote: best and last weights, and the checkpoint's
     weights, Adam moments and random states (not the checkpoint's timings)."""
-    digest = hashlib.sha256()
-    for name in ("model.safetensors", "last.safetensors", "checkpoint.safetensors"):
-        for key, tensor in sorted(load_file(str(out / name)).items()):
-            digest.update(
-                key.encode()
-                + tensor.contiguous().view(-1).view(dtype=tensor.dtype).numpy().tobytes()
-            )
-    return digest.hexdigest()
+    return "".join(
+        checksum(load_file(str(out / name)))
+        for name in ("model.safetensors", "last.safetensors", "checkpoint.safetensors")
+    )
 
 
 @pytest.fixture
