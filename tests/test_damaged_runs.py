@@ -97,6 +97,7 @@ PLOT_KINDS = {
     "traverse": set(),
     "kl": set(),
     "compare": {"metrics.jsonl", "summary.json"},
+    "scores": set(),
 }
 for _kind, _reads in PLOT_KINDS.items():
     COMMANDS[f"plot-{_kind}"] = (

@@ -304,6 +304,90 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(render_evaluation(result))
 
 
+def cmd_score(args: argparse.Namespace) -> None:
+    from vaekit.data.table import format_number
+    from vaekit.files import atomic_write_text
+    from vaekit.scores import detection_quality, threshold_for
+
+    run = _load(args)
+    out = Path(args.output)
+    _check_suffix(out, (".csv",))
+    data = run.data(args.data)
+    scores = run.score(data, by=args.by, k=args.k, seed=args.seed)
+    header, columns = ["row", "score"], [np.arange(len(scores)), scores]
+    threshold = None
+    if args.contamination is not None:
+        threshold = threshold_for(scores, args.contamination)
+        header.append("flagged")
+        columns.append((scores > threshold).astype(int))
+    anomalous = _anomalous(run, data.labels, args.normal)
+    if anomalous is not None:
+        header.append("anomalous")
+        columns.append(anomalous.astype(int))
+    lines = [",".join(header)] + [
+        ",".join(format_number(float(v)) if isinstance(v, float) else str(v) for v in row)
+        for row in zip(*(c.tolist() for c in columns), strict=True)
+    ]
+    atomic_write_text(out, "\n".join(lines) + "\n")
+    where = run.split_label(args.data)
+    quartiles = np.quantile(scores, [0.5, 0.9, 0.99]) if len(scores) else [float("nan")] * 3
+    print(f"scored {len(scores)} examples of the {where} by {args.by}; wrote {out}")
+    print(f"score median {quartiles[0]:.3f}, 90% {quartiles[1]:.3f}, 99% {quartiles[2]:.3f} nats")
+    if threshold is not None:
+        flagged = int((scores > threshold).sum())
+        print(f"threshold {threshold:.3f}: {flagged} flagged ({args.contamination:.1%} asked)")
+    if anomalous is not None:
+        quality = detection_quality(scores, anomalous)
+        print(
+            f"ROC-AUC {quality['roc_auc']:.4f}, average precision "
+            f"{quality['average_precision']:.4f} ({int(anomalous.sum())} anomalous of "
+            f"{len(anomalous)})"
+        )
+    if args.plot:
+        from vaekit.plots import save_plot
+
+        plot = Path(args.plot)
+        _check_suffix(plot, (".png",))
+        save_plot(
+            run,
+            "scores",
+            plot,
+            data=data,
+            scores=scores,
+            by=args.by,
+            anomalous=anomalous,
+            threshold=threshold,
+        )
+        progress.log(f"wrote {plot}")
+
+
+def _anomalous(run, labels, normal: str | None) -> np.ndarray | None:
+    """0/1 per example from its label: the classes named in ``normal`` are normal, the rest
+    anomalous; without ``normal``, labels 0/1 (or false/true) are taken as they are."""
+    if labels is None:
+        if normal:
+            raise VaekitError("--normal: these examples have no labels (train with --labels)")
+        return None
+    names = [str(n) for n in (run.schema.classes or [])]
+    ids = labels.numpy() if hasattr(labels, "numpy") else np.asarray(labels)
+    if normal:
+        wanted = [v.strip() for v in normal.split(",") if v.strip()]
+        unknown = [v for v in wanted if v not in names]
+        if unknown:
+            raise VaekitError(
+                f"--normal: {', '.join(unknown)} not among the labels ({', '.join(names)})"
+            )
+        normal_ids = [names.index(v) for v in wanted]
+        return ~np.isin(ids, normal_ids)
+    if [n.lower() for n in names] in (["0", "1"], ["false", "true"]):
+        return ids == 1
+    progress.log(
+        f"labels present ({', '.join(names[:12])}); name the normal ones with --normal "
+        "to measure ROC-AUC"
+    )
+    return None
+
+
 def cmd_compare(args: argparse.Namespace) -> None:
     from vaekit.evaluate import evaluate_run
     from vaekit.runs import load
@@ -602,6 +686,34 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation_options(evaluate)
     evaluate.add_argument("--json", help="also write the results to this JSON file")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    score = with_run("score", "anomaly scores: how unusual each example is (higher = more)")
+    data_option(score, None)
+    score.add_argument("-o", "--output", required=True, help="CSV of row, score (and flags)")
+    score.add_argument(
+        "--by",
+        choices=("nll", "elbo", "recon"),
+        default="nll",
+        help="nll: -log p(x), importance-sampled (default); elbo: -ELBO, one draw; recon: "
+        "-log p(x|z) at the posterior mean",
+    )
+    score.add_argument(
+        "--k", type=int, default=1000, help="importance samples per example for nll (default: 1000)"
+    )
+    score.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
+    score.add_argument(
+        "--contamination",
+        type=float,
+        default=None,
+        help="the expected share of anomalies: adds a threshold and a 0/1 flagged column",
+    )
+    score.add_argument(
+        "--normal",
+        help="label values that are normal (comma-separated; the rest count as anomalous): "
+        "reports ROC-AUC and average precision",
+    )
+    score.add_argument("--plot", help="also draw the score histogram and extremes to this PNG")
+    score.set_defaults(func=cmd_score)
 
     compare = verbs.add_parser("compare", help="evaluate several runs side by side")
     compare.add_argument("runs", nargs="+", help="run folders")

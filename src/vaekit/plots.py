@@ -43,6 +43,7 @@ KINDS = (
     "traverse",
     "kl",
     "compare",
+    "scores",
 )
 PAGE_SIZE = 24  # table columns (or model-space columns for line plots) on one figure
 MAX_CATEGORIES = 15  # categories drawn as bars; the rarer ones are summed as "other"
@@ -672,6 +673,90 @@ def plot_compare(run, x: torch.Tensor, others: list | None = None, n: int = 12, 
     return fig
 
 
+SCORE_NAMES = {
+    "nll": "−log p(x), nats",
+    "elbo": "−ELBO, nats",
+    "recon": "−log p(x | z = E[z|x]), nats",
+}
+
+
+def plot_scores(
+    run,
+    x: torch.Tensor,
+    scores: np.ndarray | None = None,
+    by: str | None = None,
+    anomalous: np.ndarray | None = None,
+    threshold: float | None = None,
+    n: int = 8,
+    **_,
+) -> Figure:
+    """Anomaly scores: their histogram (normal and anomalous apart where ``anomalous`` says
+    which), the threshold if one was set, and the most and least unusual examples — images
+    as two rows, table rows as a table in the data's units. Without ``scores`` they are
+    computed here: -log p(x) with K = 100 (the reconstruction term for the autoencoders)."""
+    from vaekit.scores import anomaly_scores
+
+    if scores is None:
+        by = "nll" if run.model.probabilistic else "recon"
+        scores = anomaly_scores(run.model, x, by=by, k=100)
+    by = by or "nll"
+    order = np.argsort(scores, kind="stable")
+    n = min(n, len(scores) // 2) or 1
+    unusual, usual = order[::-1][:n].copy(), order[:n].copy()
+    fig = plt.figure(figsize=(9, 6.2), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.1])
+    ax = top.subplots()
+    bins = np.histogram_bin_edges(scores, bins=40)
+    if anomalous is None:
+        ax.hist(scores, bins=bins, color="C0", alpha=0.8, label=f"{len(scores)} examples")
+    else:
+        anomalous = np.asarray(anomalous, dtype=bool)
+        for flag, name, color in ((False, "normal", "C0"), (True, "anomalous", "C3")):
+            part = scores[anomalous == flag]
+            ax.hist(part, bins=bins, color=color, alpha=0.6, label=f"{name} ({len(part)})")
+    if threshold is not None:
+        ax.axvline(threshold, color="black", ls="--", lw=1, label="threshold")
+    ax.set_xlabel(f"anomaly score: {SCORE_NAMES[by]} (higher = more unusual)")
+    ax.set_ylabel("examples")
+    ax.legend()
+    if run.kind == "image":
+        axes = bottom.subplots(2, 1)
+        _show_images(axes[0], x[unusual].numpy(), n, f"most unusual {n}")
+        _show_images(axes[1], x[usual].numpy(), n, f"least unusual {n}")
+    else:
+        _score_table(bottom.subplots(), run, x, scores, unusual[: min(n, 5)], usual[: min(n, 5)])
+    return fig
+
+
+def _score_table(ax, run, x: torch.Tensor, scores, unusual, usual) -> None:
+    """The most and least unusual rows with their scores, in the data's units."""
+    rows = np.concatenate([unusual, usual])
+    table = run.schema.decode(x[rows].numpy())
+    names = table.names[:7]  # as many columns as stay readable
+    cells = [
+        [f"{'most' if i < len(unusual) else 'least'} #{r}", f"{scores[r]:.2f}"]
+        + [_cell(table.column(name)[i]) for name in names]
+        for i, r in enumerate(rows)
+    ]
+    ax.axis("off")
+    shown = ax.table(cellText=cells, colLabels=["row", "score", *names], loc="center")
+    shown.auto_set_font_size(False)
+    shown.set_fontsize(8)
+    ax.set_title(
+        "most and least unusual rows" + (" (first 7 columns)" if len(table.names) > 7 else "")
+    )
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return MISSING
+    return (
+        format_number(float(value))
+        if isinstance(value, (int, float, np.number))
+        else _short(str(value), 14)
+    )
+
+
 PLOTTERS: dict[str, Callable[..., Figure]] = {
     "curves": plot_curves,
     "recon": plot_recon,
@@ -682,6 +767,7 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "traverse": plot_traverse,
     "kl": plot_kl,
     "compare": plot_compare,
+    "scores": plot_scores,
 }
 
 

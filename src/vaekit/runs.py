@@ -311,6 +311,16 @@ class Run:
             )
         return values
 
+    def score(self, data: Any, by: str = "nll", k: int = 1000, seed: int = 0) -> np.ndarray:
+        """(N,) anomaly scores of ``data`` (anything ``to_model`` takes), in nats, higher =
+        more unusual: ``by`` "nll" (-log p(x), K importance samples), "elbo" (-ELBO, one
+        draw) or "recon" (-log p(x|z) at the posterior mean). The same ``seed`` gives the same
+        scores; see :mod:`vaekit.scores`."""
+        from vaekit.scores import anomaly_scores
+
+        scores = anomaly_scores(self.model, self.to_model(data).x, by=by, k=k, seed=seed)
+        return self.require_finite(scores, "anomaly scores")
+
     @property
     def kind(self) -> str:
         """ "image" or "table": how examples are shown and exported."""
