@@ -100,6 +100,7 @@ def test_score_command_writes_the_csv_and_reports_roc_auc(trained_run, tmp_path,
         (["--normal", "eleven"], "--normal: eleven not among the labels"),
         (["--contamination", "2"], "--contamination"),
         (["--data", "missing.csv"], "missing.csv"),
+        (["--plot", "scores.jpg"], "scores.jpg: output must end in .png"),
     ],
 )
 def test_bad_score_options_are_one_line(trained_run, tmp_path, capsys, extra, message):

@@ -312,6 +312,8 @@ def cmd_score(args: argparse.Namespace) -> None:
     run = _load(args)
     out = Path(args.output)
     _check_suffix(out, (".csv",))
+    if args.plot:
+        _check_suffix(Path(args.plot), (".png",))  # before anything is written
     data = run.data(args.data)
     scores = run.score(data, by=args.by, k=args.k, seed=args.seed)
     header, columns = ["row", "score"], [np.arange(len(scores)), scores]
@@ -347,7 +349,6 @@ def cmd_score(args: argparse.Namespace) -> None:
         from vaekit.plots import save_plot
 
         plot = Path(args.plot)
-        _check_suffix(plot, (".png",))
         save_plot(
             run,
             "scores",
