@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from vaekit.errors import fail
+from vaekit.records import NUMBER, check_fields
 from vaekit.tensorfiles import check_tensors, read_tensors, write_tensors
 
 FORMAT = 1
@@ -129,16 +130,16 @@ def load_checkpoint(
     )
 
 
-META_TYPES = {
-    "format": int,
-    "epoch": int,
-    "step": int,
-    "position": int,
-    "best_score": (int, float),
-    "world": int,
-    "param_groups": list,
-    "optimizer_scalars": dict,
-    "history": list,
+META_FIELDS = {
+    "format": "whole number",
+    "epoch": "whole number",
+    "step": "whole number",
+    "position": "whole number",
+    "best_score": NUMBER,
+    "world": "whole number",
+    "param_groups": "list",
+    "optimizer_scalars": "object",
+    "history": "list",
 }
 
 
@@ -153,19 +154,12 @@ def _read_meta(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else meta
         raise fail(path, f"checkpoint format {found!r} is not supported")
-    for key, kind in META_TYPES.items():
-        value = meta.get(key)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise fail(path, f"checkpoint counter {key} is {value!r}, not a {_kind_name(kind)}")
+    check_fields(meta, META_FIELDS, path)
     if min(meta["epoch"], meta["step"], meta["position"]) < 0 or meta["world"] < 1:
         raise fail(path, "checkpoint counters are negative")
     if not all(isinstance(row, dict) for row in meta["history"]):
         raise fail(path, "checkpoint history rows must be objects")
     return meta
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    return "number" if isinstance(kind, tuple) else {int: "whole number"}.get(kind, kind.__name__)
 
 
 def _restore(

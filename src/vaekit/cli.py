@@ -305,8 +305,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    from vaekit.data.table import format_number
-    from vaekit.files import atomic_write_text
+    from vaekit.data.table import Table, write_csv
     from vaekit.scores import detection_quality, threshold_for
 
     run = _load(args)
@@ -326,11 +325,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     if anomalous is not None:
         header.append("anomalous")
         columns.append(anomalous.astype(int))
-    lines = [",".join(header)] + [
-        ",".join(format_number(float(v)) if isinstance(v, float) else str(v) for v in row)
-        for row in zip(*(c.tolist() for c in columns), strict=True)
-    ]
-    atomic_write_text(out, "\n".join(lines) + "\n")
+    write_csv(Table(header, [np.asarray(c, dtype=np.float64) for c in columns], str(out)), out)
     where = run.split_label(args.data)
     quartiles = np.quantile(scores, [0.5, 0.9, 0.99]) if len(scores) else [float("nan")] * 3
     print(f"scored {len(scores)} examples of the {where} by {args.by}; wrote {out}")

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from vaekit.data import DataSplits, first_examples
 from vaekit.data.builtin import data_dir
 from vaekit.files import atomic_write
 from vaekit.progress import log
+from vaekit.tensorfiles import read_tensors, write_tensors
 
 CLASSIFIER_VERSION = 2  # 2: initial weights seeded (were whatever the global stream held)
 JUDGE_EXAMPLES = 100_000  # training examples for the classifier (streamed files: the first)
@@ -77,7 +77,8 @@ def judge_for(splits: DataSplits, seed: int = 0, epochs: int = 5) -> Judge | Non
         model = FeatureClassifier(inputs, classes)  # the same initial weights every time
         if path.exists():
             try:
-                model.load_state_dict(load_file(str(path)))
+                tensors, _ = read_tensors(path, "classifier")
+                model.load_state_dict(tensors)
                 meta = json.loads(path.with_suffix(".json").read_text())
                 return Judge(model.eval(), meta["accuracy"], classes)
             except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, not trusted
@@ -92,8 +93,7 @@ def judge_for(splits: DataSplits, seed: int = 0, epochs: int = 5) -> Judge | Non
         )
     accuracy = float((predicted == test.labels).float().mean())
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))
+    write_tensors(path, model.state_dict())
     atomic_write(
         path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps({"accuracy": accuracy}))
     )

@@ -46,22 +46,21 @@ def check_evaluation(result: dict, where: str) -> None:
 
 
 def evaluation_rows(result: dict) -> list[tuple[str, str]]:
-    num = figure
     e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
     rows = [
         ("run", result["run"]),
         ("model", result["model"]),
         ("data", f"{result['data']} ({result['examples']} examples)"),
-        ("ELBO (nats)", f"{num(e['elbo'])}  (recon {num(e['recon'])}, KL {num(e['kl'])})"),
-        ("ELBO bits/dim", num(e["bits_per_dim"], ".4f")),
+        ("ELBO (nats)", f"{figure(e['elbo'])}  (recon {figure(e['recon'])}, KL {figure(e['kl'])})"),
+        ("ELBO bits/dim", figure(e["bits_per_dim"], ".4f")),
         (
             "log p(x) (nats)",
             "–"
             if ll is None
-            else f"{ll['mean']:.3f} ± {num(ll['stderr'])}  (K = {ll['k']} importance samples)",
+            else f"{ll['mean']:.3f} ± {figure(ll['stderr'])}  (K = {ll['k']} importance samples)",
         ),
         ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
-        ("recon MSE", num(e["mse"], ".4f")),
+        ("recon MSE", figure(e["mse"], ".4f")),
         ("active units", f"{lat['active_units']} of {lat['latent_dim']}"),
         (
             "KL per dim",
