@@ -57,6 +57,13 @@ def runs(tmp_path_factory, make_config):
         "tabular": tiny_config(data={"source": str(root / "table.npy")}),
         "mixed": tiny_config(data={"source": str(root / "mixed.csv"), "labels": "species"}),
         "wide": tiny_config(data={"source": str(root / "wide.npy")}),
+        "cond-conv": tiny_config(
+            model={"arch": "conv", "channels": [4, 8], "latent_dim": 2},
+            data={"condition": ["label"]},
+        ),
+        "cond-mixed": tiny_config(
+            data={"source": str(root / "mixed.csv"), "labels": "species", "condition": ["colour"]}
+        ),
     }
     return {name: train(config, root / name) for name, config in configs.items()}
 
@@ -67,10 +74,19 @@ def _png_size(png: bytes) -> tuple[int, int]:
         return image.size
 
 
-@pytest.mark.parametrize("name", ["mlp", "conv", "tabular", "mixed"])
+@pytest.mark.parametrize("name", ["mlp", "conv", "tabular", "mixed", "cond-conv", "cond-mixed"])
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "compare"])
 def test_every_plot_kind_renders_a_png(runs, name, kind):
-    width, height = _png_size(render(runs[name], kind))
+    run = runs[name]
+    if kind in ("conditional", "restyle") and not run.model.conditional:
+        with pytest.raises(VaekitError, match=f"^plot {kind}: this run was trained without"):
+            render(run, kind)
+        return
+    if kind == "restyle" and run.kind == "table":
+        with pytest.raises(VaekitError, match="^plot restyle: draws images; for a table use"):
+            render(run, kind)
+        return
+    width, height = _png_size(render(run, kind))
     assert width >= 250 and height >= 150
 
 

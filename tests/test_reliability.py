@@ -150,8 +150,8 @@ def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
 
     real_loss, calls = VAE.loss, []
 
-    def poisoned(self, x, beta=1.0, generator=None, noise=None):
-        terms = real_loss(self, x, beta, generator, noise)
+    def poisoned(self, x, beta=1.0, generator=None, noise=None, condition=None):
+        terms = real_loss(self, x, beta, generator, noise, condition)
         if self.training:
             calls.append(1)
             if len(calls) > 60:  # 26 steps per epoch: poisoned in epoch 3

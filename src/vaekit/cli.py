@@ -39,7 +39,13 @@ from vaekit.summaries import (
 )
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
-HIDDEN_FIELDS = {("model", "input_shape"), ("data", "schema"), ("data", "columns")}
+HIDDEN_FIELDS = {
+    ("model", "input_shape"),
+    ("model", "condition_dim"),
+    ("data", "schema"),
+    ("data", "columns"),
+    ("data", "condition"),
+}
 RENAMED = {("data", "source"): "--data"}
 
 
@@ -96,6 +102,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                 )
             columns[name] = spec
         merged = merge(merged, {"data": {"columns": columns}})
+    if getattr(args, "condition", None):
+        names = [name.strip() for name in args.condition.split(",") if name.strip()]
+        if not names:
+            raise VaekitError(f"--condition: expected COLUMN[,COLUMN], got {args.condition!r}")
+        merged = merge(merged, {"data": {"condition": names}})
     chosen = merged.get("model", {}).get("model", ModelConfig.model)
     for f in dataclasses.fields(ModelConfig):
         models = f.metadata.get("models")
@@ -120,6 +131,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             if "." in key and value is not None and key != "train.epochs"
         ]
         given += ["--column"] if args.column else []
+        given += ["--condition"] if args.condition else []
         if given or args.config or args.force:
             extra = ", ".join(
                 given + (["--config"] if args.config else []) + (["--force"] if args.force else [])
@@ -174,31 +186,47 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise VaekitError(f"-n: must be at least 1, got {args.n}")
     if not args.output and not args.npy:
         raise VaekitError("sample: say where to write: -o FILE (.png, or .csv for tables) or --npy")
-    samples = run.sample(args.n, seed=args.seed, sampler=args.sampler, model_space=True)
-    _write_outputs(run, [samples], [f"{args.sampler} samples"], args.output, args.npy)
+    if run.model.conditional and args.condition is None:
+        progress.log(
+            f"conditions drawn from the training data's; choose one with --condition "
+            f"(this run is conditioned on {', '.join(c.name for c in run.schema.conditions)})"
+        )
+    conditions = run.conditions(
+        args.n, _condition_value(args.condition), args.seed, where="--condition"
+    )
+    samples = run.sample(
+        args.n, seed=args.seed, sampler=args.sampler, model_space=True, condition=conditions
+    )
+    title = f"{args.sampler} samples"
+    if args.condition is not None:
+        title += f", {run.describe_conditions(conditions[:1])[0]}"
+    _write_outputs(run, [samples], [title], args.output, args.npy, conditions)
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
-    from vaekit.data import Dataset
 
     run = _load(args)
-    data = run.data(args.data)
-    x = data.x[: args.n]
-    recon = run.reconstruct(Dataset(x, None), model_space=True)
-    _write_outputs(run, [x.numpy(), recon], ["original", "reconstruction"], args.output, args.npy)
+    shown = run.data(args.data).take(slice(0, args.n))
+    recon = run.reconstruct(shown, model_space=True)
+    _write_outputs(
+        run,
+        [shown.x.numpy(), recon],
+        ["original", "reconstruction"],
+        args.output,
+        args.npy,
+        shown.conditions,
+    )
 
 
 def cmd_encode(args: argparse.Namespace) -> None:
     run = _load(args)
     data = run.data(args.data)
-    means, logvars = [], []
-    for start in range(0, len(data), 4096):
-        mean, logvar = run.encode(data.x[start : start + 4096])
-        means.append(mean)
-        logvars.append(logvar)
-    arrays = {"mean": np.concatenate(means), "logvar": np.concatenate(logvars)}
+    mean, logvar = run.encode(data)
+    arrays = {"mean": mean, "logvar": logvar}
     if data.labels is not None:
         arrays["labels"] = data.labels.numpy()
+    if data.conditions is not None:  # model space, read back by `vaekit decode`
+        arrays["conditions"] = data.conditions.numpy()
     out = Path(args.output)
     _check_suffix(out, (".npz",))
     save_arrays(out, arrays)
@@ -206,15 +234,29 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
 
 def cmd_decode(args: argparse.Namespace) -> None:
+    import torch
+
     run = _load(args)
-    codes = _read_codes(Path(args.codes))
-    decoded = run.decode(codes, model_space=True)
+    codes, recorded = _read_codes(Path(args.codes))
     out = Path(args.output)
     _check_suffix(out, (".png", ".npy", ".csv"))
+    conditions = None
+    if run.model.conditional:
+        if args.condition is not None:
+            value = _condition_value(args.condition)
+            conditions = run.conditions(len(codes), value, where="--condition")
+        elif recorded is not None and recorded.shape == (len(codes), run.model.condition_dim):
+            conditions = torch.from_numpy(np.asarray(recorded, dtype=np.float32))
+        else:
+            progress.log("conditions drawn from the training data's (seed 0); give --condition")
+            conditions = run.conditions(len(codes), None, seed=0)
+    elif args.condition is not None:
+        run.conditions(len(codes), args.condition, where="--condition")  # refused: no condition
+    decoded = run.decode(codes, model_space=True, condition=conditions)
     if out.suffix == ".npy":
-        _write_outputs(run, [decoded], ["decoded"], None, str(out))
+        _write_outputs(run, [decoded], ["decoded"], None, str(out), conditions)
     else:
-        _write_outputs(run, [decoded], ["decoded"], str(out), None)
+        _write_outputs(run, [decoded], ["decoded"], str(out), None, conditions)
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -235,6 +277,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         ),
         ("data", run.config.data.source),
         ("schema", run.schema.describe(limit=None)),
+        *([("conditioned on", _conditioned_on(run))] if run.model.conditional else []),
         ("input shape", " x ".join(map(str, run.model.input_shape)) + " (model space)"),
     ]
     if summary.get("data"):
@@ -274,6 +317,13 @@ def cmd_info(args: argparse.Namespace) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+
+
+def _conditioned_on(run) -> str:
+    """What a conditional run takes as its condition, and its prior."""
+    names = ", ".join(c.describe() for c in run.schema.conditions)
+    prior = "learned p(z|c)" if run.config.model.prior == "conditional" else "N(0, I)"
+    return f"{names}; {run.model.condition_dim} numbers per example; prior {prior}"
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -461,15 +511,27 @@ def _load(args: argparse.Namespace):
     return load(args.run, weights=args.weights)
 
 
-def _read_codes(path: Path) -> np.ndarray:
+def _condition_value(text: str | None) -> str | None:
+    """``--condition`` as given: a value (``3``) or names and values (``region=south``)."""
+    if text is not None and not text.strip():
+        raise VaekitError("--condition: empty; give a value, e.g. --condition 3 or region=south")
+    return text
+
+
+def _read_codes(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Codes from a .npy, or the 'mean' of an .npz, and the model-space 'conditions' the
+    .npz of a conditional run's `vaekit encode` holds (else None)."""
     if not path.exists():
         raise fail(path, "file not found")
+    conditions = None
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as f:
                 if "mean" not in f:
                     raise fail(path, "expected an array named 'mean' (as `vaekit encode` writes)")
                 codes = f["mean"]
+                if "conditions" in f:
+                    conditions = f["conditions"]
         else:
             codes = np.load(path, allow_pickle=False)
     except VaekitError:
@@ -478,7 +540,11 @@ def _read_codes(path: Path) -> np.ndarray:
         raise fail(path, f"cannot read codes ({type(err).__name__}: {err})") from None
     if codes.dtype.kind not in "fiu" or not np.isfinite(codes).all():
         raise fail(path, "codes must be finite numbers")
-    return codes
+    if conditions is not None and (
+        conditions.dtype.kind != "f" or conditions.ndim != 2 or not np.isfinite(conditions).all()
+    ):
+        raise fail(path, "'conditions' must be a 2-D array of finite numbers")
+    return codes, conditions
 
 
 def _check_suffix(path: Path, allowed: tuple[str, ...]) -> None:
@@ -487,11 +553,17 @@ def _check_suffix(path: Path, allowed: tuple[str, ...]) -> None:
 
 
 def _write_outputs(
-    run, blocks: list[np.ndarray], titles: list[str], output: str | None, npy: str | None
+    run,
+    blocks: list[np.ndarray],
+    titles: list[str],
+    output: str | None,
+    npy: str | None,
+    conditions=None,
 ) -> None:
     """Model-space ``blocks`` (e.g. originals, reconstructions): a picture of all of them, or
-    the last one as a CSV table in the data's own units; ``npy`` gets the last one's model-space
-    values (images: pixels in [0, 1])."""
+    the last one as a CSV table in the data's own units (with a conditional run's condition
+    columns, from ``conditions``); ``npy`` gets the last one's model-space values (images:
+    pixels in [0, 1])."""
     from vaekit.images import save_examples
 
     if output:
@@ -500,7 +572,7 @@ def _write_outputs(
         if out.suffix.lower() == ".csv":
             from vaekit.data.table import write_csv
 
-            table = run.schema.decode(blocks[-1])
+            table = run.to_table(blocks[-1], conditions)
             write_csv(table, out)
             progress.log(f"wrote {out} ({len(table)} rows, {len(table.names)} columns)")
             _note_columns_not_generated(run)
@@ -514,7 +586,7 @@ def _write_outputs(
 
 
 def _note_columns_not_generated(run) -> None:
-    left = [c.name for c in run.schema.columns if not c.in_model]
+    left = [c.name for c in run.schema.columns if not c.in_model and c.role != "condition"]
     if left:
         progress.log(
             f"not generated (label or ignored columns): {', '.join(left)}; declare a column a "
@@ -550,6 +622,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_config_options(train)
     train.add_argument(
+        "--condition",
+        metavar="COLUMN[,COLUMN]",
+        help="train a conditional model: q(z|x, c) and p(x|z, c) given these table columns, or "
+        "the images' class label (--condition label); sample with --condition VALUE",
+    )
+    train.add_argument(
         "--column",
         action="append",
         metavar="NAME=SPEC",
@@ -569,6 +647,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="best-validation or last-epoch weights (default: best)",
         )
         return sub
+
+    def condition_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--condition",
+            metavar="VALUE",
+            help="conditional runs: what to generate, a value (--condition 3) or column=value "
+            "pairs (--condition region=south,age=40); default: drawn from the training data",
+        )
 
     def data_option(sub: argparse.ArgumentParser, default: str | None) -> None:
         sub.add_argument(
@@ -593,6 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="prior",
         help="codes from N(0, I), or from a Gaussian mixture fitted to the training codes",
     )
+    condition_option(sample)
     sample.set_defaults(func=cmd_sample)
 
     recon = with_run("reconstruct", "originals above, their reconstructions below")
@@ -615,6 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode = with_run("decode", "decode latent codes (.npy, or the .npz of `encode`)")
     decode.add_argument("codes", help="an (N, latent_dim) .npy, or an .npz with 'mean'")
     decode.add_argument("-o", "--output", default="decoded.png", help=".png or .npy")
+    condition_option(decode)
     decode.set_defaults(func=cmd_decode)
 
     info = with_run("info", "the run's config, size, data and final metrics")

@@ -145,7 +145,14 @@ class ModelConfig:
         models=("noisy-ae",),
         help="fixed std of the noise added to the code",
     )
+    prior: str = _opt(
+        "standard",
+        choices=("standard", "conditional"),
+        models=KL_MODELS,
+        help="p(z): N(0, I), or (conditional runs) a learned N(mu(c), sigma(c)^2)",
+    )
     input_shape: list[int] = _opt([], help="shape of one example, filled in from the data")
+    condition_dim: int = _opt(0, minimum=0, help="numbers per example's condition, from the data")
 
     def check_applicable(self, explicit: set[str] = frozenset(), name=lambda key: key) -> None:
         """Refuse options that do not belong to the chosen model, e.g. ``k`` for ``ae``.
@@ -164,6 +171,8 @@ class ModelConfig:
                 )
         if self.free_bits > 0 and self.posterior == "full":
             raise VaekitError(f"{name('free_bits')}: needs the diagonal posterior")
+        if self.prior == "conditional" and self.posterior == "full":
+            raise VaekitError(f"{name('prior')}: conditional needs the diagonal posterior")
 
     def resolved_beta(self) -> float:
         """The KL weight in force when the schedule is at full strength."""
@@ -192,6 +201,11 @@ class DataConfig:
     columns: dict[str, Any] = _opt(
         {},
         help="tables: a column's kind, role or missing policy, {name: word or mapping}",
+    )
+    condition: list[str] = _opt(
+        [],
+        help="condition the model on these table columns, or on the images' class label "
+        "(label): q(z|x, c) and p(x|z, c)",
     )
     # Filled in when the data is first read, so every later file maps the same way:
     schema: dict[str, Any] = _opt({}, help="the data's schema (recorded, see vaekit.data.schema)")

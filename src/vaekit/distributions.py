@@ -74,10 +74,14 @@ class DiagonalGaussian:
             (z - self.mean).pow(2) * torch.exp(-self.logvar) + self.logvar + LOG_2PI
         ).sum(-1)
 
-    def kl_per_dim(self) -> torch.Tensor:
-        """KL(q || N(0, I)) per latent dimension in closed form (Kingma & Welling, App. B):
-        0.5 * (mu^2 + sigma^2 - 1 - log sigma^2)."""
-        return 0.5 * (self.mean.pow(2) + torch.exp(self.logvar) - 1.0 - self.logvar)
+    def kl_per_dim(self, prior: DiagonalGaussian | None = None) -> torch.Tensor:
+        """KL(q || p) per latent dimension in closed form. p = N(0, I) (Kingma & Welling,
+        App. B): 0.5 * (mu^2 + sigma^2 - 1 - log sigma^2); another diagonal Gaussian
+        N(m, s^2): 0.5 * (log s^2 - log sigma^2 + (sigma^2 + (mu - m)^2) / s^2 - 1)."""
+        if prior is None:
+            return 0.5 * (self.mean.pow(2) + torch.exp(self.logvar) - 1.0 - self.logvar)
+        spread = torch.exp(self.logvar) + (self.mean - prior.mean).pow(2)
+        return 0.5 * (prior.logvar - self.logvar + spread * torch.exp(-prior.logvar) - 1.0)
 
     def kl_to_standard_normal(self) -> torch.Tensor:
         return self.kl_per_dim().sum(-1)  # (B,)

@@ -11,6 +11,9 @@ nothing but its one page and the API — no files from disk.
     GET /api/info          latent size, the plane shown, encoded test points and labels
     GET /api/decode?z=a,b,...               one decoded example as a PNG data URL
     GET /api/interpolate?a=...&b=...&steps=N  the decoded straight line from a to b
+
+A conditional run's page has a selector per condition column; decode and interpolate then take
+``c=name=value,...`` (checked by the run like ``vaekit sample --condition``).
 """
 
 from __future__ import annotations
@@ -47,12 +50,9 @@ class Explorer:
         from vaekit.evaluate import latent_statistics
 
         self.run = run
-        data = run.data()  # the held-out split
-        x = data.x[:points]
-        with torch.no_grad():
-            codes = run.model.encode(x.to(run.model.device)).mean.cpu().numpy()
-        codes = run.require_finite(codes, "codes")
-        activity = latent_statistics(run.model, x)["activity"]
+        data = run.data().take(slice(0, points))  # the held-out split
+        codes = run.encode(data)[0]
+        activity = latent_statistics(run.model, data.x, conditions=data.conditions)["activity"]
         order = [int(i) for i in np.argsort(activity)[::-1]]
         self.latent_dim = codes.shape[1]
         self.plane = order[:2] if self.latent_dim > 1 else [0, 0]
@@ -65,9 +65,10 @@ class Explorer:
             "kind": run.kind,
             "shape": list(run.model.input_shape),
             "points": codes[:, self.plane].astype(np.float64).round(4).tolist(),
-            "labels": None if data.labels is None else data.labels[:points].tolist(),
+            "labels": None if data.labels is None else data.labels.tolist(),
             "model": run.config.model.model,
             "run": run.path.name,
+            "conditions": condition_controls(run, data.conditions),
         }
 
     def parse_z(self, text: str | None) -> np.ndarray:
@@ -84,10 +85,39 @@ class Explorer:
             raise BadRequest(f"z must be finite and within ±{MAX_ABS_Z}")
         return z.astype(np.float32)
 
-    def decode(self, z: np.ndarray) -> list[str]:
-        with torch.no_grad():
-            out = self.run.decode(torch.as_tensor(np.atleast_2d(z)), model_space=True)
+    def decode(self, z: np.ndarray, condition: str | None = None) -> list[str]:
+        """Decoded codes as PNG data URLs; a conditional run decodes with ``condition``
+        ("name=value,...", all rows alike), refused as a bad request when it does not fit."""
+        z = np.atleast_2d(z)
+        if self.run.model.conditional and not condition:
+            raise BadRequest("this run is conditional: give c=name=value")
+        try:
+            with torch.no_grad():
+                out = self.run.decode(
+                    torch.as_tensor(z), model_space=True, condition=condition or None
+                )
+        except VaekitError as err:
+            raise BadRequest(str(err)) from None
         return [png_data_url(example, self.run.kind) for example in out]
+
+
+def condition_controls(run, conditions: torch.Tensor | None) -> list[dict] | None:
+    """What the page's condition selectors offer: per condition column its name, its values
+    (categories) or range (numbers), and the first held-out example's value as the start."""
+    if conditions is None or not len(conditions):
+        return None
+    start = dict(
+        part.split("=", 1) for part in run.describe_conditions(conditions[:1])[0].split(", ")
+    )
+    controls = []
+    for column in run.schema.conditions:
+        control = {"name": column.name, "value": start[column.name]}
+        if column.categories:
+            control["values"] = list(column.categories)
+        else:
+            control["range"] = [column.lo, column.hi]
+        controls.append(control)
+    return controls
 
 
 def png_data_url(example: np.ndarray, kind: str) -> str:
@@ -144,7 +174,8 @@ def make_handler(explorer: Explorer) -> type[BaseHTTPRequestHandler]:
                     self.send_json(HTTPStatus.OK, explorer.info)
                 elif url.path == "/api/decode":
                     z = explorer.parse_z(one.get("z"))
-                    self.send_json(HTTPStatus.OK, {"z": z.tolist(), "image": explorer.decode(z)[0]})
+                    image = explorer.decode(z, one.get("c"))[0]
+                    self.send_json(HTTPStatus.OK, {"z": z.tolist(), "image": image})
                 elif url.path == "/api/interpolate":
                     a, b = explorer.parse_z(one.get("a")), explorer.parse_z(one.get("b"))
                     try:
@@ -154,7 +185,8 @@ def make_handler(explorer: Explorer) -> type[BaseHTTPRequestHandler]:
                     if not 2 <= steps <= MAX_STEPS:
                         raise BadRequest(f"steps must be between 2 and {MAX_STEPS}")
                     t = np.linspace(0, 1, steps, dtype=np.float32)[:, None]
-                    self.send_json(HTTPStatus.OK, {"images": explorer.decode((1 - t) * a + t * b)})
+                    images = explorer.decode((1 - t) * a + t * b, one.get("c"))
+                    self.send_json(HTTPStatus.OK, {"images": images})
                 else:
                     self.send_json(HTTPStatus.NOT_FOUND, {"error": "not found"})
             except BadRequest as err:

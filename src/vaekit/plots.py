@@ -44,6 +44,8 @@ KINDS = (
     "kl",
     "compare",
     "scores",
+    "conditional",
+    "restyle",
 )
 PAGE_SIZE = 24  # table columns (or model-space columns for line plots) on one figure
 MAX_CATEGORIES = 15  # categories drawn as bars; the rarer ones are summed as "other"
@@ -71,31 +73,39 @@ def _show_images(ax, images: np.ndarray, columns: int, title: str = "") -> None:
         ax.set_title(title)
 
 
-def _codes(run, x: torch.Tensor) -> np.ndarray:
-    with torch.no_grad():
-        codes = torch.cat(
-            [
-                run.model.encode(x[i : i + 4096].to(run.model.device)).mean.cpu()
-                for i in range(0, len(x), 4096)
-            ]
-        ).numpy()
-    return run.require_finite(codes, "codes")
+def _codes(run, x: torch.Tensor, conditions: torch.Tensor | None = None) -> np.ndarray:
+    """Posterior means of model-space ``x`` (with its conditions for a conditional run)."""
+    return run.encode(Dataset(x, None, conditions))[0]
 
 
-def _decode(run, z: np.ndarray) -> np.ndarray:
-    """Decoder means of codes, in model space."""
-    return run.decode(torch.as_tensor(z, dtype=torch.float32), model_space=True)
+def _decode(run, z: np.ndarray, conditions: torch.Tensor | None = None) -> np.ndarray:
+    """Decoder means of codes, in model space; a conditional run decodes every code with the
+    first of ``conditions`` (the first held-out example's)."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    fixed = None if conditions is None else conditions[:1].expand(len(z), -1)
+    return run.decode(z, model_space=True, condition=fixed)
 
 
-def _reconstruct(run, x: torch.Tensor) -> np.ndarray:
+def _reconstruct(run, x: torch.Tensor, conditions: torch.Tensor | None = None) -> np.ndarray:
     """Reconstructions of model-space ``x``, in model space."""
-    return run.reconstruct(Dataset(x, None), model_space=True)
+    return run.reconstruct(Dataset(x, None, conditions), model_space=True)
 
 
-def _latent_order(run, x: torch.Tensor) -> list[int]:
+def _latent_order(run, x: torch.Tensor, conditions: torch.Tensor | None = None) -> list[int]:
     """Latent dimensions from most to least active (variance of the posterior mean)."""
-    activity = latent_statistics(run.model, x)["activity"]
+    activity = latent_statistics(run.model, x, conditions=conditions)["activity"]
     return [int(i) for i in np.argsort(activity)[::-1]]
+
+
+def _condition_words(run, conditions: torch.Tensor | None) -> str:
+    """ ", decoded with label=3" for a conditional run's fixed condition; "" otherwise."""
+    if conditions is None:
+        return ""
+    return f", decoded with {run.describe_conditions(conditions[:1])[0]}"
+
+
+def _first(conditions: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    return None if conditions is None else conditions[:n]
 
 
 def _latent_scale(run, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,13 +295,15 @@ def plot_curves(run, **_) -> Figure:
     return fig
 
 
-def plot_recon(run, x: torch.Tensor, n: int | None = None, page: int = 1, **_) -> Figure:
+def plot_recon(
+    run, x: torch.Tensor, n: int | None = None, page: int = 1, conditions=None, **_
+) -> Figure:
     """Originals against reconstructions: images side by side; for a table, per column, a
     scatter in the data's units or the category counts of both."""
     if run.kind == "image":
         n = n or 16
         x = x[:n]
-        recon = _reconstruct(run, x)
+        recon = _reconstruct(run, x, _first(conditions, n))
         fig, axes = plt.subplots(2, 1, figsize=(min(16, n), 2.6))
         _show_images(axes[0], x.numpy(), n, "originals")
         _show_images(axes[1], recon, n, "reconstructions")
@@ -299,7 +311,8 @@ def plot_recon(run, x: torch.Tensor, n: int | None = None, page: int = 1, **_) -
         return fig
     x = x[: n or 500]
     schema = run.schema
-    original, rebuilt = schema.decode(x.numpy()), schema.decode(_reconstruct(run, x))
+    rebuilt = schema.decode(_reconstruct(run, x, _first(conditions, len(x))))
+    original = schema.decode(x.numpy())
     shown, words = _page(len(schema.outputs), page)
     columns = schema.outputs[shown]
     fig, axes = _panels(len(columns))
@@ -402,9 +415,14 @@ def _class_names(run, labels: np.ndarray) -> list[str]:
 
 
 def plot_latent(
-    run, x: torch.Tensor, labels: torch.Tensor | None = None, projection: str = "pca", **_
+    run,
+    x: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    projection: str = "pca",
+    conditions=None,
+    **_,
 ) -> Figure:
-    codes = _codes(run, x)
+    codes = _codes(run, x, conditions)
     if codes.shape[1] == 1:
         codes = np.concatenate([codes, np.zeros_like(codes)], 1)
     title = "posterior means"
@@ -466,15 +484,17 @@ def plot_latent(
     return fig
 
 
-def manifold_grid(run, x: torch.Tensor, n: int = 15) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def manifold_grid(
+    run, x: torch.Tensor, n: int = 15, conditions: torch.Tensor | None = None
+) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Latent points of the manifold plot: (n*n, Z) codes on the plane of the two most active
     dimensions, the others at the centre, at inverse-CDF spaced points (the centre of an odd
     grid is the centre of the latent space exactly). Returns codes, axis values, dims."""
     from scipy.stats import norm
 
-    codes = _codes(run, x)
+    codes = _codes(run, x, conditions)
     centre, spread = _latent_scale(run, codes)
-    dims = _latent_order(run, x)[:2] if codes.shape[1] > 1 else [0]
+    dims = _latent_order(run, x, conditions)[:2] if codes.shape[1] > 1 else [0]
     values = norm.ppf(np.linspace(0.05, 0.95, n))
     values[n // 2] = 0.0 if n % 2 else values[n // 2]
     z = np.tile(centre, (n * n, 1))
@@ -515,17 +535,17 @@ def _category_map(ax, column, values: np.ndarray, n: int, extent: tuple) -> None
     )
 
 
-def plot_manifold(run, x: torch.Tensor, n: int = 15, page: int = 1, **_) -> Figure:
+def plot_manifold(run, x: torch.Tensor, n: int = 15, page: int = 1, conditions=None, **_) -> Figure:
     """What the decoder makes of a plane through the latent space: a mosaic of images; for a
     table, each column's decoded value (or category) over the plane."""
-    z, values, dims = manifold_grid(run, x, n)
-    decoded = _decode(run, z)
+    z, values, dims = manifold_grid(run, x, n, conditions)
+    decoded = _decode(run, z, conditions)
     if run.kind == "image":
         fig, ax = plt.subplots(figsize=(8, 8))
         _show_images(ax, decoded, n)
         ax.set_title(
             f"decoded latent plane: z{dims[0]} → (columns), z{dims[-1]} ↑ (rows), "
-            "others at the centre"
+            f"others at the centre{_condition_words(run, conditions)}"
         )
         return fig
     schema = run.schema
@@ -575,11 +595,22 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def plot_interpolate(
-    run, x: torch.Tensor, pairs: int = 4, steps: int = 10, seed: int = 0, page: int = 1, **_
+    run,
+    x: torch.Tensor,
+    pairs: int = 4,
+    steps: int = 10,
+    seed: int = 0,
+    page: int = 1,
+    conditions=None,
+    **_,
 ) -> Figure:
+    """Decoded straight and spherical paths between pairs of held-out examples (a conditional
+    run decodes each path with its first example's condition)."""
     gen = np.random.default_rng(seed)
-    idx = gen.choice(len(x), size=2 * pairs, replace=len(x) < 2 * pairs)
-    codes = _codes(run, x[torch.as_tensor(idx)])
+    idx = torch.as_tensor(gen.choice(len(x), size=2 * pairs, replace=len(x) < 2 * pairs))
+    chosen = None if conditions is None else conditions[idx]
+    codes = _codes(run, x[idx], chosen)
+    starts = None if chosen is None else chosen[:pairs]
     a, b = codes[:pairs], codes[pairs:]
     t = np.linspace(0, 1, steps)
     linear = (1 - t)[:, None, None] * a + t[:, None, None] * b  # (T, P, Z)
@@ -590,14 +621,14 @@ def plot_interpolate(
             (axes[0], linear, "straight line"),
             (axes[1], spherical, "spherical (slerp)"),
         ):
-            images = _decode(run, path.transpose(1, 0, 2).reshape(-1, codes.shape[1]))
+            images = _decode_paths(run, path, starts)
             _show_images(ax, images, steps, f"{title}: one pair of test points per row")
         fig.tight_layout()
         return fig
     picked, labels, words = _model_lines(run, page)
     fig, axes = _line_figure(pairs, labels, width=3.6, height=3.0)
     for p, ax in enumerate(axes):
-        values = _decode(run, linear[:, p])  # (T, width) in model space
+        values = _decode(run, linear[:, p], None if starts is None else starts[p : p + 1])
         for i, column in enumerate(picked):
             ax.plot(t, values[:, column], lw=1.5, **_line_style(i))
         ax.set_title(f"pair {p + 1}")
@@ -607,12 +638,26 @@ def plot_interpolate(
     return fig
 
 
+def _decode_paths(run, paths: np.ndarray, starts: torch.Tensor | None) -> np.ndarray:
+    """Decode (T, P, Z) paths as P rows of T, each row with its start's condition."""
+    steps, pairs, _ = paths.shape
+    z = paths.transpose(1, 0, 2).reshape(steps * pairs, -1)
+    c = None if starts is None else starts.repeat_interleave(steps, 0)
+    return run.decode(torch.as_tensor(z, dtype=torch.float32), model_space=True, condition=c)
+
+
 def plot_traverse(
-    run, x: torch.Tensor, steps: int = 11, max_dims: int = 10, page: int = 1, **_
+    run,
+    x: torch.Tensor,
+    steps: int = 11,
+    max_dims: int = 10,
+    page: int = 1,
+    conditions=None,
+    **_,
 ) -> Figure:
-    codes = _codes(run, x)
+    codes = _codes(run, x, conditions)
     centre, spread = _latent_scale(run, codes)
-    dims = _latent_order(run, x)[:max_dims]
+    dims = _latent_order(run, x, conditions)[:max_dims]
     sweep = np.linspace(-3, 3, steps)
     base = codes[0]
     rows = []
@@ -620,13 +665,16 @@ def plot_traverse(
         z = np.tile(base, (steps, 1))
         z[:, d] = centre[d] + sweep * spread[d]
         rows.append(z)
-    decoded = _decode(run, np.concatenate(rows).astype(np.float32))
+    decoded = _decode(run, np.concatenate(rows).astype(np.float32), conditions)
     if run.kind == "image":
         fig, ax = plt.subplots(figsize=(steps * 0.8, len(dims) * 0.85 + 0.6))
         _show_images(ax, decoded, steps)
         ax.set_yticks([(i + 0.5) * (decoded.shape[-2] + 1) for i in range(len(dims))])
         ax.set_yticklabels([f"z{d}" for d in dims])
-        ax.set_title("one latent dimension swept from −3σ to +3σ per row, the others fixed")
+        ax.set_title(
+            "one latent dimension swept from −3σ to +3σ per row, the others fixed"
+            + _condition_words(run, conditions)
+        )
         return fig
     picked, labels, words = _model_lines(run, page)
     values = decoded.reshape(len(dims), steps, -1)
@@ -641,8 +689,8 @@ def plot_traverse(
     return fig
 
 
-def plot_kl(run, x: torch.Tensor, **_) -> Figure:
-    stats = latent_statistics(run.model, x)
+def plot_kl(run, x: torch.Tensor, conditions=None, **_) -> Figure:
+    stats = latent_statistics(run.model, x, conditions=conditions)
     fig, ax = plt.subplots(figsize=(max(5, 0.45 * stats["latent_dim"] + 2), 3.6))
     active = np.asarray(stats["activity"]) > 0.01
     values = stats["kl_per_dim"] or stats["activity"]
@@ -658,17 +706,20 @@ def plot_kl(run, x: torch.Tensor, **_) -> Figure:
     return fig
 
 
-def plot_compare(run, x: torch.Tensor, others: list | None = None, n: int = 12, **_) -> Figure:
+def plot_compare(
+    run, x: torch.Tensor, others: list | None = None, n: int = 12, conditions=None, **_
+) -> Figure:
     runs = [run, *(others or [])]
     x = x[:n]
+    conditions = _first(conditions, n)
     if run.kind != "image":
         raise VaekitError("plot compare: needs image data (use plot recon per run for tables)")
     fig, axes = plt.subplots(len(runs) + 1, 1, figsize=(n * 0.9, 1.2 * (len(runs) + 1) + 0.4))
     _show_images(axes[0], x.numpy(), n, "originals")
     for ax, other in zip(axes[1:], runs, strict=True):
-        _show_images(
-            ax, _reconstruct(other, x), n, f"{other.config.model.model} ({Path(other.path).name})"
-        )
+        given = conditions if other.model.conditional else None
+        name = f"{other.config.model.model} ({Path(other.path).name})"
+        _show_images(ax, _reconstruct(other, x, given), n, name)
     fig.tight_layout()
     return fig
 
@@ -688,6 +739,7 @@ def plot_scores(
     anomalous: np.ndarray | None = None,
     threshold: float | None = None,
     n: int = 8,
+    conditions=None,
     **_,
 ) -> Figure:
     """Anomaly scores: their histogram (normal and anomalous apart where ``anomalous`` says
@@ -698,7 +750,7 @@ def plot_scores(
 
     if scores is None:
         by = "nll" if run.model.probabilistic else "recon"
-        scores = anomaly_scores(run.model, x, by=by, k=100)
+        scores = anomaly_scores(run.model, x, by=by, k=100, conditions=conditions)
     by = by or "nll"
     order = np.argsort(scores, kind="stable")
     n = min(n, len(scores) // 2) or 1
@@ -757,6 +809,111 @@ def _cell(value) -> str:
     )
 
 
+def _require_conditional(run, kind: str) -> None:
+    if not run.model.conditional:
+        raise VaekitError(
+            f"plot {kind}: this run was trained without a condition (train with --condition)"
+        )
+
+
+def _condition_values(run, limit: int) -> tuple[str, list[str]]:
+    """The first categorical condition column's name and up to ``limit`` of its values."""
+    column = next((c for c in run.schema.conditions if c.kind in ("categorical", "binary")), None)
+    if column is None:
+        raise VaekitError(
+            "plot conditional: needs a categorical condition (this run's are numbers); "
+            "sample with --condition NAME=VALUE instead"
+        )
+    if len(run.schema.conditions) > 1:
+        raise VaekitError(
+            "plot conditional: the run has several conditions; sample with --condition "
+            "NAME=VALUE,... instead"
+        )
+    return column.name, list(column.categories or [])[:limit]
+
+
+def plot_conditional(
+    run, x: torch.Tensor, n: int = 10, seed: int = 0, page: int = 1, conditions=None, **_
+) -> Figure:
+    """Samples by condition: for images one row of ``n`` samples per class; for a table each
+    feature column's distribution in held-out rows (solid) and generated rows (dashed) per
+    condition value."""
+    _require_conditional(run, "conditional")
+    if run.kind == "image":
+        name, values = _condition_values(run, 20)
+        asked = [v for v in values for _ in range(n)]
+        images = run.sample(len(asked), seed=seed, warn=False, model_space=True, condition=asked)
+        fig, ax = plt.subplots(figsize=(n * 0.8 + 0.8, len(values) * 0.82 + 0.8))
+        _show_images(ax, images, n)
+        ax.set_yticks([(i + 0.5) * (images.shape[-2] + 1) for i in range(len(values))])
+        ax.set_yticklabels([f"{name}={_short(v, 12)}" for v in values])
+        ax.set_title(f"{n} samples per {name} (prior, seed {seed}): one row per value asked for")
+        return fig
+    name, values = _condition_values(run, 6)
+    real = run.to_table(x.numpy(), conditions)
+    fake = run.to_table(
+        run.sample(len(x), seed=seed, warn=False, model_space=True, condition=conditions),
+        conditions,
+    )
+    spelled = np.array(_spell(run.schema.conditions[0], real.column(name)), dtype=object)
+    shown, words = _page(len(run.schema.outputs), page)
+    columns = run.schema.outputs[shown]
+    fig, axes = _panels(len(columns))
+    for column, ax in zip(columns, axes, strict=True):
+        ax.set_title(_short(column.name, 30))
+        for i, value in enumerate(values):
+            mine = spelled == value
+            if not mine.any():
+                continue
+            a, b = real.column(column.name)[mine], fake.column(column.name)[mine]
+            if column.kind in NUMERIC:
+                for values_, style in ((a, "-"), (b, "--")):
+                    present = np.sort(values_[~np.isnan(values_)])
+                    steps = np.arange(1, len(present) + 1) / max(1, len(present))
+                    ax.step(present, steps, where="post", ls=style, color=f"C{i}", lw=1.2)
+                ax.set_ylabel("share of rows ≤ value")
+            elif column.kind != "constant":
+                names, counts = _category_shares(column, [a, b])
+                shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+                where = np.arange(len(names)) + (i - len(values) / 2) * 0.8 / len(values)
+                width = 0.8 / len(values)
+                ax.bar(where, shares[0], width, color=f"C{i}", alpha=0.9)
+                ax.bar(where, shares[1], width, fill=False, edgecolor="black", ls="--")
+                ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
+                ax.set_ylabel("share")
+    handles = [Patch(color=f"C{i}") for i in range(len(values))]
+    fig.legend(
+        handles, [f"{name}={v}" for v in values], loc="outside lower center", ncols=len(values)
+    )
+    fig.suptitle(
+        "Held-out rows (solid lines, filled bars) and rows generated for their conditions "
+        f"(dashed)\nby {name} — {words}"
+    )
+    return fig
+
+
+def plot_restyle(run, x: torch.Tensor, n: int = 8, conditions=None, **_) -> Figure:
+    """Same style, another label: each held-out image (left) encoded with its own class and
+    decoded with every class in turn."""
+    _require_conditional(run, "restyle")
+    if run.kind != "image":
+        raise VaekitError(
+            "plot restyle: draws images; for a table use Run.restyle(rows, condition) in Python"
+        )
+    name, values = _condition_values(run, 20)
+    shown = Dataset(x[:n], None, _first(conditions, n))
+    columns = [shown.x.numpy()] + [run.restyle(shown, value, model_space=True) for value in values]
+    images = np.stack(columns, axis=1).reshape(-1, *shown.x.shape[1:])  # row by row
+    fig, ax = plt.subplots(figsize=((len(values) + 1) * 0.8 + 0.6, len(shown) * 0.8 + 1.0))
+    _show_images(ax, images, len(values) + 1)
+    size = images.shape[-1] + 1
+    ax.set_xticks([(i + 0.5) * size for i in range(len(values) + 1)])
+    ax.set_xticklabels(["original"] + [_short(v, 8) for v in values], fontsize=8)
+    ax.set_xlabel(f"decoded with {name} =")
+    ax.set_title("same style, another label: z from q(z | x, own label), decoded with each label")
+    return fig
+
+
 PLOTTERS: dict[str, Callable[..., Figure]] = {
     "curves": plot_curves,
     "recon": plot_recon,
@@ -768,6 +925,8 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "kl": plot_kl,
     "compare": plot_compare,
     "scores": plot_scores,
+    "conditional": plot_conditional,
+    "restyle": plot_restyle,
 }
 
 
@@ -777,7 +936,7 @@ def render(run, kind: str, data=None, **options) -> bytes:
     if kind not in PLOTTERS:
         raise VaekitError(f"plot: unknown kind {kind!r} (known: {', '.join(KINDS)})")
     data = data if data is not None else run.data()
-    fig = PLOTTERS[kind](run, x=data.x, labels=data.labels, **options)
+    fig = PLOTTERS[kind](run, x=data.x, labels=data.labels, conditions=data.conditions, **options)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")

@@ -125,7 +125,8 @@ def _cache_key(splits: DataSplits, seed: int, epochs: int) -> str:
                 seed,
                 epochs,
                 len(splits.train),
-                splits.schema.to_dict(),
+                # The classifier judges images, whatever the run is conditioned on.
+                {k: v for k, v in splits.schema.to_dict().items() if k != "condition"},
             ]
         ).encode()
     )

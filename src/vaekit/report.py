@@ -61,6 +61,35 @@ SECTIONS = [
     ),
     ("kl", "KL per latent dimension", "How much each dimension carries; grey ones are unused."),
 ]
+# A conditional run's extra sections: (kind, title, caption, for images only).
+CONDITIONAL_SECTIONS = [
+    (
+        "conditional",
+        "Samples by condition",
+        "New examples generated for each value of the condition: one row per class for "
+        "images; held-out rows against rows generated for their conditions for a table.",
+        False,
+    ),
+    (
+        "restyle",
+        "Same style, another label",
+        "Held-out images encoded with their own label and decoded with each label in turn.",
+        True,
+    ),
+]
+
+
+def sections(run) -> list[tuple[str, str, str]]:
+    """The plot sections of ``run``'s report: every run's, and a conditional run's own where
+    they can be drawn (one categorical condition)."""
+    chosen = list(SECTIONS)
+    conditions = run.schema.conditions
+    one_category = len(conditions) == 1 and conditions[0].kind in ("categorical", "binary")
+    if run.model.conditional and one_category:
+        for kind, title, caption, images_only in CONDITIONAL_SECTIONS:
+            if run.kind == "image" or not images_only:
+                chosen.append((kind, title, caption))
+    return chosen
 
 
 def latest_evaluation(run, k: int = 200, samples: int = 2000) -> dict:
@@ -135,7 +164,7 @@ def build_report(run, evaluation: dict | None = None) -> str:
         *[f"<li>{html.escape(note)}</li>" for note in evaluation["diagnosis"]],
         "</ul></section>",
     ]
-    for kind, title, caption in SECTIONS:
+    for kind, title, caption in sections(run):
         png = render(run, kind, data)
         encoded = base64.b64encode(png).decode("ascii")
         parts += [

@@ -36,14 +36,25 @@ from vaekit.data import (
     recorded_schema,
     split_named,
 )
-from vaekit.data.schema import Schema
-from vaekit.data.table import from_array, from_dataframe, is_dataframe, to_dataframe
+from vaekit.data.schema import (
+    Schema,
+    condition_table,
+    decode_conditions,
+    encode_conditions,
+)
+from vaekit.data.table import (
+    format_number,
+    from_array,
+    from_dataframe,
+    is_dataframe,
+    to_dataframe,
+)
 from vaekit.errors import VaekitError, fail
 from vaekit.files import atomic_write_json
 from vaekit.models import Autoencoder, build_model
 from vaekit.progress import log
 from vaekit.records import parse_json, read_metrics, read_summary
-from vaekit.samplers import GaussianMixtureSampler
+from vaekit.samplers import CodeSampler
 from vaekit.tensorfiles import check_tensors, checksum, read_tensors, write_tensors
 
 CONFIG = "config.json"
@@ -190,19 +201,41 @@ class Run:
             return {"val": "validation", "train": "training", "test": "test"}[name] + " split"
         return str(source)
 
-    def to_model(self, data: Any, where: str | None = None) -> Dataset:
+    def to_model(self, data: Any, where: str | None = None, condition: Any = None) -> Dataset:
         """Bring data into model space by the run's schema: a file's path, a numpy array or
         torch tensor of images (uint8 pixels or floats in [0, 1]; the training files' own units
         too), or a table (DataFrame, CSV path, 2-D array in column order). A Dataset passes
-        through. Raises VaekitError naming ``where`` (and the column) when it does not fit."""
+        through. A conditional run's conditions come from the data (a table's condition
+        columns, a file's labels) or from ``condition`` (see :meth:`conditions`). Raises
+        VaekitError naming ``where`` (and the column) when it does not fit."""
+        where = where or (
+            str(data)
+            if isinstance(data, (str, Path))
+            else "DataFrame"
+            if is_dataframe(data)
+            else "array"
+        )
+        dataset = self._to_model(data, where)
+        if condition is not None or (self.model.conditional and dataset.conditions is None):
+            if condition is None:
+                raise fail(
+                    where,
+                    f"this run is conditioned on {self._condition_names()}: give the "
+                    "examples' conditions (condition=..., or data that holds them)",
+                )
+            conditions = self.conditions(len(dataset), condition).cpu()
+            dataset = Dataset(dataset.x, dataset.labels, conditions)
+        return dataset
+
+    def _to_model(self, data: Any, where: str) -> Dataset:
         if isinstance(data, Dataset):
             return data
         if isinstance(data, (str, Path)):
             dataset = load_examples(str(data), self.config.data, self.schema)
-            self._check_support(dataset.x, str(data))
+            self._check_support(dataset.x, where)
             return dataset
         schema = self.schema
-        where = where or ("DataFrame" if is_dataframe(data) else "array")
+        conditions = None
         if schema.kind == "table":
             if is_dataframe(data):
                 table = from_dataframe(data, where)
@@ -213,6 +246,8 @@ class Run:
                 table = from_array(values, where)
                 table.names = _columns_in_array(schema, values.shape[1], where)
             x, labels = schema.encode(table)
+            if schema.conditions:
+                conditions = encode_conditions(schema.conditions, table)
         else:
             values = _numpy(data)
             one = tuple(schema.shape)
@@ -220,17 +255,116 @@ class Run:
                 values = values[None]
             x, labels = schema.encode(values, where), None
         self._check_support(x, where)
-        return _to_dataset(x, labels)
+        return _to_dataset(x, labels, conditions)
 
-    def to_data(self, x: np.ndarray | torch.Tensor) -> Any:
+    def to_data(self, x: np.ndarray | torch.Tensor, conditions: Any = None) -> Any:
         """Model-space values -> the user's units: images as floats in [0, 1] (N, C, H, W);
         tables as a pandas DataFrame with the training file's column names, kinds and
-        categories."""
+        categories (a conditional run's condition columns too, from model-space
+        ``conditions``)."""
         values = _numpy(x)
         schema = self.schema
         if schema.kind == "image":
             return schema.decode(values)
-        return to_dataframe(schema.decode(values), {c.name: c.kind for c in schema.columns})
+        return to_dataframe(
+            self.to_table(values, conditions), {c.name: c.kind for c in schema.columns}
+        )
+
+    def to_table(self, x: np.ndarray, conditions: Any = None):
+        """Model-space table rows (and their conditions) -> a Table in the data's units, the
+        condition columns in their place among the features."""
+        table = self.schema.decode(_numpy(x))
+        if conditions is None or not self.schema.conditions:
+            return table
+        given = decode_conditions(self.schema.conditions, _numpy(conditions))
+        order = [c.name for c in self.schema.columns if c.name in table.names + given.names]
+        columns = dict(zip(table.names + given.names, table.columns + given.columns, strict=True))
+        table.names, table.columns = order, [columns[name] for name in order]
+        return table
+
+    # -- conditions ---------------------------------------------------------------------------
+
+    def _condition_names(self) -> str:
+        return ", ".join(c.name for c in self.schema.conditions)
+
+    def conditions(
+        self, n: int, condition: Any = None, seed: int | None = None, where: str = "condition"
+    ) -> torch.Tensor | None:
+        """(n, C) model-space conditions for a conditional run (None for another run):
+
+        - None: drawn at random (``seed``) from the training examples' conditions, so samples
+          follow the training mix;
+        - one value for every example: a class name or number (``3``, ``"south"``) when the
+          run has one condition, ``"region=south,age=40"`` or ``{"region": "south"}`` by name;
+        - one value per example: a list, array or 1-D tensor of length n of such values;
+        - model-space conditions: a float tensor (n, C), passed through.
+
+        Raises VaekitError naming ``where`` for an unknown value, a missing condition, or a
+        condition given to a run trained without one."""
+        if not self.model.conditional:
+            if condition is not None:
+                raise fail(
+                    where,
+                    "this run was trained without a condition; train with --condition COLUMN "
+                    "(or label, for images) to generate by one",
+                )
+            return None
+        device = self.model.device
+        width = self.model.condition_dim
+        if condition is None:
+            pool = self.splits().train.conditions
+            gen = torch.Generator().manual_seed(seed) if seed is not None else None
+            return pool[torch.randint(len(pool), (n,), generator=gen)].to(device)
+        if isinstance(condition, torch.Tensor) and condition.is_floating_point():
+            if tuple(condition.shape) != (n, width):
+                raise fail(
+                    where,
+                    f"model-space conditions must have shape ({n}, {width}), got "
+                    f"{tuple(condition.shape)}",
+                )
+            return condition.to(device=device, dtype=torch.float32)
+        values = _numpy(condition).tolist() if _per_example(condition) else [condition]
+        if len(values) not in (1, n):
+            raise fail(where, f"{len(values)} values for {n} examples")
+        encoded: dict[str, np.ndarray] = {}
+        rows = []
+        for value in values:
+            key = repr(value)
+            if key not in encoded:
+                encoded[key] = self._condition_row(value, where)
+            rows.append(encoded[key])
+        c = np.concatenate(rows if len(rows) == n else rows * n)
+        return torch.from_numpy(c).to(device)
+
+    def _condition_row(self, value: Any, where: str = "condition") -> np.ndarray:
+        """One condition value -> (1, C) model space."""
+        columns = self.schema.conditions
+        if isinstance(value, dict):
+            given = value
+        elif isinstance(value, str) and "=" in value:
+            given = {}
+            for part in value.split(","):
+                name, _, cell = part.partition("=")
+                given[name.strip()] = cell.strip()
+        elif len(columns) == 1:
+            given = {columns[0].name: value}
+        else:
+            example = ",".join(f"{c.name}=VALUE" for c in columns)
+            raise fail(
+                where,
+                f"this run has {len(columns)} conditions ({self._condition_names()}); give "
+                f"each by name, e.g. {example}",
+            )
+        return encode_conditions(columns, condition_table(columns, given, where))
+
+    def describe_conditions(self, conditions: np.ndarray | torch.Tensor) -> list[str]:
+        """Model-space conditions (N, C) as words, one per example: ``label=3``."""
+        table = decode_conditions(self.schema.conditions, _numpy(conditions))
+        words = []
+        for row in range(len(table)):
+            cells = [f"{n}={_cell_text(table.column(n)[row])}" for n in table.names]
+            words.append(", ".join(cells))
+        return words
 
     def _check_support(self, x: np.ndarray | torch.Tensor, where: str) -> None:
         if self.config.model.likelihood == "bernoulli" and len(x):
@@ -246,15 +380,22 @@ class Run:
         sampler: str = "prior",
         warn: bool = True,
         model_space: bool = False,
+        condition: Any = None,
     ) -> Any:
         """n new examples (decoder means), in the user's units (``to_data``) unless
-        ``model_space``. ``sampler``: "prior" draws z ~ N(0, I); "gmm" draws codes from the
-        Gaussian mixture fitted to the training codes."""
+        ``model_space``. ``sampler``: "prior" draws z from the prior (N(0, I), or the learned
+        p(z|c)); "gmm" draws codes from the Gaussian mixture fitted to the training codes (for
+        a conditional run, to the codes of the condition's value where it has one). A
+        conditional run generates for ``condition`` (see :meth:`conditions`; None: conditions
+        drawn from the training data's); a table's samples then include the condition
+        columns."""
+        c = self.conditions(n, condition, seed)
         gen = _generator(seed)
         if sampler == "gmm":
-            mixture = GaussianMixtureSampler.load(self.path / SAMPLER, self.model.latent_dim)
-            z = mixture.sample(n, generator=gen)
-            out = self.model.decode(z.to(self.model.device)).mean.cpu().numpy()
+            file = self.path / SAMPLER
+            sampler_ = CodeSampler.load(file, self.model.latent_dim, self.model.condition_dim)
+            z = sampler_.sample(n, generator=gen, conditions=c)
+            out = self.model.decode(z.to(self.model.device), c).mean.cpu().numpy()
         elif sampler != "prior":
             raise VaekitError(f"--sampler: {sampler!r} is not one of prior, gmm")
         else:
@@ -264,32 +405,48 @@ class Run:
                     "towards N(0, I), so prior samples are not a generative model's; --sampler "
                     "gmm draws codes from a mixture fitted to the training codes instead"
                 )
-            out = self.model.sample(n, generator=gen).cpu().numpy()
+            out = self.model.sample(n, generator=gen, condition=c).cpu().numpy()
         out = self.require_finite(out, f"{sampler} samples")
-        return out if model_space else self.to_data(out)
+        return out if model_space else self.to_data(out, c)
 
     @torch.no_grad()
-    def reconstruct(self, data: Any, model_space: bool = False) -> Any:
+    def reconstruct(self, data: Any, model_space: bool = False, condition: Any = None) -> Any:
         """Reconstructions (decoder means of the posterior means) of ``data`` (anything
-        ``to_model`` takes), in the user's units unless ``model_space``."""
-        x = self._tensor(self.to_model(data).x)
-        out = self.require_finite(self.model.reconstruct(x).cpu().numpy(), "reconstructions")
-        return out if model_space else self.to_data(out)
-
-    @torch.no_grad()
-    def encode(self, data: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior means and log-variances of ``data`` (anything ``to_model`` takes), each
-        (N, latent_dim) numpy arrays."""
-        posterior = self.model.encode(self._tensor(self.to_model(data).x))
-        mean = self.require_finite(posterior.mean.cpu().numpy(), "codes")
-        if not hasattr(posterior, "logvar"):  # a deterministic encoder: variance zero
-            return mean, np.full_like(mean, float("-inf"))
-        return mean, self.require_finite(posterior.logvar.cpu().numpy(), "code log-variances")
-
-    @torch.no_grad()
-    def decode(self, z: np.ndarray | torch.Tensor, model_space: bool = False) -> Any:
-        """Decoder means of codes ``z`` (N, latent_dim), in the user's units unless
+        ``to_model`` takes; ``condition`` as there), in the user's units unless
         ``model_space``."""
+        dataset = self.to_model(data, condition=condition)
+        x, c = self._tensor(dataset.x), self._optional(dataset.conditions)
+        out = self.model.reconstruct(x, c).cpu().numpy()
+        out = self.require_finite(out, "reconstructions")
+        return out if model_space else self.to_data(out, c)
+
+    @torch.no_grad()
+    def encode(self, data: Any, condition: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and log-variances of ``data`` (anything ``to_model`` takes;
+        ``condition`` as there), each (N, latent_dim) numpy arrays."""
+        dataset = self.to_model(data, condition=condition)
+        means, logvars = [], []
+        for start in range(0, len(dataset), 4096):  # bounded memory for large inputs
+            part = dataset.take(slice(start, start + 4096))
+            posterior = self.model.encode(self._tensor(part.x), self._optional(part.conditions))
+            means.append(posterior.mean.cpu().numpy())
+            if hasattr(posterior, "logvar"):
+                logvars.append(posterior.logvar.cpu().numpy())
+        width = self.model.latent_dim
+        mean = self.require_finite(
+            np.concatenate(means) if means else np.zeros((0, width)), "codes"
+        )
+        if len(logvars) != len(means) or not means:  # a deterministic encoder: variance zero
+            return mean, np.full_like(mean, float("-inf"))
+        return mean, self.require_finite(np.concatenate(logvars), "code log-variances")
+
+    @torch.no_grad()
+    def decode(
+        self, z: np.ndarray | torch.Tensor, model_space: bool = False, condition: Any = None
+    ) -> Any:
+        """Decoder means of codes ``z`` (N, latent_dim), in the user's units unless
+        ``model_space``; a conditional run decodes with ``condition`` (see
+        :meth:`conditions`), which it needs."""
         z = self._tensor(z)
         if z.ndim != 2 or z.shape[1] != self.model.latent_dim:
             raise VaekitError(
@@ -297,8 +454,33 @@ class Run:
             )
         if not bool(torch.isfinite(z).all()):
             raise VaekitError("codes hold NaN or infinite values")
-        out = self.require_finite(self.model.decode(z).mean.cpu().numpy(), "decoded examples")
-        return out if model_space else self.to_data(out)
+        if self.model.conditional and condition is None:
+            raise VaekitError(
+                f"decode: this run is conditioned on {self._condition_names()}; give "
+                "condition=... (the value to decode with)"
+            )
+        c = self.conditions(len(z), condition)
+        out = self.model.decode(z, c).mean.cpu().numpy()
+        out = self.require_finite(out, "decoded examples")
+        return out if model_space else self.to_data(out, c)
+
+    @torch.no_grad()
+    def restyle(self, data: Any, condition: Any, model_space: bool = False) -> Any:
+        """ "Same style, another condition": each example of ``data`` (anything ``to_model``
+        takes, with its own conditions) is encoded with its own condition and decoded with
+        ``condition`` (see :meth:`conditions`) — a digit's handwriting kept, the digit
+        changed; a table row's other columns kept as far as the model can, its segment
+        changed. Decoder means, in the user's units unless ``model_space``."""
+        if not self.model.conditional:
+            raise VaekitError(
+                "restyle: this run was trained without a condition; train with --condition"
+            )
+        dataset = self.to_model(data)
+        x, own = self._tensor(dataset.x), self._optional(dataset.conditions)
+        target = self.conditions(len(dataset), condition)
+        z = self.model.encode(x, own).mean
+        out = self.require_finite(self.model.decode(z, target).mean.cpu().numpy(), "restyled")
+        return out if model_space else self.to_data(out, target)
 
     def require_finite(self, values: np.ndarray, what: str) -> np.ndarray:
         """``values`` when all are finite; else a VaekitError naming the weights file, so no
@@ -311,14 +493,20 @@ class Run:
             )
         return values
 
-    def score(self, data: Any, by: str = "nll", k: int = 1000, seed: int = 0) -> np.ndarray:
-        """(N,) anomaly scores of ``data`` (anything ``to_model`` takes), in nats, higher =
-        more unusual: ``by`` "nll" (-log p(x), K importance samples), "elbo" (-ELBO, one
-        draw) or "recon" (-log p(x|z) at the posterior mean). The same ``seed`` gives the same
-        scores; see :mod:`vaekit.scores`."""
+    def score(
+        self, data: Any, by: str = "nll", k: int = 1000, seed: int = 0, condition: Any = None
+    ) -> np.ndarray:
+        """(N,) anomaly scores of ``data`` (anything ``to_model`` takes; ``condition`` as
+        there), in nats, higher = more unusual: ``by`` "nll" (-log p(x), K importance samples;
+        -log p(x|c) for a conditional run), "elbo" (-ELBO, one draw) or "recon" (-log p(x|z)
+        at the posterior mean). The same ``seed`` gives the same scores; see
+        :mod:`vaekit.scores`."""
         from vaekit.scores import anomaly_scores
 
-        scores = anomaly_scores(self.model, self.to_model(data).x, by=by, k=k, seed=seed)
+        dataset = self.to_model(data, condition=condition)
+        scores = anomaly_scores(
+            self.model, dataset.x, by=by, k=k, seed=seed, conditions=dataset.conditions
+        )
         return self.require_finite(scores, "anomaly scores")
 
     @property
@@ -329,6 +517,22 @@ class Run:
     def _tensor(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
         return t.to(device=self.model.device, dtype=torch.float32)
+
+    def _optional(self, x: torch.Tensor | None) -> torch.Tensor | None:
+        return None if x is None else self._tensor(x)
+
+
+def _per_example(condition: Any) -> bool:
+    """Whether ``condition`` holds one value per example (a list, array or 1-D tensor)."""
+    if isinstance(condition, (list, tuple)):
+        return True
+    return isinstance(condition, (np.ndarray, torch.Tensor)) and condition.ndim == 1
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "(missing)"
+    return format_number(value) if isinstance(value, (int, float, np.number)) else str(value)
 
 
 def _columns_in_array(schema: Schema, width: int, where: str) -> list[str]:

@@ -33,8 +33,10 @@ def anomaly_scores(
     k: int = 1000,
     seed: int = 0,
     batch_size: int = 256,
+    conditions: torch.Tensor | None = None,
 ) -> np.ndarray:
-    """(N,) float64 scores of model-space examples ``x``; see the module for ``by``. Raises
+    """(N,) float64 scores of model-space examples ``x`` (given their ``conditions`` for a
+    conditional model: -log p(x|c)); see the module for ``by``. Raises
     VaekitError for an unknown score, K < 1, or ``nll``/``elbo`` on a model without a
     likelihood bound (the autoencoders: use ``recon``)."""
     if by not in SCORES:
@@ -51,27 +53,36 @@ def anomaly_scores(
     with ProgressBar(max(1, -(-len(x) // CHUNK)), f"scoring ({by})") as progress:
         for index, start in enumerate(range(0, len(x), CHUNK)):
             chunk = x[start : start + CHUNK].to(model.device)
+            c = None if conditions is None else conditions[start : start + CHUNK].to(model.device)
             chunk_seed = seed * 1_000_003 + index  # each chunk its own stream, fixed by seed
             if by == "nll":
-                part = -importance_log_likelihood(model, chunk, k=k, seed=chunk_seed)
+                part = -importance_log_likelihood(model, chunk, k=k, seed=chunk_seed, conditions=c)
             else:
-                part = _batched(model, chunk, by, chunk_seed, batch_size)
+                part = _batched(model, chunk, by, chunk_seed, batch_size, c)
             parts.append(part.double().cpu())
             progress.update(1)
     model.train(was_training)
     return torch.cat(parts).numpy() if parts else np.zeros(0)
 
 
-def _batched(model: Autoencoder, x: torch.Tensor, by: str, seed: int, batch_size: int):
+def _batched(
+    model: Autoencoder,
+    x: torch.Tensor,
+    by: str,
+    seed: int,
+    batch_size: int,
+    conditions: torch.Tensor | None,
+):
     generator = torch.Generator(device=model.device).manual_seed(seed)
     out = []
     for start in range(0, len(x), batch_size):
         batch = x[start : start + batch_size]
+        c = None if conditions is None else conditions[start : start + batch_size]
         if by == "elbo":
-            terms = model.loss(batch, generator=generator)
+            terms = model.loss(batch, generator=generator, condition=c)
             out.append(terms.recon + terms.kl)
         else:
-            out.append(-model.decode(model.encode(batch).mean).log_prob(batch))
+            out.append(-model.decode(model.encode(batch, c).mean, c).log_prob(batch))
     return torch.cat(out)
 
 

@@ -26,8 +26,8 @@ from vaekit.errors import VaekitError
 from vaekit.models import Autoencoder, LossTerms
 from vaekit.progress import log
 
-# loss(x, beta, noise) -> LossTerms: the module's loss, eager or compiled
-LossFunction = Callable[[torch.Tensor, float, torch.Tensor | None], LossTerms]
+# loss(x, beta, noise, condition) -> LossTerms: the module's loss, eager or compiled
+LossFunction = Callable[[torch.Tensor, float, torch.Tensor | None, torch.Tensor | None], LossTerms]
 
 
 def build_optimizer(params: list[torch.nn.Parameter], opts: TrainConfig) -> torch.optim.Adam:
@@ -81,13 +81,20 @@ class TrainingStep:
         )
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)
 
-    def __call__(self, batch: torch.Tensor, beta: float, totals: torch.Tensor) -> LossTerms:
-        """Train on ``batch``; add [loss x B, sum of recon, sum of KL] to ``totals`` (float64)."""
+    def __call__(
+        self,
+        batch: torch.Tensor,
+        beta: float,
+        totals: torch.Tensor,
+        condition: torch.Tensor | None = None,
+    ) -> LossTerms:
+        """Train on ``batch`` (with its ``condition`` for a conditional model); add
+        [loss x B, sum of recon, sum of KL] to ``totals`` (float64)."""
         # The loss's random numbers come from noise_gen here, outside the (possibly compiled)
         # loss: the same numbers in the same order as if the loss drew them itself.
         noise = self.model.draw_noise(batch, self.noise_gen)
         with self.autocast:
-            terms = self.loss(batch, beta, noise)  # model.loss
+            terms = self.loss(batch, beta, noise, condition)  # model.loss
         self.optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         self.nonfinite |= ~torch.isfinite(terms.loss.detach())
@@ -141,8 +148,15 @@ class CompiledStep:
         update = whole_step(model, names, group, opts, device)
         self.update = _compile_once(update, main)
 
-    def __call__(self, batch: torch.Tensor, beta: float, totals: torch.Tensor) -> LossTerms:
-        """Train on ``batch``; add [loss x B, sum of recon, sum of KL] to ``totals`` (float64)."""
+    def __call__(
+        self,
+        batch: torch.Tensor,
+        beta: float,
+        totals: torch.Tensor,
+        condition: torch.Tensor | None = None,
+    ) -> LossTerms:
+        """Train on ``batch`` (with its ``condition`` for a conditional model); add
+        [loss x B, sum of recon, sum of KL] to ``totals`` (float64)."""
         noise = self.model.draw_noise(batch, self.noise_gen)  # as TrainingStep draws it
         self.lr.fill_(self.optimizer.param_groups[0]["lr"])  # the schedule's, without recompiling
         states = [self.optimizer.state[p] for p in self.params]
@@ -155,6 +169,7 @@ class CompiledStep:
             noise,
             torch.tensor(beta, device=self.device),
             self.lr,
+            condition,
         )
         self.nonfinite |= nonfinite
         add_to_totals(totals, terms, len(batch))
@@ -164,22 +179,26 @@ class CompiledStep:
 def whole_step(
     model: Autoencoder, names: list[str], group: dict, opts: TrainConfig, device: torch.device
 ) -> Callable:
-    """update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr) -> (LossTerms,
-    non-finite flag): one training step as a function of tensors, for torch.compile."""
+    """update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr, condition) ->
+    (LossTerms, non-finite flag): one training step as a function of tensors, for
+    torch.compile."""
     beta1, beta2 = group["betas"]
     eps = group["eps"]
     clip = opts.clip_grad
     buffers = dict(model.named_buffers())
     bf16 = opts.precision == "bf16"
 
-    def loss_of(params, x, noise, beta):
+    def loss_of(params, x, noise, beta, condition):
         with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
             weights = (dict(zip(names, params, strict=True)), buffers)
-            terms = functional_call(model, weights, (x,), {"beta": beta, "noise": noise})
+            options = {"beta": beta, "noise": noise, "condition": condition}
+            terms = functional_call(model, weights, (x,), options)
         return terms.loss, (terms.recon.detach(), terms.kl.detach())
 
-    def update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr):
-        grads, (loss, (recon, kl)) = grad_and_value(loss_of, has_aux=True)(params, x, noise, beta)
+    def update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr, condition):
+        grads, (loss, (recon, kl)) = grad_and_value(loss_of, has_aux=True)(
+            params, x, noise, beta, condition
+        )
         nonfinite = ~torch.isfinite(loss)
         if clip is not None:  # as torch.nn.utils.clip_grad_norm_
             norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])
@@ -203,10 +222,11 @@ def whole_step(
 
 
 def eager_loss(trainer: torch.nn.Module) -> LossFunction:
-    """The training loss as the module computes it: ``loss(x, beta, noise) -> LossTerms``."""
+    """The training loss as the module computes it:
+    ``loss(x, beta, noise, condition) -> LossTerms``."""
 
-    def loss(x: torch.Tensor, beta: float, noise: torch.Tensor | None) -> LossTerms:
-        return trainer(x, beta=beta, noise=noise)
+    def loss(x: torch.Tensor, beta: float, noise, condition) -> LossTerms:
+        return trainer(x, beta=beta, noise=noise, condition=condition)
 
     return loss
 
@@ -216,8 +236,8 @@ def compiled_loss(trainer: torch.nn.Module, device: torch.device, main: bool) ->
     kernels). beta goes in as a tensor so a beta schedule does not recompile every step."""
     compiled = _compile_once(trainer, main)
 
-    def loss(x: torch.Tensor, beta: float, noise: torch.Tensor | None) -> LossTerms:
-        return compiled(x, beta=torch.tensor(beta, device=device), noise=noise)
+    def loss(x: torch.Tensor, beta: float, noise, condition) -> LossTerms:
+        return compiled(x, beta=torch.tensor(beta, device=device), noise=noise, condition=condition)
 
     return loss
 

@@ -94,7 +94,40 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
             ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
             ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
         ]
+    rows += _conditional_rows(result)
     rows.append(("seconds", f"{result['seconds']}"))
+    return rows
+
+
+def _conditional_rows(result: dict) -> list[tuple[str, str]]:
+    """A conditional run's rows: what it is conditioned on and how well samples follow it."""
+    if "conditional" not in result:
+        return []
+    rows = [("conditioned on", ", ".join(result["conditioned_on"]) + "  (log p(x) is log p(x|c))")]
+    c = result["conditional"]
+    if "skipped" in c:
+        rows.append(("conditional acc.", f"skipped: {c['skipped']}"))
+    elif "prior" in c:
+        for sampler, words in (("prior", "z from the prior"), ("gmm", "z from class mixtures")):
+            part = c[sampler]
+            rows.append(
+                (
+                    f"conditional acc. ({sampler})",
+                    f"{part['accuracy']:.4f} of {c['samples']} samples ({words}) classified as "
+                    "the class asked for",
+                )
+            )
+            per_class = " ".join(f"{name} {v:.3f}" for name, v in part["per_class"].items())
+            rows.append(("  per class", per_class))
+    else:
+        rows.append(
+            (
+                "column shapes",
+                f"{figure(c['column_shapes'])} (generated for held-out rows' conditions)",
+            )
+        )
+        for value, part in c["by_condition"].items():
+            rows.append((f"  {value}", f"{figure(part['column_shapes'])}  ({part['rows']} rows)"))
     return rows
 
 

@@ -23,13 +23,13 @@ from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig, TrainConfig
 from vaekit.data import (
-    Dataset,
     DataSplits,
     check_unit_range,
     first_examples,
     load_splits,
     value_range,
 )
+from vaekit.data.schema import condition_width
 from vaekit.data.stream import StreamingDataset
 from vaekit.distributed import Cluster, any_rank, gather_objects, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
@@ -40,7 +40,7 @@ from vaekit.numerics import cpu_has_native_bf16, denormals_flushed, reproducible
 from vaekit.objectives import beta_at
 from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
-from vaekit.samplers import GaussianMixtureSampler
+from vaekit.samplers import CodeSampler
 from vaekit.signals import StopOnSignal
 from vaekit.step import build_optimizer, training_step
 
@@ -186,6 +186,7 @@ def fit(
     opts = config.train
     # In memory: moved to the device once, not per batch. Streamed: rows read block by block.
     x_train = splits.train if streaming else splits.train.x.to(device)
+    c_train = None if splits.train.conditions is None else splits.train.conditions.to(device)
     n = len(x_train)
     per_rank = opts.batch_size
     global_batch = per_rank * cluster.world
@@ -259,12 +260,13 @@ def fit(
                     rows = state.order[shard:end]
                     # index_select copies whole rows: several times faster than x[rows] here.
                     batch = x_train[rows].to(device) if streaming else x_train.index_select(0, rows)
+                    condition = None if c_train is None else c_train.index_select(0, rows)
                     if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
                         batch = torch.bernoulli(batch, generator=noise_gen)
                     beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
                     if opts.lr_schedule != "constant":
                         optimizer.param_groups[0]["lr"] = lr_at(state.step, total_steps, opts)
-                    terms = train_step(batch, beta, state.totals)
+                    terms = train_step(batch, beta, state.totals, condition)
                     state.step += 1
                     if state.step % CHECK_EVERY == 0 and any_rank(cluster, train_step.nonfinite):
                         _diverged(epoch, state.step, out)
@@ -363,7 +365,9 @@ def _diverged(epoch: int, step: int, out: Path) -> None:
 
 def _validate(model, splits, config, epoch, step, beta, sums, started) -> dict[str, Any]:
     """Validate and print the epoch's one-line summary; return its metrics row."""
-    val = validation_metrics(model, splits.val.x, seed=config.train.seed)
+    val = validation_metrics(
+        model, splits.val.x, seed=config.train.seed, conditions=splits.val.conditions
+    )
     row = {
         "epoch": epoch,
         "step": step,
@@ -391,6 +395,7 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
     """Fill in what the data decides: the input shape, an 'auto' likelihood, the default beta."""
     model = config.model
     model.input_shape = list(splits.shape)
+    model.condition_dim = condition_width(splits.schema)
     if model.model in KL_MODELS:
         model.beta = model.resolved_beta()
     if model.model not in NETWORK_MODELS:
@@ -418,11 +423,20 @@ def pick_device(name: str) -> torch.device:
 
 
 def fit_code_sampler(run: runs.Run, splits: DataSplits, seed: int, limit: int = 20000) -> None:
-    """Fit the Gaussian-mixture code sampler on (up to ``limit``) training codes."""
+    """Fit the Gaussian-mixture code sampler on (up to ``limit``) training codes (and, for a
+    conditional run, one mixture per condition value)."""
     x = first_examples(splits.train, limit)[0].to(run.model.device)
+    c = splits.train.conditions
+    c = None if c is None else c[:limit].to(run.model.device)
     with torch.no_grad():
-        codes = torch.cat([run.model.encode(x[i : i + 4096]).mean for i in range(0, len(x), 4096)])
-    GaussianMixtureSampler.fit(codes.cpu().numpy(), seed=seed).save(run.path / runs.SAMPLER)
+        codes = torch.cat(
+            [
+                run.model.encode(x[i : i + 4096], None if c is None else c[i : i + 4096]).mean
+                for i in range(0, len(x), 4096)
+            ]
+        )
+    conditions = None if c is None else c.cpu().numpy()
+    CodeSampler.fit(codes.cpu().numpy(), conditions, seed=seed).save(run.path / runs.SAMPLER)
 
 
 def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0) -> None:
@@ -430,8 +444,9 @@ def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0
     samples-gmm.png (codes from the mixture fitted to training codes)."""
     from vaekit.images import save_examples
 
-    originals = splits.val.x[:n]
-    recon = run.reconstruct(Dataset(originals, None), model_space=True)
+    shown = splits.val.take(slice(0, n))
+    originals = shown.x
+    recon = run.reconstruct(shown, model_space=True)
     save_examples(
         [originals.numpy(), recon],
         ["original", "reconstruction"],

@@ -18,6 +18,7 @@ from vaekit.config import DataConfig
 from vaekit.data.raw import RawData
 from vaekit.data.schema import (
     Schema,
+    encode_conditions,
     infer_image_schema,
     infer_table_schema,
     schema_from_dict,
@@ -29,10 +30,20 @@ BUILTIN = ("digits", "mnist")
 
 @dataclass
 class Dataset:
-    """Examples in model space: ``x`` is (N, *shape) float32, ``labels`` (N,) int64 or None."""
+    """Examples in model space: ``x`` is (N, *shape) float32, ``labels`` (N,) int64 or None,
+    ``conditions`` (N, condition width) float32 for a conditional run, else None."""
 
     x: torch.Tensor
     labels: torch.Tensor | None
+    conditions: torch.Tensor | None = None
+
+    def take(self, rows: slice | torch.Tensor) -> Dataset:
+        """The examples at ``rows`` (a slice or indices), with their labels and conditions."""
+        return Dataset(
+            self.x[rows],
+            None if self.labels is None else self.labels[rows],
+            None if self.conditions is None else self.conditions[rows],
+        )
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -110,22 +121,31 @@ def infer_schema(raw: RawData, config: DataConfig) -> Schema:
     """The schema of training data read for the first time (the user's column spec applied)."""
     if raw.table is not None:
         label = config.labels if config.labels in raw.table.names else None
-        return infer_table_schema(raw.table, config.columns, label)
+        return infer_table_schema(raw.table, config.columns, label, config.condition)
     if config.columns:
         raise fail(raw.where, "--column: column kinds are for tables; this data is images")
-    return infer_image_schema(raw.values, raw.scale, raw.class_names)
+    return infer_image_schema(raw.values, raw.scale, raw.class_names, raw.labels, config.condition)
 
 
-def encode(raw: RawData, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw data in its own units -> (model-space float32 examples, labels), by ``schema``."""
+Encoded = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # x, labels, conditions
+
+
+def encode(raw: RawData, schema: Schema) -> Encoded:
+    """Raw data in its own units -> (model-space float32 examples, labels, conditions) by
+    ``schema``; conditions are None unless the run is conditional."""
     if (raw.table is not None) != (schema.kind == "table"):
         what = "a table" if raw.table is not None else "images"
         trained = "a table" if schema.kind == "table" else "images"
         raise fail(raw.where, f"holds {what}, but this run was trained on {trained}")
     if raw.table is not None:
         x, labels = schema.encode(raw.table)
-        return x, labels if labels is not None else raw.labels
-    return schema.encode(raw.values, raw.where), _labels_by_name(raw, schema)
+        conditions = encode_conditions(schema.conditions, raw.table) if schema.conditions else None
+        return x, labels if labels is not None else raw.labels, conditions
+    x, labels = schema.encode(raw.values, raw.where), _labels_by_name(raw, schema)
+    conditions = None
+    if schema.conditions:
+        conditions = encode_conditions(schema.conditions, schema.condition_table(labels, raw.where))
+    return x, labels, conditions
 
 
 def _labels_by_name(raw: RawData, schema: Schema) -> np.ndarray | None:
@@ -157,12 +177,12 @@ def load_splits(config: DataConfig) -> DataSplits:
         return load_streaming_splits(config)
     raw = read_raw(config)
     schema = recorded_schema(config) or infer_schema(raw, config)
-    x, labels = encode(raw, schema)
+    whole = _to_dataset(*encode(raw, schema))
     if raw.splits is not None:
-        pieces = [(x[s], None if labels is None else labels[s]) for s in raw.splits]
+        datasets = [whole.take(s) for s in raw.splits]
     else:
-        pieces = list(split(x, labels, config.val_fraction, config.split_seed, raw.where))
-    datasets = [_to_dataset(px, pl) for px, pl in pieces]
+        datasets = [whole.take(rows) for rows in split(len(whole), config, raw.where)]
+    x = whole.x
     if config.binarize != "none":
         check_unit_range(x, raw.where, "--binarize")
         gen = torch.Generator().manual_seed(config.split_seed + 1)
@@ -219,8 +239,7 @@ def load_examples(source: str, config: DataConfig, schema: Schema) -> Dataset:
     model space by the run's schema. The run's own splits: ``Run.data``."""
     new = DataConfig(**{**config.__dict__, "source": source})
     new.labels = None if source != config.source else config.labels
-    x, labels = encode(read_raw(new), schema)
-    return _to_dataset(x, labels)
+    return _to_dataset(*encode(read_raw(new), schema))
 
 
 def validation_count(n: int, val_fraction: float, where: object, cap: int | None = None) -> int:
@@ -238,14 +257,12 @@ def validation_count(n: int, val_fraction: float, where: object, cap: int | None
     return n_val
 
 
-def split(x: np.ndarray, labels: np.ndarray | None, val_fraction: float, seed: int, where: str):
-    """Seeded train/validation split: yields (x, labels) for train then validation."""
-    n = x.shape[0]
-    n_val = validation_count(n, val_fraction, where)
-    order = np.random.default_rng(seed).permutation(n)
-    for idx in (order[n_val:], order[:n_val]):
-        idx = np.sort(idx)
-        yield x[idx], None if labels is None else labels[idx]
+def split(n: int, config: DataConfig, where: str) -> list[torch.Tensor]:
+    """Seeded train/validation split of ``n`` examples: the train rows, then the validation
+    rows, each in file order."""
+    n_val = validation_count(n, config.val_fraction, where)
+    order = np.random.default_rng(config.split_seed).permutation(n)
+    return [torch.from_numpy(np.sort(idx)) for idx in (order[n_val:], order[:n_val])]
 
 
 def check_unit_range(
@@ -262,6 +279,9 @@ def check_unit_range(
         )
 
 
-def _to_dataset(x: np.ndarray, labels: np.ndarray | None) -> Dataset:
+def _to_dataset(
+    x: np.ndarray, labels: np.ndarray | None, conditions: np.ndarray | None = None
+) -> Dataset:
     y = None if labels is None else torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
-    return Dataset(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), y)
+    c = None if conditions is None else torch.from_numpy(np.ascontiguousarray(conditions))
+    return Dataset(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), y, c)

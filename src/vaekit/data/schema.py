@@ -8,11 +8,14 @@ training — or the user is told, in one line naming the file and the column, wh
 - :class:`ImageSchema`: shape, the value type and range of the training files, the divisor that
   brings their integer units into [0, 1], and the class names of the labels.
 - :class:`TableSchema`: one :class:`Column` per column of the training table — name, kind
-  (continuous, integer, binary, categorical, constant, ignored), role (feature, label, ignored),
-  missing-value policy and the numbers of its map into model space.
+  (continuous, integer, binary, categorical, constant, ignored), role (feature, label,
+  condition, ignored), missing-value policy and the numbers of its map into model space.
 
 ``encode`` (data -> model space) and ``decode`` (model space -> data) are the only two ways
-between the user's units and the model's.
+between the user's units and the model's. A conditional run's condition columns (a table's
+columns with role "condition", or an image dataset's class label) map the same way, into a
+separate block of numbers the model is given alongside each example (``encode_conditions``,
+``decode_conditions``): one-hot categories, standardised numbers.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from vaekit.errors import VaekitError, fail
 from vaekit.progress import log
 
 KINDS = ("continuous", "integer", "binary", "categorical", "constant", "ignored")
-ROLES = ("feature", "label", "ignored")
+ROLES = ("feature", "label", "condition", "ignored")
 MISSING_POLICIES = ("none", "indicator")
 LABEL_LIKE_NAMES = frozenset({"label", "labels", "class", "target", "y"})
 # A text column with more distinct values than this share of its rows names things (an id).
@@ -67,7 +70,12 @@ class Column:
     @property
     def width(self) -> int:
         """Model-space columns this column takes."""
-        if not self.in_model:
+        return self.encoded_width if self.in_model else 0
+
+    @property
+    def encoded_width(self) -> int:
+        """Numbers one value of this column becomes, whatever its role (a condition's too)."""
+        if self.kind == "ignored":
             return 0
         if self.kind == "categorical":
             base = len(self.categories or [])
@@ -77,7 +85,10 @@ class Column:
 
     def describe(self) -> str:
         """A few words for the training start line, e.g. ``colour: categorical (3)``."""
-        if self.role != "feature":
+        if self.role == "condition":
+            detail = f" ({len(self.categories)})" if self.categories else ""
+            text = f"{self.name}: condition, {self.kind}{detail}"
+        elif self.role != "feature":
             text = f"{self.name}: {self.role}"
         elif self.kind in ("categorical", "binary"):
             text = f"{self.name}: {self.kind} ({len(self.categories or [])})"
@@ -104,10 +115,38 @@ class ImageSchema:
     divide_by: float = 1.0
     intensity: list[float] | None = None
     classes: list[str] | None = None
+    condition: Column | None = None  # the class label, when the run is conditioned on it
     kind: str = field(default="image", init=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def conditions(self) -> list[Column]:
+        """What the model is conditioned on: the class label, or nothing."""
+        return [self.condition] if self.condition is not None else []
+
+    def condition_table(self, labels: np.ndarray | None, where: str) -> Table:
+        """The class labels (indices into the run's classes) as a one-column table of class
+        names, which ``encode_conditions`` maps like a table's categorical column."""
+        column = self.condition
+        assert column is not None and column.categories
+        if labels is None:
+            raise fail(
+                where,
+                "has no labels, and this run is conditioned on the class label (pass the "
+                "labels with the images, e.g. an .npz with a 'labels' array)",
+            )
+        labels = np.asarray(labels)
+        if len(labels) and int(labels.max()) >= len(column.categories):
+            raise fail(
+                where,
+                f"label {int(labels.max())} is not a class of this run (it has "
+                f"{len(column.categories)}: {', '.join(column.categories[:10])})",
+            )
+        names = np.empty(len(labels), dtype=object)
+        names[:] = [column.categories[i] for i in labels]
+        return Table([column.name], [names], where, 0)
 
     def describe(self, limit: int | None = None) -> str:
         """One line for people: the image shape and how the files' values map."""
@@ -117,7 +156,11 @@ class ImageSchema:
             if self.divide_by != 1
             else f"{self.dtype} values in model units"
         )
-        return f"images {' x '.join(map(str, self.shape))} ({units})"
+        text = f"images {' x '.join(map(str, self.shape))} ({units})"
+        if self.condition is not None:
+            classes = len(self.condition.categories or [])
+            text += f", conditioned on the class label ({classes} classes)"
+        return text
 
     def encode(
         self, values: np.ndarray, where: str, value_range: tuple[float, float] | None = None
@@ -238,6 +281,11 @@ class TableSchema:
         return next((c for c in self.columns if c.role == "label"), None)
 
     @property
+    def conditions(self) -> list[Column]:
+        """The columns the model is conditioned on (role "condition"), in file order."""
+        return [c for c in self.columns if c.role == "condition"]
+
+    @property
     def classes(self) -> list[str] | None:
         return None if self.label is None else self.label.categories
 
@@ -351,6 +399,79 @@ class TableSchema:
 Schema = ImageSchema | TableSchema
 
 
+def condition_width(schema: Schema) -> int:
+    """Numbers the model is given per example as its condition (0: not conditional)."""
+    return sum(c.encoded_width for c in schema.conditions)
+
+
+def encode_conditions(columns: list[Column], table: Table) -> np.ndarray:
+    """The condition columns of ``table`` -> float32 (N, width): categories one-hot, binary
+    0/1, numbers standardised by the training table's mean and std — as features map."""
+    parts = []
+    for column in columns:
+        if column.name not in table.names:
+            raise fail(table.where, f"has no column {column.name!r} (a condition of this run)")
+        parts.append(_encode_column(column, table))
+    c = np.concatenate(parts, axis=1) if parts else np.zeros((len(table), 0), dtype=np.float32)
+    if not np.isfinite(c).all():
+        row, at = (int(i) for i in np.argwhere(~np.isfinite(c))[0])
+        name = [col.name for col in columns for _ in range(col.encoded_width)][at]
+        raise fail(
+            table.where,
+            f"{table.line(row)}, condition column {name!r}: the value is too large for float32 "
+            "once standardised",
+        )
+    return c.astype(np.float32, copy=False)
+
+
+def decode_conditions(columns: list[Column], c: np.ndarray) -> Table:
+    """Model-space conditions (N, width) -> a Table of the condition columns in their units."""
+    c = np.asarray(c, dtype=np.float64).reshape(len(c), -1)
+    names, values, at = [], [], 0
+    for column in columns:
+        names.append(column.name)
+        values.append(_decode_column(column, c[:, at : at + column.encoded_width]))
+        at += column.encoded_width
+    return Table(names, values, "model output", 0)
+
+
+def condition_table(columns: list[Column], given: dict[str, Any], where: str) -> Table:
+    """A one-row table of condition values a user gave by name (``--condition region=south``
+    or ``condition={"region": "south"}``): every condition column needs a value, and a
+    category must be one seen in training."""
+    unknown = [name for name in given if name not in {c.name for c in columns}]
+    if unknown:
+        known = ", ".join(c.name for c in columns)
+        raise fail(where, f"{unknown[0]!r} is not a condition of this run (it has: {known})")
+    absent = [c.name for c in columns if c.name not in given]
+    if absent:
+        example = ",".join(f"{c.name}=VALUE" for c in columns)
+        raise fail(where, f"no value for {absent[0]!r}; give every condition, e.g. {example}")
+    names, values = [], []
+    for column in columns:
+        value = given[column.name]
+        text = format_number(value) if isinstance(value, (int, float, np.number)) else str(value)
+        if column.numeric and _number(text) and np.isfinite(float(text)):
+            text = format_number(float(text))  # "6.0" names the category "6"
+        if column.kind in ("continuous", "integer"):
+            if not _number(text) or not np.isfinite(float(text)):
+                raise fail(where, f"{column.name}: {text[:30]!r} is not a number")
+            cell: Any = np.array([float(text)])
+        else:
+            if text not in (column.categories or []):
+                shown = ", ".join((column.categories or [])[:12])
+                more = ", ..." if len(column.categories or []) > 12 else ""
+                raise fail(
+                    where,
+                    f"{column.name}: {text[:30]!r} is not one of the values seen in training "
+                    f"({shown}{more})",
+                )
+            cell = np.array([text], dtype=object)
+        names.append(column.name)
+        values.append(cell)
+    return Table(names, values, where, 0)
+
+
 def _spelled(values: np.ndarray) -> list[str | None]:
     """Each value as the category spelling it matches (numbers as :func:`format_number`)."""
     if is_numeric(values):
@@ -455,17 +576,28 @@ def _decode_column(column: Column, block: np.ndarray) -> np.ndarray:
 
 
 def infer_table_schema(
-    table: Table, spec: dict[str, Any] | None = None, label: str | None = None
+    table: Table,
+    spec: dict[str, Any] | None = None,
+    label: str | None = None,
+    condition: list[str] | None = None,
 ) -> TableSchema:
     """Infer every column's kind from the training table, then apply the user's ``spec``
-    (``{name: "kind" | "role" | {kind, role, missing}}``) and ``label`` (a column name)."""
+    (``{name: "kind" | "role" | {kind, role, missing}}``), ``label`` (a column name) and
+    ``condition`` (the columns the model is conditioned on)."""
     spec = dict(spec or {})
-    if label is not None:
-        if label not in table.names:
+    for name, role in [(label, "label")] + [(name, "condition") for name in condition or []]:
+        if name is None:
+            continue
+        if name not in table.names:
+            raise fail(table.where, f"no column named {name!r} (columns: {', '.join(table.names)})")
+        entry = _spec_entry(spec.get(name), name)
+        if entry.get("role", role) != role:
             raise fail(
-                table.where, f"no column named {label!r} (columns: {', '.join(table.names)})"
+                table.where,
+                f"column {name!r} cannot be both a {entry['role']} and a {role}; a condition "
+                "is given to the model, a label only names each row's class",
             )
-        spec[label] = {**_spec_entry(spec.get(label), label), "role": "label"}
+        spec[name] = {**entry, "role": role}
     unknown = [name for name in spec if name not in table.names]
     if unknown:
         raise fail(
@@ -527,6 +659,8 @@ def _infer_column(table: Table, name: str, values: np.ndarray, wanted: dict[str,
     policy = wanted.get("missing", "indicator" if missing.any() else "none")
     if wanted.get("kind") == "ignored" or role == "ignored":
         return Column(name, "ignored", role="ignored", numeric=numeric, note="as asked")
+    if role == "condition":
+        return _condition_column(table, name, values, wanted)
     if role == "label":
         if missing.any():
             row = int(np.argmax(missing))
@@ -576,6 +710,40 @@ def _infer_column(table: Table, name: str, values: np.ndarray, wanted: dict[str,
     return column
 
 
+def _condition_column(table: Table, name: str, values: np.ndarray, wanted: dict) -> Column:
+    """A column the model is conditioned on: every value present, and more than one of them
+    (a constant condition tells the model nothing)."""
+    missing = missing_mask(values)
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise fail(
+            table.where,
+            f"{table.line(row)}, condition column {name!r}: missing value (a condition needs a "
+            "value in every row)",
+        )
+    numeric = is_numeric(values)
+    categories = _categories(values, numeric)
+    if len(categories) < 2:
+        raise fail(table.where, f"condition column {name!r} has one value: nothing to condition on")
+    kind = wanted.get("kind") or _guess_kind(values, numeric, categories)
+    if kind in ("ignored", "constant"):
+        kind = "categorical"  # a text with many values: still one category per value
+    column = Column(name, kind, role="condition", numeric=numeric)
+    if kind in ("continuous", "integer"):
+        if not numeric:
+            raise fail(table.where, f"condition column {name!r} holds text, so it cannot be {kind}")
+        std = float(values.std())
+        column.mean, column.std = float(values.mean()), std if std > 0 else 1.0
+        column.lo, column.hi = float(values.min()), float(values.max())
+    elif kind == "binary" and len(categories) > 2:
+        raise fail(
+            table.where, f"column {name!r} has {len(categories)} values, so it cannot be binary"
+        )
+    else:
+        column.categories = _binary_order(categories) if kind == "binary" else categories
+    return column
+
+
 def _categories(present: np.ndarray, numeric: bool) -> list[str]:
     if numeric:
         return [format_number(v) for v in np.unique(present)]  # numeric order
@@ -617,10 +785,15 @@ def _hint_label_columns(schema: TableSchema, table: Table, label: str | None) ->
 
 
 def infer_image_schema(
-    values: np.ndarray, divide_by: float | None, classes: list[str] | None
+    values: np.ndarray,
+    divide_by: float | None,
+    classes: list[str] | None,
+    labels: np.ndarray | None = None,
+    condition: list[str] | None = None,
 ) -> ImageSchema:
     """The schema of training images: integer files are divided by ``divide_by`` (the source's
-    own scale, else 255 for 8-bit values); float files are taken as they are."""
+    own scale, else 255 for 8-bit values); float files are taken as they are. ``condition``
+    ["label"] conditions the model on the class ``labels``."""
     lo, hi = float(values.min()), float(values.max())
     if divide_by is None:
         divide_by = 255.0 if np.issubdtype(values.dtype, np.integer) and hi > 1 else 1.0
@@ -634,7 +807,30 @@ def infer_image_schema(
         divide_by=float(divide_by),
         intensity=intensity,
         classes=classes,
+        condition=_image_condition(labels, classes, condition or []),
     )
+
+
+IMAGE_CONDITION = "label"  # what an image run can be conditioned on: its class label
+
+
+def _image_condition(
+    labels: np.ndarray | None, classes: list[str] | None, condition: list[str]
+) -> Column | None:
+    if not condition:
+        return None
+    if condition != [IMAGE_CONDITION]:
+        raise VaekitError(
+            f"--condition: images can be conditioned on their class label only: "
+            f"--condition {IMAGE_CONDITION} (not {','.join(condition)})"
+        )
+    if labels is None:
+        raise VaekitError(
+            "--condition label: these images have no labels (give them with --labels FILE, "
+            "or in the .npz)"
+        )
+    names = classes or [str(i) for i in range(int(labels.max()) + 1)]
+    return Column(IMAGE_CONDITION, "categorical", role="condition", numeric=False, categories=names)
 
 
 def schema_from_dict(raw: Any, where: object) -> Schema:
@@ -644,6 +840,9 @@ def schema_from_dict(raw: Any, where: object) -> Schema:
     try:
         if raw["kind"] == "image":
             body = {k: v for k, v in raw.items() if k != "kind"}
+            if body.get("condition") is not None:
+                body["condition"] = Column(**body["condition"])
+                _check_column(body["condition"])
             schema = ImageSchema(**body)
             if len(schema.shape) != 3 or not all(
                 isinstance(s, int) and s > 0 for s in schema.shape
@@ -674,6 +873,9 @@ def _check_column(c: Column) -> None:
         )
         if not all(_finite(v) for v in numbers) or c.std <= 0:
             raise ValueError(f"column {c.name!r}: mean, std, lo and hi must be finite numbers")
+    numeric_condition = c.role == "condition" and c.kind in ("continuous", "integer")
+    if numeric_condition and (not all(_finite(v) for v in (c.mean, c.std)) or c.std <= 0):
+        raise ValueError(f"condition column {c.name!r}: mean and std must be finite numbers")
     if (c.kind in ("binary", "categorical") or c.role == "label") and not (
         isinstance(c.categories, list) and c.categories
     ):

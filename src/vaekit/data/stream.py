@@ -149,7 +149,10 @@ class StreamingDataset:
     """The training rows of a streamed .npy file: ``dataset[row_ids]`` gives float32 examples in
     model space; ``epoch_order`` gives one epoch's block-shuffled row order. Blocks are read once
     and kept in a small least-recently-used cache (two windows), so an epoch reads the file once
-    and a resumed epoch needs nothing but its saved order."""
+    and a resumed epoch needs nothing but its saved order. A streamed run is never conditional
+    (refused when the splits are made), so its examples have no conditions."""
+
+    conditions = None
 
     def __init__(
         self,
@@ -230,6 +233,8 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
         raise fail(config.source, "no such file")
     if config.binarize == "static":
         raise fail(path, "--binarize static needs the data in memory: use dynamic or --stream off")
+    if config.condition:
+        raise fail(path, "--condition needs the data in memory: train with --stream off")
     rows = NpyRows(path)
     # Column moments are needed unless the rows are images whatever their range (8-bit pixels).
     columns = classify(rows.shape, rows.dtype, lambda: False, str(path))[0] == "tabular"

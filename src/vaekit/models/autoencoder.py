@@ -22,11 +22,15 @@ class AE(Autoencoder):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         c = config
-        self.encoder = build_encoder(c.arch, self.input_shape, c.hidden, c.channels, c.latent_dim)
+        self.encoder = build_encoder(
+            c.arch, self.input_shape, c.hidden, c.channels, c.latent_dim, c.condition_dim
+        )
         self.build_decoder()
 
-    def encode(self, x: torch.Tensor) -> PointMass:
-        return PointMass(self.encoder(x))
+    def encode(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> PointMass:
+        """The code h = f(x[, c]) as a point mass."""
+        self.check_condition(condition, len(x))
+        return PointMass(self.encoder(x, condition))
 
     def draw_noise(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -50,11 +54,12 @@ class AE(Autoencoder):
         beta: float | torch.Tensor = 1.0,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
+        condition: torch.Tensor | None = None,
     ) -> LossTerms:
         if noise is None:
             noise = self.draw_noise(x, generator)
-        code = full_precision(self.encoder(x if noise is None else self.corrupt(x, noise)))
-        recon = -self.decode(code).log_prob(x)  # (B,)
+        code = self.encode(x if noise is None else self.corrupt(x, noise), condition).mean
+        recon = -self.decode(full_precision(code), condition).log_prob(x)  # (B,)
         objective = recon
         if self.config.model == "sparse-ae":
             objective = recon + self.config.l1 * code.abs().sum(-1)

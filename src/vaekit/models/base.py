@@ -5,6 +5,11 @@
 ``log_prob``, ``mean`` and ``sample``; ``reconstruct`` and ``sample`` return decoder means in
 model space. Probabilistic models (``probabilistic = True``) also give ``elbo`` and
 ``log_likelihood``.
+
+A conditional model (``conditional``: built with ``condition_dim`` > 0) takes every example's
+condition c, (B, condition_dim) in model space, as ``condition=`` in each of these methods:
+q(z|x, c), p(x|z, c), and the prior p(z|c) where it is learned. Giving a condition to an
+unconditional model, or none to a conditional one, raises VaekitError.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaekit.config import ModelConfig
-from vaekit.distributions import Bernoulli, Gaussian, sample_prior
+from vaekit.distributions import Bernoulli, DiagonalGaussian, Gaussian, sample_prior
+from vaekit.errors import VaekitError
 from vaekit.nets import build_decoder
 
 
@@ -53,6 +59,30 @@ class Autoencoder(nn.Module):
         self.input_shape = tuple(config.input_shape)
         self.input_size = math.prod(self.input_shape)
         self.latent_dim = config.latent_dim
+        self.condition_dim = config.condition_dim
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the model takes a condition c with every example (a conditional VAE)."""
+        return self.condition_dim > 0
+
+    def check_condition(self, condition: torch.Tensor | None, examples: int) -> None:
+        """Refuse a condition missing for a conditional model, given to an unconditional one,
+        or of the wrong shape: (examples, condition_dim)."""
+        if condition is None:
+            if self.conditional:
+                raise VaekitError(
+                    "this model is conditional: give each example's condition "
+                    f"({self.condition_dim} numbers in model space)"
+                )
+            return
+        if not self.conditional:
+            raise VaekitError("this model was not trained with a condition; give none")
+        if condition.shape[-1] != self.condition_dim or condition.shape[0] != examples:
+            raise VaekitError(
+                f"conditions must have shape ({examples}, {self.condition_dim}), got "
+                f"{tuple(condition.shape)}"
+            )
 
     @property
     def device(self) -> torch.device:
@@ -64,13 +94,17 @@ class Autoencoder(nn.Module):
         params = 2 if self.config.likelihood == "gaussian-learned" else 1
         c = self.config
         self.decoder = build_decoder(
-            c.arch, c.latent_dim, c.hidden, c.channels, self.input_shape, params
+            c.arch, c.latent_dim, c.hidden, c.channels, self.input_shape, params, c.condition_dim
         )
         self.log_sigma = math.log(c.sigma)
 
-    def decode(self, z: torch.Tensor) -> Bernoulli | Gaussian:
-        """p(x|z) for codes (..., Z): a distribution over (..., *input_shape)."""
-        out = full_precision(self.decoder(z))  # (..., P, *input_shape)
+    def decode(
+        self, z: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> Bernoulli | Gaussian:
+        """p(x|z[, c]) for codes (..., B, Z) (and conditions (B, C)): a distribution over
+        (..., B, *input_shape)."""
+        self.check_condition(condition, z.shape[-2] if z.ndim > 1 else 1)
+        out = full_precision(self.decoder(z, condition))  # (..., P, *input_shape)
         param_dim = -(len(self.input_shape) + 1)
         event_ndim = len(self.input_shape)
         first = out.select(param_dim, 0)
@@ -101,6 +135,7 @@ class Autoencoder(nn.Module):
         beta: float | torch.Tensor = 1.0,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
+        condition: torch.Tensor | None = None,
     ) -> LossTerms:
         raise NotImplementedError
 
@@ -110,24 +145,40 @@ class Autoencoder(nn.Module):
         beta: float | torch.Tensor = 1.0,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
+        condition: torch.Tensor | None = None,
     ) -> LossTerms:
         """Calling the module is ``loss``: DistributedDataParallel hooks ``forward`` to
         synchronise gradients, so training calls the module."""
-        return self.loss(x, beta, generator, noise)
+        return self.loss(x, beta, generator, noise, condition)
 
-    def encode(self, x: torch.Tensor):  # -> distribution with .mean
+    def encode(self, x: torch.Tensor, condition: torch.Tensor | None = None):
+        """q(z|x[, c]): a distribution over codes with ``.mean`` (B, Z)."""
         raise NotImplementedError
 
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Decoder mean at the posterior mean: (B, *input_shape)."""
-        return self.decode(self.encode(x).mean).mean
+    def prior(self, condition: torch.Tensor | None = None) -> DiagonalGaussian | None:
+        """A learned p(z|c) for conditions (B, C); None where the prior is N(0, I)."""
+        return None
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n draws z ~ N(0, I) through the decoder; returns decoder means (n, *input_shape)."""
-        z = sample_prior(n, self.latent_dim, device=self.device, generator=generator)
-        return self.decode(z).mean
+    def reconstruct(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """Decoder mean at the posterior mean: (B, *input_shape)."""
+        return self.decode(self.encode(x, condition).mean, condition).mean
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        condition: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """n draws z ~ p(z[|c]) (N(0, I) unless a conditional prior was learned) through the
+        decoder, with conditions (n, C) for a conditional model; returns decoder means
+        (n, *input_shape)."""
+        self.check_condition(condition, n)
+        eps = sample_prior(n, self.latent_dim, device=self.device, generator=generator)
+        prior = self.prior(condition)
+        z = eps if prior is None else prior.mean + prior.std * eps
+        return self.decode(z, condition).mean
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

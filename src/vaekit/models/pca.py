@@ -61,18 +61,27 @@ class PCA(Autoencoder):
         self.scales.copy_(kept.sqrt().clamp(min=1e-6))
         self.noise_var.copy_(noise.clamp(min=1e-6))
 
-    def encode(self, x: torch.Tensor) -> PointMass:
+    def encode(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> PointMass:
+        """The whitened principal coordinates of x (PCA takes no condition)."""
+        self.check_condition(condition, len(x))
         return PointMass((x.flatten(1) - self.center) @ self.components / self.scales)
 
-    def decode(self, z: torch.Tensor) -> Gaussian:
+    def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> Gaussian:
+        """p(x|z) = N(W S z + mean, noise variance)."""
+        self.check_condition(condition, z.shape[-2] if z.ndim > 1 else 1)
         mean = (z * self.scales) @ self.components.T + self.center  # (..., D)
         mean = mean.unflatten(-1, self.input_shape)
         return Gaussian(mean, 0.5 * torch.log(self.noise_var), len(self.input_shape))
 
     def loss(
-        self, x: torch.Tensor, beta: float = 1.0, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        beta: float = 1.0,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+        condition: torch.Tensor | None = None,
     ) -> LossTerms:
-        recon = -self.decode(self.encode(x).mean).log_prob(x)
+        recon = -self.decode(self.encode(x, condition).mean).log_prob(x)
         return LossTerms(loss=recon.mean(), recon=recon, kl=torch.zeros_like(recon))
 
     def parameter_count(self) -> int:

@@ -7,6 +7,10 @@ values of one class rather than classes of their own:
 - ``iwae``: trained on the importance-weighted bound with K samples (Burda et al. 2015).
 - ``noisy-ae``: seed 004's "not yet a VAE": an autoencoder whose code gets fixed Gaussian noise of
   std ``code_sigma`` and a KL towards N(0, I); only sigma is not learned.
+
+Each is also a conditional VAE (Sohn et al. 2015) when built with ``condition_dim`` > 0:
+q(z|x, c), p(x|z, c), and the prior N(0, I) or, with ``prior="conditional"``, a learned
+p(z|c) = N(mu(c), diag sigma(c)^2), whose KL to the posterior has the same closed form.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import torch.nn.functional as F
 from vaekit.config import ModelConfig
 from vaekit.distributions import DiagonalGaussian, FullGaussian, standard_normal_log_prob
 from vaekit.models.base import Autoencoder, LossTerms, full_precision
-from vaekit.nets import build_encoder
+from vaekit.nets import build_encoder, mlp
 from vaekit.objectives import iwae_bound, kl_penalty
+
+PRIOR_HIDDEN = 128  # width of the learned conditional prior's one hidden layer
 
 
 class VAE(Autoencoder):
@@ -34,16 +40,45 @@ class VAE(Autoencoder):
         self.full = config.posterior == "full" and not self.fixed_sigma
         outputs = z if self.fixed_sigma else z + z * (z + 1) // 2 if self.full else 2 * z
         c = config
-        self.encoder = build_encoder(c.arch, self.input_shape, c.hidden, c.channels, outputs)
+        self.encoder = build_encoder(
+            c.arch, self.input_shape, c.hidden, c.channels, outputs, c.condition_dim
+        )
         self.build_decoder()
+        if config.prior == "conditional":  # c -> (mean, log-variance) of p(z|c)
+            self.prior_net = mlp(c.condition_dim, [PRIOR_HIDDEN], 2 * z)
         self.samples = config.k if config.model == "iwae" else 1
         if self.full:
             rows, cols = torch.tril_indices(z, z)
             self.register_buffer("tril_rows", rows, persistent=False)
             self.register_buffer("tril_cols", cols, persistent=False)
 
-    def encode(self, x: torch.Tensor) -> DiagonalGaussian | FullGaussian:
-        out = full_precision(self.encoder(x))  # posterior parameters never in bf16
+    def prior(self, condition: torch.Tensor | None = None) -> DiagonalGaussian | None:
+        """The learned p(z|c) (B, Z) for conditions (B, C); None: the prior is N(0, I)."""
+        if not hasattr(self, "prior_net"):
+            return None
+        mean, logvar = full_precision(self.prior_net(condition)).chunk(2, dim=-1)
+        return DiagonalGaussian(mean, logvar)
+
+    def _prior_log_prob(self, z: torch.Tensor, prior: DiagonalGaussian | None) -> torch.Tensor:
+        return standard_normal_log_prob(z) if prior is None else prior.log_prob(z)
+
+    def kl_per_dim(self, posterior, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, Z) KL(q(z|x, c) || p(z|c)) per latent dimension: to N(0, I), or to the learned
+        conditional prior."""
+        prior = self.prior(condition)
+        return posterior.kl_per_dim() if prior is None else posterior.kl_per_dim(prior)
+
+    def _kl(self, posterior, prior: DiagonalGaussian | None) -> torch.Tensor:
+        if prior is None:
+            return posterior.kl_to_standard_normal()
+        return posterior.kl_per_dim(prior).sum(-1)
+
+    def encode(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> DiagonalGaussian | FullGaussian:
+        """q(z|x[, c]): diagonal or full-covariance Gaussian over (B, Z) codes."""
+        self.check_condition(condition, len(x))
+        out = full_precision(self.encoder(x, condition))  # posterior parameters never in bf16
         z = self.latent_dim
         if self.fixed_sigma:
             logvar = torch.full_like(out, 2 * math.log(self.config.code_sigma))
@@ -75,35 +110,41 @@ class VAE(Autoencoder):
         beta: float | torch.Tensor = 1.0,
         generator: torch.Generator | None = None,
         noise: torch.Tensor | None = None,
+        condition: torch.Tensor | None = None,
     ) -> LossTerms:
-        posterior = self.encode(x)
+        posterior = self.encode(x, condition)
+        prior = self.prior(condition)
         if noise is None:
             noise = self.draw_noise(x, generator)
         if self.samples > 1:
-            return self._iwae_loss(x, posterior, beta, noise)
+            return self._iwae_loss(x, posterior, prior, beta, noise, condition)
         z = posterior.rsample(noise=noise)  # (B, Z)
-        recon = -self.decode(z).log_prob(x)  # (B,)
-        kl = posterior.kl_to_standard_normal()  # (B,)
+        recon = -self.decode(z, condition).log_prob(x)  # (B,)
+        kl = self._kl(posterior, prior)  # (B,)
         free_bits = self.config.free_bits
-        penalty = kl if free_bits <= 0 else kl_penalty(posterior.kl_per_dim(), free_bits)
+        # Free bits need the diagonal posterior, whose per-dimension KL takes either prior.
+        penalty = kl if free_bits <= 0 else kl_penalty(posterior.kl_per_dim(prior), free_bits)
         return LossTerms(loss=(recon + beta * penalty).mean(), recon=recon, kl=kl)
 
-    def _iwae_loss(self, x, posterior, beta, noise: torch.Tensor) -> LossTerms:
+    def _iwae_loss(self, x, posterior, prior, beta, noise: torch.Tensor, condition) -> LossTerms:
         z = posterior.rsample(self.samples, noise=noise)  # (K, B, Z)
-        log_px_z = self.decode(z).log_prob(x)  # (K, B)
-        log_ratio = posterior.log_prob(z) - standard_normal_log_prob(z)  # (K, B)
+        log_px_z = self.decode(z, condition).log_prob(x)  # (K, B)
+        log_ratio = posterior.log_prob(z) - self._prior_log_prob(z, prior)  # (K, B)
         bound = iwae_bound(log_px_z - beta * log_ratio)  # (B,)
         # The parts reported are the K-sample ELBO's: the mean over samples of each term.
-        return LossTerms(
-            loss=-bound.mean(), recon=-log_px_z.mean(0), kl=posterior.kl_to_standard_normal()
-        )
+        return LossTerms(loss=-bound.mean(), recon=-log_px_z.mean(0), kl=self._kl(posterior, prior))
 
     @torch.no_grad()
-    def elbo(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """(B,) single-sample ELBO estimate (beta = 1)."""
-        posterior = self.encode(x)
+    def elbo(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator | None = None,
+        condition: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """(B,) single-sample ELBO estimate (beta = 1); of log p(x|c) for a conditional model."""
+        posterior = self.encode(x, condition)
         z = posterior.rsample(generator=generator)
-        return self.decode(z).log_prob(x) - posterior.kl_to_standard_normal()
+        return self.decode(z, condition).log_prob(x) - self._kl(posterior, self.prior(condition))
 
     @torch.no_grad()
     def log_likelihood(
@@ -112,16 +153,21 @@ class VAE(Autoencoder):
         k: int = 1000,
         chunk: int = 250,
         generator: torch.Generator | None = None,
+        condition: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Importance-sampled log p(x) with K draws from q(z|x) (Burda et al. 2015), (B,):
-        logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K.
+        logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K; for a conditional
+        model log p(x|c), with q(z|x, c), p(x|z, c) and p(z|c).
         Samples are drawn ``chunk`` at a time for all B points at once to bound memory."""
-        posterior = self.encode(x)
+        posterior = self.encode(x, condition)
+        prior = self.prior(condition)
         weights = []
         for start in range(0, k, chunk):
             z = posterior.rsample(min(chunk, k - start), generator=generator)  # (k', B, Z)
             log_w = (
-                self.decode(z).log_prob(x) + standard_normal_log_prob(z) - posterior.log_prob(z)
+                self.decode(z, condition).log_prob(x)
+                + self._prior_log_prob(z, prior)
+                - posterior.log_prob(z)
             )  # (k', B)
             weights.append(log_w)
         return iwae_bound(torch.cat(weights))
