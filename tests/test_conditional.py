@@ -146,10 +146,15 @@ def test_learned_prior_log_likelihood_bounds_the_elbo(make_config, tmp_path):
 
 def test_condition_changes_the_samples_and_a_seed_fixes_them(digits_run):
     run = vaekit.load(digits_run)
-    three = run.sample(8, seed=1, condition=3)
-    assert np.array_equal(three, run.sample(8, seed=1, condition="3"))
-    assert not np.allclose(three, run.sample(8, seed=1, condition=7), atol=1e-3)
-    per_row, all_three = run.sample(3, seed=1, condition=[3, 3, 7]), run.sample(3, 1, condition=3)
+    for sampler in ("prior", "gmm"):
+        three = run.sample(8, seed=1, sampler=sampler, condition=3)
+        assert np.array_equal(three, run.sample(8, seed=1, sampler=sampler, condition="3"))
+        seven = run.sample(8, seed=1, sampler=sampler, condition=7)
+        assert not np.allclose(three, seven, atol=1e-3)
+    assert np.array_equal(three, run.sample(8, seed=1, condition=3))  # auto: gmm here
+    # One value per example: the prior's codes do not depend on the condition.
+    per_row = run.sample(3, seed=1, sampler="prior", condition=[3, 3, 7])
+    all_three = run.sample(3, seed=1, sampler="prior", condition=3)
     assert np.array_equal(per_row[:2], all_three[:2])
     assert not np.allclose(per_row[2], all_three[2], atol=1e-3)
 

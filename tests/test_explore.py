@@ -105,3 +105,43 @@ def test_explorer_decodes_the_point_under_the_pointer(server, tmp_path):
             shutil.copy(tmp_path / "explorer.png", os.environ["VAEKIT_SCREENSHOT"])
         browser.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def conditional_server(tmp_path, make_config):
+    from vaekit.train import train
+
+    run = train(make_config(data={"condition": ["label"]}), tmp_path / "cvae")
+    httpd = make_server(vaekit.load(run.path), port=0)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield vaekit.load(run.path), f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_condition_selector_decodes_with_the_chosen_label(conditional_server):
+    if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
+        pytest.skip("Debian's chromium is not installed (CI installs it)")
+    from playwright.sync_api import sync_playwright
+
+    run, base = conditional_server
+    assert _status(base + "/api/decode?z=0,0") == 400  # a conditional run needs c
+    assert _status(base + "/api/decode?z=0,0&c=label%3D11") == 400  # not a class of the run
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, chromium_sandbox=False)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.wait_for_function("document.getElementById('decoded').dataset.z === '0,0'")
+        before = page.get_attribute("#decoded", "src")
+        page.select_option("#conditions select", "7")
+        page.wait_for_function(f"document.getElementById('decoded').src !== {before!r}")
+        shown = page.get_attribute("#decoded", "src")
+        browser.close()
+    expected = run.decode(np.zeros((1, 2), dtype=np.float32), condition=7)[0, 0]
+    expected = (np.clip(expected, 0, 1) * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(_pixels(shown), expected)  # exactly decode(z, label 7)
+    assert not errors, errors

@@ -197,7 +197,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     samples = run.sample(
         args.n, seed=args.seed, sampler=args.sampler, model_space=True, condition=conditions
     )
-    title = f"{args.sampler} samples"
+    title = f"{run.resolve_sampler(args.sampler)} samples"
     if args.condition is not None:
         title += f", {run.describe_conditions(conditions[:1])[0]}"
     _write_outputs(run, [samples], [title], args.output, args.npy, conditions)
@@ -479,6 +479,10 @@ def cmd_plot(args: argparse.Namespace) -> None:
         options["page"] = args.page
     if args.kind == "latent":
         options["projection"] = args.projection
+    if args.sampler != "auto":
+        if args.kind != "conditional":
+            raise VaekitError(f"--sampler: only for plot conditional, not {args.kind}")
+        options["sampler"] = args.sampler
     save_plot(run, args.kind, out, data=run.data(args.data), **options)
     progress.log(f"wrote {out}")
 
@@ -675,9 +679,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
     sample.add_argument(
         "--sampler",
-        choices=("prior", "gmm"),
-        default="prior",
-        help="codes from N(0, I), or from a Gaussian mixture fitted to the training codes",
+        choices=("auto", "prior", "gmm"),
+        default="auto",
+        help="codes from the prior (N(0, I)), or from a Gaussian mixture fitted to the "
+        "training codes (a conditional run: to each value's codes); auto (default): gmm for "
+        "conditional runs, prior otherwise",
     )
     condition_option(sample)
     sample.set_defaults(func=cmd_sample)
@@ -727,6 +733,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="tables with many columns: which page of columns to draw (default: 1)",
+    )
+    plot.add_argument(
+        "--sampler",
+        choices=("auto", "prior", "gmm"),
+        default="auto",
+        help="conditional: codes from the prior, or from the mixture fitted to each value's "
+        "training codes (auto, the default: the mixture, as vaekit sample does)",
     )
     plot.add_argument(
         "--projection",

@@ -4,7 +4,8 @@
   sample-quality classifier (:mod:`vaekit.quality`) assigns to the class that was asked for,
   overall and per class ("conditional accuracy"), for codes from the prior and from the
   per-class mixture sampler.
-- Tables: each held-out row's conditions generate one row; the column shapes
+- Tables: each held-out row's conditions generate one row (codes from the prior); the column
+  shapes
   (:mod:`vaekit.fidelity`) of generated against real rows, overall and for each value of each
   categorical condition column — does "region=south" give rows that look like the south's?
 """
@@ -51,7 +52,12 @@ def conditional_column_shapes(run, data: Dataset, seed: int = 0) -> dict:
     features = run.schema.outputs
     real = run.to_table(data.x.numpy(), data.conditions)
     fake_x = run.sample(
-        len(data), seed=seed, warn=False, model_space=True, condition=data.conditions
+        len(data),
+        seed=seed,
+        sampler="prior",
+        warn=False,
+        model_space=True,
+        condition=data.conditions,
     )
     fake = run.to_table(fake_x, data.conditions)
     overall = column_shapes(real, fake, features)

@@ -313,7 +313,7 @@ def evaluate_run(
             "skipped": "needs labelled image data (a classifier judges the samples)"
         }
     else:
-        fake = torch.as_tensor(run.sample(samples, seed=seed, warn=False))
+        fake = torch.as_tensor(run.sample(samples, seed=seed, sampler="prior", warn=False))
         result["sample_quality"] = sample_quality(judge, x, labels, fake)
     result["diagnosis"] = diagnose(model, stats, result["elbo"], run.config.model.beta)
     result["seconds"] = round(time.perf_counter() - started, 2)

@@ -347,7 +347,7 @@ def plot_samples(run, x: torch.Tensor, n: int = 64, seed: int = 0, page: int = 1
     """Generated examples: image mosaics from the prior and the fitted mixture; for a table,
     each column's distribution in held-out data and in samples, and both correlation maps."""
     if run.kind == "image":
-        prior = run.sample(n, seed=seed, warn=False, model_space=True)
+        prior = run.sample(n, seed=seed, sampler="prior", warn=False, model_space=True)
         gmm = run.sample(n, seed=seed, sampler="gmm", model_space=True)
         fig, axes = plt.subplots(1, 2, figsize=(12, 6.4))
         _show_images(axes[0], prior, int(math.sqrt(n)), "z ~ N(0, I) (prior)")
@@ -356,7 +356,9 @@ def plot_samples(run, x: torch.Tensor, n: int = 64, seed: int = 0, page: int = 1
         return fig
     schema = run.schema
     real_x = x.numpy()
-    fake_x = run.sample(max(n, len(real_x)), seed=seed, warn=False, model_space=True)
+    fake_x = run.sample(
+        max(n, len(real_x)), seed=seed, sampler="prior", warn=False, model_space=True
+    )
     real, fake = schema.decode(real_x), schema.decode(fake_x)
     shown, words = _page(len(schema.outputs), page)
     columns = schema.outputs[shown]
@@ -833,28 +835,39 @@ def _condition_values(run, limit: int) -> tuple[str, list[str]]:
 
 
 def plot_conditional(
-    run, x: torch.Tensor, n: int = 10, seed: int = 0, page: int = 1, conditions=None, **_
+    run,
+    x: torch.Tensor,
+    n: int = 10,
+    seed: int = 0,
+    page: int = 1,
+    conditions=None,
+    sampler: str = "auto",
+    **_,
 ) -> Figure:
-    """Samples by condition: for images one row of ``n`` samples per class; for a table each
-    feature column's distribution in held-out rows (solid) and generated rows (dashed) per
-    condition value."""
+    """Samples by condition, codes from ``sampler`` (as :meth:`Run.sample`): for images one
+    row of ``n`` samples per class; for a table each feature column's distribution in held-out
+    rows (solid) and generated rows (dashed) per condition value."""
     _require_conditional(run, "conditional")
+    sampler = run.resolve_sampler(sampler)
+    where = "the prior" if sampler == "prior" else "the class's code mixture"
     if run.kind == "image":
         name, values = _condition_values(run, 20)
         asked = [v for v in values for _ in range(n)]
-        images = run.sample(len(asked), seed=seed, warn=False, model_space=True, condition=asked)
+        images = run.sample(
+            len(asked), seed=seed, sampler=sampler, warn=False, model_space=True, condition=asked
+        )
         fig, ax = plt.subplots(figsize=(n * 0.8 + 0.8, len(values) * 0.82 + 0.8))
         _show_images(ax, images, n)
         ax.set_yticks([(i + 0.5) * (images.shape[-2] + 1) for i in range(len(values))])
         ax.set_yticklabels([f"{name}={_short(v, 12)}" for v in values])
-        ax.set_title(f"{n} samples per {name} (prior, seed {seed}): one row per value asked for")
+        ax.set_title(f"{n} samples per {name}, z from {where} (seed {seed}): one row per value")
         return fig
     name, values = _condition_values(run, 6)
     real = run.to_table(x.numpy(), conditions)
-    fake = run.to_table(
-        run.sample(len(x), seed=seed, warn=False, model_space=True, condition=conditions),
-        conditions,
+    fake_x = run.sample(
+        len(x), seed=seed, sampler=sampler, warn=False, model_space=True, condition=conditions
     )
+    fake = run.to_table(fake_x, conditions)
     spelled = np.array(_spell(run.schema.conditions[0], real.column(name)), dtype=object)
     shown, words = _page(len(run.schema.outputs), page)
     columns = run.schema.outputs[shown]

@@ -66,8 +66,9 @@ CONDITIONAL_SECTIONS = [
     (
         "conditional",
         "Samples by condition",
-        "New examples generated for each value of the condition: one row per class for "
-        "images; held-out rows against rows generated for their conditions for a table.",
+        "New examples generated for each value of the condition, codes from the mixture "
+        "fitted to that value's training codes: one row per class for images; held-out rows "
+        "against rows generated for their conditions for a table.",
         False,
     ),
     (

