@@ -52,6 +52,18 @@ def _pixels(data_url: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)))
 
 
+def _open(playwright, base: str, errors: list[str]):
+    """Chromium on the explorer page, its console errors and page errors into ``errors``."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=FLAGS, chromium_sandbox=False
+    )
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/")
+    return browser, page
+
+
 def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     _, base = server
     bad = [
@@ -80,11 +92,7 @@ def test_explorer_decodes_the_point_under_the_pointer(server, tmp_path):
     run, base = server
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, chromium_sandbox=False)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/")
+        browser, page = _open(p, base, errors)
         page.wait_for_function("document.getElementById('decoded').dataset.z === '0,0'")
         first = page.get_attribute("#decoded", "src")
         box = page.locator("#plane").bounding_box()
@@ -130,11 +138,7 @@ def test_the_condition_selector_decodes_with_the_chosen_label(conditional_server
     assert _status(base + "/api/decode?z=0,0&c=label%3D11") == 400  # not a class of the run
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, chromium_sandbox=False)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(base + "/")
+        browser, page = _open(p, base, errors)
         page.wait_for_function("document.getElementById('decoded').dataset.z === '0,0'")
         before = page.get_attribute("#decoded", "src")
         page.select_option("#conditions select", "7")

@@ -652,6 +652,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return sub
 
+    def sampler_option(sub: argparse.ArgumentParser, purpose: str) -> None:
+        sub.add_argument(
+            "--sampler",
+            choices=("auto", "prior", "gmm"),
+            default="auto",
+            help=f"{purpose}codes from the prior (N(0, I)), or from a Gaussian mixture fitted "
+            "to the training codes (a conditional run: to each value's codes); auto (default): "
+            "gmm for conditional runs, prior otherwise",
+        )
+
     def condition_option(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--condition",
@@ -677,14 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--npy", help="also save the raw array (decoder means) as .npy")
     sample.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
-    sample.add_argument(
-        "--sampler",
-        choices=("auto", "prior", "gmm"),
-        default="auto",
-        help="codes from the prior (N(0, I)), or from a Gaussian mixture fitted to the "
-        "training codes (a conditional run: to each value's codes); auto (default): gmm for "
-        "conditional runs, prior otherwise",
-    )
+    sampler_option(sample, "")
     condition_option(sample)
     sample.set_defaults(func=cmd_sample)
 
@@ -734,13 +737,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="tables with many columns: which page of columns to draw (default: 1)",
     )
-    plot.add_argument(
-        "--sampler",
-        choices=("auto", "prior", "gmm"),
-        default="auto",
-        help="conditional: codes from the prior, or from the mixture fitted to each value's "
-        "training codes (auto, the default: the mixture, as vaekit sample does)",
-    )
+    sampler_option(plot, "plot conditional: ")
     plot.add_argument(
         "--projection",
         choices=("pca", "tsne"),
