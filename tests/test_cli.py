@@ -1,4 +1,7 @@
+import argparse
 import json
+import re
+import shlex
 import subprocess
 import sys
 
@@ -6,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaekit.cli import main
+import vaekit
+from vaekit.cli import build_parser, main
 
 FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "256", "--no-report"]
 
@@ -207,3 +211,80 @@ def test_prior_sampling_from_an_autoencoder_warns_and_gmm_does_not(tmp_path, cap
         == 0
     )
     assert "not regularised" not in capsys.readouterr().err
+
+
+def test_version_prints_the_version_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"vaekit {vaekit.__version__}\n"
+
+
+def _commands(parser, prefix=()):
+    """(words, parser) for every command and sub-command, e.g. (("data", "prepare"), ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name), sub
+                yield from _commands(sub, (*prefix, name))
+
+
+COMMANDS = dict(_commands(build_parser()))
+
+
+def test_every_command_is_walked():
+    assert {" ".join(words) for words in COMMANDS} >= {
+        "train",
+        "sample",
+        "reconstruct",
+        "encode",
+        "decode",
+        "info",
+        "plot",
+        "report",
+        "explore",
+        "evaluate",
+        "score",
+        "compare",
+        "data",
+        "data prepare",
+    }
+
+
+def _shown(action) -> str:
+    """What --help shows for an option's value (argparse's own rule), '' for flags."""
+    if action.nargs == 0:
+        return ""
+    if action.metavar is not None:
+        return str(action.metavar)
+    if action.choices is not None:
+        return "{" + ",".join(map(str, action.choices)) + "}"
+    return action.dest.upper() if action.option_strings else action.dest
+
+
+@pytest.mark.parametrize("words", list(COMMANDS), ids=" ".join)
+def test_every_option_has_help_and_a_plain_metavar(words):
+    parser = COMMANDS[words]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        name = "/".join(action.option_strings) or action.dest
+        assert action.help and action.help.strip(), (words, name)
+        assert not action.help.strip().startswith("(default"), (words, name)  # not only that
+        assert "." not in _shown(action), (words, name, _shown(action))
+    assert not re.search(r"[A-Z_]+\.[A-Z_]+", parser.format_help()), words
+
+
+@pytest.mark.parametrize("words", list(COMMANDS), ids=" ".join)
+def test_every_command_ends_with_two_examples_that_parse(words):
+    text = COMMANDS[words].format_help().rstrip()
+    assert "\nexamples:\n" in text, words
+    examples = text.rsplit("\nexamples:\n", 1)[1].splitlines()
+    assert len(examples) == 2, (words, examples)
+    for line in examples:
+        assert line.startswith("  vaekit "), (words, line)
+        argv = shlex.split(line)[1:]
+        args = build_parser().parse_args(argv)  # a real command: parses, no SystemExit
+        assert argv[: len(words)] == list(words), line
+        if words != ("data",):
+            assert args.func is COMMANDS[words].get_default("func"), line

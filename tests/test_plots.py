@@ -13,7 +13,7 @@ import vaekit
 from vaekit import plots
 from vaekit.data import Dataset
 from vaekit.errors import VaekitError
-from vaekit.images import grid
+from vaekit.images import grid, save_examples, save_image_grid
 from vaekit.plots import KINDS, manifold_grid, render
 from vaekit.report import SECTIONS, build_report
 from vaekit.train import train
@@ -229,6 +229,67 @@ def test_latent_legend_names_the_classes(runs, name, classes):
     assert _legend_texts(fig.axes[0].get_legend()) == present  # the axes' own: never clipped
     assert not any(ax.get_ylabel() == "label" for ax in fig.get_axes())  # no colorbar
     plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    "name, options, axes",
+    [
+        ("mlp", {}, ("PC1", "PC2")),  # 3 latent dimensions: the PCA projection
+        ("mlp", {"projection": "tsne"}, ("t-SNE 1", "t-SNE 2")),
+        ("conv", {}, ("z0", "z1")),  # 2 latent dimensions: drawn as they are
+        ("conv", {"projection": "tsne"}, ("z0", "z1")),  # nothing to project
+    ],
+)
+def test_latent_axes_say_what_is_plotted(runs, name, options, axes):
+    fig = _figure(runs[name], "latent", **options)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == axes
+    plt.close(fig)
+
+
+def test_prior_circles_are_drawn_above_the_points(runs):
+    fig = _figure(runs["mlp"], "latent")
+    ax = fig.axes[0]
+    circles = [p for p in ax.patches if p.get_label().startswith("prior")]
+    assert [c.get_label() for c in circles] == ["prior 1σ", "prior 2σ"]
+    assert min(c.get_zorder() for c in circles) > max(s.get_zorder() for s in ax.collections)
+    assert all(c.get_linewidth() >= 1.5 for c in circles)
+    plt.close(fig)
+
+
+def test_latent_dimensions_are_named_from_z0_in_every_plot(runs):
+    run = runs["mlp"]  # 3 latent dimensions
+    kl = _figure(run, "kl")
+    assert [t.get_text() for t in kl.axes[0].get_xticklabels()] == ["z0", "z1", "z2"]
+    traverse = _figure(run, "traverse")
+    assert sorted(t.get_text() for t in traverse.axes[0].get_yticklabels()) == ["z0", "z1", "z2"]
+    manifold = _figure(runs["mixed"], "manifold")  # 2 latent dimensions
+    assert {ax.get_xlabel() for ax in manifold.axes if ax.get_xlabel()} <= {"z0", "z1"}
+    assert "(z0, z1;" in manifold.get_suptitle() or "(z1, z0;" in manifold.get_suptitle()
+    for fig in (kl, traverse, manifold):
+        plt.close(fig)
+
+
+def test_example_pictures_carry_their_titles_and_heading(runs, tmp_path):
+    schema = runs["mlp"].schema
+    blocks = [np.zeros((16, 1, 8, 8), np.float32), np.ones((16, 1, 8, 8), np.float32)]
+    bare = tmp_path / "bare.png"
+    save_image_grid(np.concatenate(blocks), bare, columns=16)  # the two blocks, no words
+    titled, headed = tmp_path / "titled.png", tmp_path / "headed.png"
+    save_examples(blocks, ["original", "reconstruction"], schema, titled)
+    save_examples(blocks, ["original", "reconstruction"], schema, headed, heading="run r, seed 0")
+    with Image.open(bare) as a, Image.open(titled) as b, Image.open(headed) as c:
+        assert b.height > a.height and c.height > b.height and a.width == b.width == c.width
+        pixels = np.asarray(b)
+    # The first block's tiles are black, its pad white: above them, a white band with text.
+    first_tile_row = np.flatnonzero((pixels == 0).sum(1) > pixels.shape[1] // 2)[0]
+    band = pixels[:first_tile_row]
+    assert first_tile_row > 10 and (band < 128).any() and (band == 255).mean() > 0.5
+    # A title wider than its grid widens the picture instead of being cut.
+    narrow = tmp_path / "narrow.png"
+    save_examples([blocks[0][:2]], ["a title longer than two tiles"], schema, narrow)
+    with Image.open(narrow) as d:
+        assert d.width > (2 * (8 + 1) + 1) * 4  # two 8-pixel tiles, padded, scaled to 32
 
 
 class _Checker(HTMLParser):

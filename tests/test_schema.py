@@ -327,11 +327,11 @@ def test_a_run_written_before_schemas_still_loads(trained_run, tmp_path):
         vaekit.load(old)
 
 
-def test_readme_your_data_snippet_runs(mixed_run, trained_run, monkeypatch):
+def test_docs_your_data_snippet_runs(mixed_run, trained_run, monkeypatch):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text()
     snippet = next(
         block
         for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
@@ -362,3 +362,14 @@ def test_values_outside_a_bernoulli_decoders_support_are_refused(tmp_path, make_
     assert "wide.npy" in err and "which this run's Bernoulli decoder needs" in err
     with pytest.raises(VaekitError, match="outside \\[0, 1\\]"):
         run.encode(2 * rng.random((5, 8, 8)))
+
+
+def test_numbers_too_large_to_standardise_are_refused_before_a_run_exists(tmp_path, capsys):
+    from vaekit.cli import main
+
+    np.save(tmp_path / "huge.npy", np.array([[1.0], [1e300], [0.0], [0.0]]))
+    args = ["--quiet", "train", "--data", str(tmp_path / "huge.npy"), "--out", str(tmp_path / "r")]
+    assert main([*args, "--epochs", "1", "--val-fraction", "0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "column 'x0': values up to" in err and "rescale the column" in err and "\n" not in err
+    assert not (tmp_path / "r").exists()

@@ -146,6 +146,21 @@ def test_bf16_on_a_cpu_without_bf16_instructions_says_it_will_be_slow(
     assert "bfloat16" not in capsys.readouterr().err
 
 
+def test_resuming_a_finished_run_with_fewer_epochs_says_how_to_train_longer(
+    make_config, tmp_path, monkeypatch, capsys
+):
+    train(make_config(train={"epochs": 2}), tmp_path / "r")
+    monkeypatch.setattr(progress, "QUIET", False)
+    capsys.readouterr()
+    run = resume(tmp_path / "r", epochs=1)
+    hint = (
+        "nothing to do: 2 of 1 epochs are done; to train longer, pass a larger --epochs "
+        "(e.g. --epochs 3)"
+    )
+    assert hint in capsys.readouterr().err.splitlines()  # one line of its own
+    assert [row["epoch"] for row in run.metrics] == [1, 2]  # nothing trained
+
+
 @pytest.mark.parametrize("schedule", ["cosine", "exponential"])
 def test_learning_rate_schedules_run_from_lr_to_lr_final(schedule):
     opts = TrainConfig(lr=1e-3, lr_schedule=schedule, lr_final=1e-5)

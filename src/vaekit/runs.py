@@ -141,12 +141,27 @@ def read_config(path: Path) -> RunConfig:
 
 @dataclass
 class Run:
-    """A trained run loaded from its folder.
+    """A trained run loaded from its folder (see :func:`load`): its config, its model and the
+    schema of its data.
 
     Data goes in and comes out in the user's own units, mapped by the run's schema (recorded in
-    ``config.json``): arrays, pandas DataFrames, or a file's path. ``to_model`` and ``to_data``
-    are the two ways between those units and model space; a :class:`Dataset` (what ``data`` and
-    ``to_model`` return) is already in model space and passes through unchanged.
+    ``config.json``): image arrays (N, C, H, W) or (N, H, W) as uint8 pixels or floats in
+    [0, 1], pandas DataFrames or 2-D arrays of table rows, or a file's path. ``to_model`` and
+    ``to_data`` are the two ways between those units and model space; a :class:`Dataset` (what
+    ``data`` and ``to_model`` return) is already in model space and passes through unchanged.
+
+    Every method raises :class:`vaekit.VaekitError` (one line naming the file, column or
+    argument) when its input does not fit the run; none executes code from a file.
+
+    Example::
+
+        run = vaekit.load("runs/digits")
+        images = run.sample(16, seed=0)            # (16, 1, 8, 8) floats in [0, 1]
+        mean, logvar = run.encode(run.data("val"))  # (N, latent_dim) each
+        scores = run.score("new.npz")              # (N,) nats, higher = more unusual
+
+    Attributes: ``path`` (the folder), ``config`` (:class:`vaekit.RunConfig`), ``model`` (the
+    :class:`vaekit.models.Autoencoder`, in eval mode), ``weights`` ("best" or "last").
     """
 
     path: Path
@@ -188,8 +203,11 @@ class Run:
         return read_metrics(self.path / METRICS)
 
     def data(self, source: str | None = None) -> Dataset:
-        """The run's own split (``train``, ``val``, ``test``; None: the held-out one, test where
-        the data has a test split, else validation) or a file read like the training data."""
+        """Examples in model space: the run's own split (``"train"``, ``"val"``, ``"test"``;
+        None: the held-out one, test where the data has a test split, else validation) or a
+        file read like the training data. Returns a :class:`Dataset` (``x`` (N, *shape),
+        ``labels``, ``conditions``). Raises VaekitError for a split the data lacks or a file
+        that does not fit."""
         if source is None or source in SPLIT_NAMES:
             return split_named(self.splits(), source, self.config.data)
         return self.to_model(source)
@@ -419,9 +437,12 @@ class Run:
 
     @torch.no_grad()
     def reconstruct(self, data: Any, model_space: bool = False, condition: Any = None) -> Any:
-        """Reconstructions (decoder means of the posterior means) of ``data`` (anything
-        ``to_model`` takes; ``condition`` as there), in the user's units unless
-        ``model_space``."""
+        """Reconstructions of ``data``: the decoder mean at the posterior mean, E[x | z = E[z|x]].
+
+        ``data``: anything :meth:`to_model` takes (``condition`` as there). Returns images as
+        floats in [0, 1] (N, C, H, W), or a DataFrame of table rows in the data's units; with
+        ``model_space`` the model-space array (N, *shape). Raises VaekitError when the data
+        does not fit the run or the outputs are not finite."""
         dataset = self.to_model(data, condition=condition)
         x, c = self._tensor(dataset.x), self._optional(dataset.conditions)
         out = self.model.reconstruct(x, c).cpu().numpy()
@@ -430,8 +451,10 @@ class Run:
 
     @torch.no_grad()
     def encode(self, data: Any, condition: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior means and log-variances of ``data`` (anything ``to_model`` takes;
-        ``condition`` as there), each (N, latent_dim) numpy arrays."""
+        """The posterior q(z|x) of each example: its mean and log-variance, each a float32 numpy
+        array (N, latent_dim); for the deterministic autoencoders the code and a log-variance
+        of -inf. ``data``: anything :meth:`to_model` takes (``condition`` as there). Encodes
+        4,096 examples at a time. Raises VaekitError when the data does not fit."""
         dataset = self.to_model(data, condition=condition)
         means, logvars = [], []
         for start in range(0, len(dataset), 4096):  # bounded memory for large inputs
@@ -452,9 +475,11 @@ class Run:
     def decode(
         self, z: np.ndarray | torch.Tensor, model_space: bool = False, condition: Any = None
     ) -> Any:
-        """Decoder means of codes ``z`` (N, latent_dim), in the user's units unless
-        ``model_space``; a conditional run decodes with ``condition`` (see
-        :meth:`conditions`), which it needs."""
+        """Decoder means of codes ``z`` (N, latent_dim): images as floats in [0, 1], table rows
+        as a DataFrame, or with ``model_space`` the model-space array (N, *shape). A
+        conditional run decodes with ``condition`` (see :meth:`conditions`), which it needs.
+        Raises VaekitError for codes of another shape, NaN/inf codes, or a missing
+        condition."""
         z = self._tensor(z)
         if z.ndim != 2 or z.shape[1] != self.model.latent_dim:
             raise VaekitError(
@@ -504,11 +529,14 @@ class Run:
     def score(
         self, data: Any, by: str = "nll", k: int = 1000, seed: int = 0, condition: Any = None
     ) -> np.ndarray:
-        """(N,) anomaly scores of ``data`` (anything ``to_model`` takes; ``condition`` as
-        there), in nats, higher = more unusual: ``by`` "nll" (-log p(x), K importance samples;
-        -log p(x|c) for a conditional run), "elbo" (-ELBO, one draw) or "recon" (-log p(x|z)
-        at the posterior mean). The same ``seed`` gives the same scores; see
-        :mod:`vaekit.scores`."""
+        """Anomaly scores of ``data`` (anything :meth:`to_model` takes; ``condition`` as
+        there): a float64 numpy array (N,) in nats, higher = more unusual.
+
+        ``by``: "nll" (-log p(x) by importance sampling with ``k`` draws; -log p(x|c) for a
+        conditional run), "elbo" (-ELBO, one draw) or "recon" (-log p(x|z) at the posterior
+        mean, the only one the autoencoders have). The same ``seed`` gives the same scores.
+        Raises VaekitError for an unknown ``by``, ``k`` < 1, or nll/elbo on a model without a
+        likelihood. See :mod:`vaekit.scores`."""
         from vaekit.scores import anomaly_scores
 
         dataset = self.to_model(data, condition=condition)
@@ -565,7 +593,19 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:
-    """Load a run folder: ``vaekit.load("runs/digits").model.sample(16)``."""
+    """Load the run in folder ``path`` (written by ``vaekit train``) as a :class:`Run`.
+
+    Reads ``config.json`` (parsed JSON, checked field by field) and the weights, a safetensors
+    file checked against the model the config describes: nothing in the folder is executed.
+
+    ``weights``: "best" (``model.safetensors``, the epoch with the best validation ELBO, or
+    reconstruction for the autoencoders) or "last" (``last.safetensors``, after the last
+    epoch). ``device``: "cpu", "cuda" or a torch device string the model is moved to.
+
+    Raises VaekitError (one line naming the file) when the folder is not a run, its config or
+    weights are missing, damaged, or do not match each other.
+
+    Example: ``vaekit.load("runs/digits").sample(16, seed=0)``."""
     path = Path(path)
     config = read_config(path)
     if weights not in WEIGHTS:

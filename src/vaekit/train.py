@@ -14,6 +14,7 @@ import json
 import math
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,22 @@ CHECK_EVERY = 50  # steps between host reads of the non-finite flag
 
 @denormals_flushed()
 def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
-    """Train the model ``config`` describes and write the run folder ``out``.
+    """Train the model ``config`` (a :class:`vaekit.RunConfig`) describes and write the run
+    folder ``out``; return the trained run (what :func:`vaekit.load` gives for ``out``).
 
     Data is read and checked before anything is written, so bad input leaves no trace.
+    ``force`` replaces an existing run folder (never a folder that is not a vaekit run).
+    Progress and one line per epoch go to stderr; ``vaekit.progress.QUIET = True`` silences
+    them. Under torchrun every process calls this and only rank 0 writes (other ranks return
+    None).
+
+    Raises VaekitError (one line) for data that cannot be read or does not fit the model, an
+    existing folder without ``force``, or a diverged loss (the last good checkpoint is kept);
+    TrainingInterrupted when stopped by SIGINT/SIGTERM, after writing a checkpoint that
+    ``vaekit train --resume`` continues from.
+
+    Example: ``vaekit.train(vaekit.RunConfig.from_dict({"data": {"source": "digits"}}),
+    "runs/d")``.
     """
     out = Path(out)
     splits = load_splits(config.data)
@@ -196,8 +210,7 @@ def fit(
             f"--batch-size {per_rank} x {cluster.world} processes is more than the {n} "
             "training examples"
         )
-    steps_per_epoch = math.ceil(used / global_batch)
-    total_steps = steps_per_epoch * opts.epochs
+    total_steps = math.ceil(used / global_batch) * opts.epochs
     params = list(model.parameters())
     trainer = model
     if cluster.distributed:
@@ -209,7 +222,7 @@ def fit(
         # z noise and binarising: each rank draws its own stream
         "noise": torch.Generator(device=device).manual_seed(opts.seed + 1 + 1000 * cluster.rank),
     }
-    order_gen, noise_gen = generators["order"], generators["noise"]
+    noise_gen = generators["noise"]
     if resuming:
         state = load_checkpoint(
             out / CHECKPOINT, model, optimizer, generators, device, cluster.rank, cluster.world, n
@@ -217,7 +230,10 @@ def fit(
         if not streaming and state.order is not None and int(state.order.max()) >= n:
             raise VaekitError(f"{out / CHECKPOINT}: epoch.order names rows past the {n} examples")
         if state.epoch >= opts.epochs:
-            log(f"nothing to do: {state.epoch} of {opts.epochs} epochs are done")
+            log(
+                f"nothing to do: {state.epoch} of {opts.epochs} epochs are done; to train "
+                f"longer, pass a larger --epochs (e.g. --epochs {state.epoch + opts.epochs})"
+            )
             return state.history
         if cluster.main:  # only now that the checkpoint has loaded may the run's files change
             runs.write_config(out, config)  # --epochs may have extended it
@@ -237,49 +253,29 @@ def fit(
             "note: MKL ran before vaekit was imported, so its matrix products may differ in "
             "their last bits from run to run; import vaekit first, or set MKL_CBWR=AUTO"
         )
-    dynamic = config.data.binarize == "dynamic"
     uses_kl = config.model.model in KL_MODELS
     train_step = training_step(model, trainer, optimizer, opts, device, noise_gen, cluster.main)
+    loop = _Loop(
+        model=model,
+        optimizer=optimizer,
+        generators=generators,
+        train_step=train_step,
+        config=config,
+        cluster=cluster,
+        out=out,
+        device=device,
+        x=x_train,
+        conditions=c_train,
+        streaming=streaming,
+        used=used,
+        global_batch=global_batch,
+        total_steps=total_steps,
+    )
     beta = 1.0
     with StopOnSignal() as stop:
         for epoch in range(state.epoch + 1, opts.epochs + 1):
             started = time.perf_counter()
-            model.train()
-            if state.position == 0:
-                state.order = (
-                    x_train.epoch_order(order_gen)
-                    if streaming
-                    else torch.randperm(n, generator=order_gen).to(device)
-                )
-                state.totals = torch.zeros(3, device=device, dtype=torch.float64)
-            with ProgressBar(steps_per_epoch, f"epoch {epoch}/{opts.epochs}") as progress:
-                progress.update(state.position // global_batch)
-                for start in range(state.position, used, global_batch):
-                    shard = start + cluster.rank * per_rank  # this rank's slice of the batch
-                    end = min(shard + per_rank, start + global_batch)
-                    rows = state.order[shard:end]
-                    # index_select copies whole rows: several times faster than x[rows] here.
-                    batch = x_train[rows].to(device) if streaming else x_train.index_select(0, rows)
-                    condition = None if c_train is None else c_train.index_select(0, rows)
-                    if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
-                        batch = torch.bernoulli(batch, generator=noise_gen)
-                    beta = beta_at(state.step, total_steps, config.model) if uses_kl else 1.0
-                    if opts.lr_schedule != "constant":
-                        optimizer.param_groups[0]["lr"] = lr_at(state.step, total_steps, opts)
-                    terms = train_step(batch, beta, state.totals, condition)
-                    state.step += 1
-                    if state.step % CHECK_EVERY == 0 and any_rank(cluster, train_step.nonfinite):
-                        _diverged(epoch, state.step, out)
-                    # Reading the loss syncs with the device: only every 20 steps.
-                    progress.update(
-                        1, **({"loss": terms.loss.item()} if state.step % 20 == 0 else {})
-                    )
-                    if any_rank(cluster, stop.requested):  # all ranks stop at the same step
-                        if any_rank(cluster, train_step.nonfinite):
-                            _diverged(epoch, state.step, out)
-                        state.position = start + global_batch
-                        signum = stop.requested or signal.SIGTERM
-                        _stop(signum, model, optimizer, generators, state, out, epoch, cluster)
+            beta = _train_epoch(loop, epoch, state, stop, beta)
             state.position = 0
             sums = (sum_across(cluster, state.totals) / used).tolist()
             finite_weights = bool(torch.stack([p.isfinite().all() for p in params]).all())
@@ -311,6 +307,80 @@ def fit(
                     stop.requested, model, optimizer, generators, state, out, epoch, cluster, True
                 )
     return state.history
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """What every epoch of :func:`fit` shares: the model and what trains it, and the training
+    rows (on the device, or streamed) with their conditions, cut into global batches of
+    ``batch_size x world`` (of which this rank takes its shard)."""
+
+    model: Autoencoder
+    optimizer: torch.optim.Optimizer
+    generators: dict[str, torch.Generator]
+    train_step: Any
+    config: RunConfig
+    cluster: Cluster
+    out: Path
+    device: torch.device
+    x: Any  # a tensor on the device, or a StreamingDataset
+    conditions: torch.Tensor | None
+    streaming: bool
+    used: int  # examples per epoch (under torchrun a last, partial global batch is dropped)
+    global_batch: int
+    total_steps: int  # of the whole run: the beta and learning-rate schedules run over them
+
+
+def _train_epoch(
+    loop: _Loop, epoch: int, state: TrainingState, stop: StopOnSignal, beta: float
+) -> float:
+    """The training steps of epoch ``epoch`` under its progress bar, from ``state.position`` (0,
+    or where a stopped run left off; a new epoch draws its order first). Returns the beta of the
+    last step (``beta`` when none ran). Raises on divergence; on a signal, writes the checkpoint
+    and raises TrainingInterrupted."""
+    model, optimizer, out = loop.model, loop.optimizer, loop.out
+    opts, cluster, device = loop.config.train, loop.cluster, loop.device
+    dynamic = loop.config.data.binarize == "dynamic"
+    uses_kl = loop.config.model.model in KL_MODELS
+    per_rank, global_batch = opts.batch_size, loop.global_batch
+    noise_gen = loop.generators["noise"]
+    model.train()
+    if state.position == 0:
+        order_gen = loop.generators["order"]
+        state.order = (
+            loop.x.epoch_order(order_gen)
+            if loop.streaming
+            else torch.randperm(len(loop.x), generator=order_gen).to(device)
+        )
+        state.totals = torch.zeros(3, device=device, dtype=torch.float64)
+    steps = math.ceil(loop.used / global_batch)
+    with ProgressBar(steps, f"epoch {epoch}/{opts.epochs}") as progress:
+        progress.update(state.position // global_batch)
+        for start in range(state.position, loop.used, global_batch):
+            shard = start + cluster.rank * per_rank  # this rank's slice of the batch
+            end = min(shard + per_rank, start + global_batch)
+            rows = state.order[shard:end]
+            # index_select copies whole rows: several times faster than x[rows] here.
+            batch = loop.x[rows].to(device) if loop.streaming else loop.x.index_select(0, rows)
+            condition = None if loop.conditions is None else loop.conditions.index_select(0, rows)
+            if dynamic:  # re-sampled {0,1} pixels every epoch (Salakhutdinov & Murray)
+                batch = torch.bernoulli(batch, generator=noise_gen)
+            beta = beta_at(state.step, loop.total_steps, loop.config.model) if uses_kl else 1.0
+            if opts.lr_schedule != "constant":
+                optimizer.param_groups[0]["lr"] = lr_at(state.step, loop.total_steps, opts)
+            terms = loop.train_step(batch, beta, state.totals, condition)
+            state.step += 1
+            if state.step % CHECK_EVERY == 0 and any_rank(cluster, loop.train_step.nonfinite):
+                _diverged(epoch, state.step, out)
+            # Reading the loss syncs with the device: only every 20 steps.
+            progress.update(1, **({"loss": terms.loss.item()} if state.step % 20 == 0 else {}))
+            if any_rank(cluster, stop.requested):  # all ranks stop at the same step
+                if any_rank(cluster, loop.train_step.nonfinite):
+                    _diverged(epoch, state.step, out)
+                state.position = start + global_batch
+                signum = stop.requested or signal.SIGTERM
+                _stop(signum, model, optimizer, loop.generators, state, out, epoch, cluster)
+    return beta
 
 
 def lr_at(step: int, total_steps: int, opts: TrainConfig) -> float:
@@ -441,7 +511,8 @@ def fit_code_sampler(run: runs.Run, splits: DataSplits, seed: int, limit: int = 
 
 def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0) -> None:
     """reconstructions.png (originals above, reconstructions below), samples.png (prior) and
-    samples-gmm.png (codes from the mixture fitted to training codes)."""
+    samples-gmm.png (codes from the mixture fitted to training codes), each block titled and
+    each picture headed with the run's folder name (and the samples' seed)."""
     from vaekit.images import save_examples
 
     shown = splits.val.take(slice(0, n))
@@ -449,11 +520,21 @@ def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0
     recon = run.reconstruct(shown, model_space=True)
     save_examples(
         [originals.numpy(), recon],
-        ["original", "reconstruction"],
+        ["original (validation)", "reconstruction"],
         splits.schema,
         run.path / "reconstructions.png",
+        heading=f"run {run.path.name}",
     )
     count = 64 if splits.kind == "image" else n
-    for sampler, name in (("prior", "samples.png"), ("gmm", "samples-gmm.png")):
+    for sampler, name, title in (
+        ("prior", "samples.png", "prior samples: z ~ N(0, I)"),
+        ("gmm", "samples-gmm.png", "gmm samples: z from the mixture fitted to training codes"),
+    ):
         images = run.sample(count, seed=seed, sampler=sampler, warn=False, model_space=True)
-        save_examples([images], [f"{sampler} samples"], splits.schema, run.path / name)
+        save_examples(
+            [images],
+            [title],
+            splits.schema,
+            run.path / name,
+            heading=f"run {run.path.name}, seed {seed}",
+        )

@@ -690,9 +690,7 @@ def _infer_column(table: Table, name: str, values: np.ndarray, wanted: dict[str,
                 f"{table.line(row)}, column {name!r}: {str(values[row])[:30]!r} is not a number "
                 f"(the spec makes the column {kind})",
             )
-        std = float(present.std())
-        column.mean, column.std = float(present.mean()), std if std > 0 else 1.0
-        column.lo, column.hi = float(present.min()), float(present.max())
+        _set_moments(column, present, table)
     elif kind == "binary":
         if len(categories) > 2:
             raise fail(
@@ -732,9 +730,7 @@ def _condition_column(table: Table, name: str, values: np.ndarray, wanted: dict)
     if kind in ("continuous", "integer"):
         if not numeric:
             raise fail(table.where, f"condition column {name!r} holds text, so it cannot be {kind}")
-        std = float(values.std())
-        column.mean, column.std = float(values.mean()), std if std > 0 else 1.0
-        column.lo, column.hi = float(values.min()), float(values.max())
+        _set_moments(column, values, table)
     elif kind == "binary" and len(categories) > 2:
         raise fail(
             table.where, f"column {name!r} has {len(categories)} values, so it cannot be binary"
@@ -742,6 +738,21 @@ def _condition_column(table: Table, name: str, values: np.ndarray, wanted: dict)
     else:
         column.categories = _binary_order(categories) if kind == "binary" else categories
     return column
+
+
+def _set_moments(column: Column, present: np.ndarray, table: Table) -> None:
+    """The mean, std, lo and hi a number column is standardised and clipped by; refused in one
+    line when they overflow float64 (values near 1e154 and beyond)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(present.mean()), float(present.std())
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        raise fail(
+            table.where,
+            f"column {column.name!r}: values up to {format_number(float(np.abs(present).max()))} "
+            "are too large to standardise; rescale the column",
+        )
+    column.mean, column.std = mean, std if std > 0 else 1.0
+    column.lo, column.hi = float(present.min()), float(present.max())
 
 
 def _categories(present: np.ndarray, numeric: bool) -> list[str]:

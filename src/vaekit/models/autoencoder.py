@@ -19,6 +19,9 @@ from vaekit.nets import build_encoder
 
 
 class AE(Autoencoder):
+    """A deterministic autoencoder (ae, sparse-ae, denoising-ae; see the module): the code is
+    a point, there is no KL term, and ``loss`` is -log p(x|h) (plus the L1 penalty)."""
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         c = config
@@ -35,6 +38,8 @@ class AE(Autoencoder):
     def draw_noise(
         self, x: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor | None:
+        """The denoising autoencoder's corruption noise, shaped like ``x``, in training; None
+        otherwise."""
         if not (self.training and self.config.model == "denoising-ae"):
             return None
         draw = torch.rand if self.config.noise == "mask" else torch.randn
@@ -56,6 +61,8 @@ class AE(Autoencoder):
         noise: torch.Tensor | None = None,
         condition: torch.Tensor | None = None,
     ) -> LossTerms:
+        """-log p(x|h) of the clean x from the (corrupted, for denoising-ae) input's code,
+        plus ``l1`` times the code's L1 norm for sparse-ae; ``kl`` is zero."""
         if noise is None:
             noise = self.draw_noise(x, generator)
         code = self.encode(x if noise is None else self.corrupt(x, noise), condition).mean

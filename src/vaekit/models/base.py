@@ -48,7 +48,10 @@ class LossTerms:
 
 
 class Autoencoder(nn.Module):
-    """Base class: the config, shape bookkeeping, and the decoder's likelihood, shared by all."""
+    """Base class of every vaekit model: the config, shape bookkeeping, and the decoder's
+    likelihood, shared by all. Built from a :class:`vaekit.ModelConfig` whose ``input_shape``
+    is filled in (``vaekit.models.build_model``); tensors are in model space (images in
+    [0, 1], table columns standardised), (B, *input_shape), codes (B, latent_dim)."""
 
     probabilistic = False  # True where the ELBO and log-likelihood are defined
     regularised_latent = False  # True where training pulls codes towards N(0, I)
@@ -86,11 +89,14 @@ class Autoencoder(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device the model's tensors live on."""
         return next(iter(self.state_dict().values())).device
 
     # -- the decoder and its likelihood, one implementation for every network model ---------
 
     def build_decoder(self) -> None:
+        """Create ``self.decoder`` for the config's network and likelihood (two numbers per
+        value for a learned-variance Gaussian, one otherwise)."""
         params = 2 if self.config.likelihood == "gaussian-learned" else 1
         c = self.config
         self.decoder = build_decoder(
@@ -137,6 +143,10 @@ class Autoencoder(nn.Module):
         noise: torch.Tensor | None = None,
         condition: torch.Tensor | None = None,
     ) -> LossTerms:
+        """The training objective on a batch ``x`` (B, *input_shape), as :class:`LossTerms` in
+        nats: ``loss`` (scalar, the batch mean that is minimised), ``recon`` and ``kl`` (B,).
+        ``beta`` weights the KL term; the noise comes from ``noise`` (as :meth:`draw_noise`
+        draws it) or ``generator``; ``condition`` (B, C) for a conditional model."""
         raise NotImplementedError
 
     def forward(
@@ -181,4 +191,5 @@ class Autoencoder(nn.Module):
         return self.decode(z, condition).mean
 
     def parameter_count(self) -> int:
+        """The number of trained numbers in the model."""
         return sum(p.numel() for p in self.parameters())

@@ -18,6 +18,9 @@ from vaekit.models.base import Autoencoder, LossTerms
 
 
 class PCA(Autoencoder):
+    """Probabilistic PCA fitted in closed form (``fit``): the linear-Gaussian model whose
+    codes are the whitened principal coordinates; trained by no optimiser."""
+
     regularised_latent = True  # whitened codes: the N(0, I) prior matches them by construction
 
     def __init__(self, config: ModelConfig) -> None:
@@ -81,8 +84,10 @@ class PCA(Autoencoder):
         noise: torch.Tensor | None = None,
         condition: torch.Tensor | None = None,
     ) -> LossTerms:
+        """-log p(x | z = the code): the Gaussian reconstruction term; ``kl`` is zero."""
         recon = -self.decode(self.encode(x, condition).mean).log_prob(x)
         return LossTerms(loss=recon.mean(), recon=recon, kl=torch.zeros_like(recon))
 
     def parameter_count(self) -> int:
+        """The fitted numbers: components, centre and scales."""
         return self.components.numel() + self.center.numel() + self.scales.numel()

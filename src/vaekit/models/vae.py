@@ -30,6 +30,11 @@ PRIOR_HIDDEN = 128  # width of the learned conditional prior's one hidden layer
 
 
 class VAE(Autoencoder):
+    """A variational autoencoder and its variants (vae, beta-vae, iwae, noisy-ae; see the
+    module): Gaussian q(z|x), the prior N(0, I) or a learned p(z|c), the config's decoder.
+    ``loss`` is the negative (beta-weighted, K-sample for the IWAE) ELBO; ``elbo`` and
+    ``log_likelihood`` estimate log p(x) per example in nats."""
+
     probabilistic = True
     regularised_latent = True
 
@@ -112,6 +117,9 @@ class VAE(Autoencoder):
         noise: torch.Tensor | None = None,
         condition: torch.Tensor | None = None,
     ) -> LossTerms:
+        """-ELBO with the KL weighted by ``beta`` (and floored per dimension by free bits), or
+        the IWAE's -log (1/K) sum_k w_k; ``recon`` and ``kl`` are the one-sample ELBO's parts
+        (B,). See :meth:`Autoencoder.loss` for the arguments."""
         posterior = self.encode(x, condition)
         prior = self.prior(condition)
         if noise is None:

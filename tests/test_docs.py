@@ -1,0 +1,109 @@
+"""The README and docs/ stay true: every command block runs (or says why it cannot here), the
+API page is what the docstrings say, and every public name has a docstring."""
+
+import dataclasses
+import functools
+import importlib.util
+import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vaekit
+from vaekit.models import AE, PCA, VAE, Autoencoder
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SKIP = re.compile(r"<!-- not run by the tests: (.+?) -->\s*$")
+BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
+
+
+def _blocks(page: Path) -> list[tuple[str, str | None]]:
+    """Each ```bash block of ``page`` with the reason it is not run (None: it runs)."""
+    text = page.read_text()
+    out = []
+    for match in BLOCK.finditer(text):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        reason = SKIP.match(before.strip())
+        out.append((match.group(1), reason.group(1) if reason else None))
+    return out
+
+
+def test_every_skipped_block_says_why():
+    for page in PAGES:
+        for block, reason in _blocks(page):
+            assert reason is None or len(reason.split()) >= 2, (page.name, block[:60])
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_command_blocks_run(page, tmp_path):
+    """The blocks of one page run in order in one empty folder (a block may use the runs an
+    earlier one trained), with vaekit and this Python first on the PATH."""
+    blocks = [block for block, reason in _blocks(page) if reason is None]
+    if not blocks:
+        pytest.skip(f"{page.name} has no block the tests run")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for block in blocks:
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, f"{page.name}:\n{block}\n{done.stderr[-3000:]}"
+
+
+def test_the_api_page_is_current():
+    spec = importlib.util.spec_from_file_location("make_api", ROOT / "docs" / "make_api.py")
+    make_api = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_api)
+    assert (ROOT / "docs" / "api.md").read_text() == make_api.build(), (
+        "docs/api.md is out of date: run python docs/make_api.py"
+    )
+
+
+def _public_members(cls) -> list[tuple[str, object]]:
+    out = []
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("vaekit"):
+            continue
+        for name, value in vars(klass).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, property):
+                out.append((f"{klass.__name__}.{name}", value.fget))
+            elif isinstance(value, functools.cached_property):
+                out.append((f"{klass.__name__}.{name}", value.func))
+            elif inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod)):
+                out.append((f"{klass.__name__}.{name}", getattr(value, "__func__", value)))
+    return out
+
+
+def test_every_public_name_has_a_docstring():
+    missing = []
+    for name in vaekit.__all__:
+        obj = getattr(vaekit, name)
+        if callable(obj) and not (obj.__doc__ or "").strip():
+            missing.append(name)
+        if dataclasses.is_dataclass(obj) and obj.__doc__.startswith(f"{obj.__name__}("):
+            missing.append(f"{name} (only the generated signature)")
+    for cls in (vaekit.Run, Autoencoder, VAE, AE, PCA, vaekit.RunConfig):
+        if not (cls.__doc__ or "").strip():
+            missing.append(cls.__name__)
+        missing += [n for n, f in _public_members(cls) if not (f.__doc__ or "").strip()]
+    assert not missing, f"no docstring: {sorted(set(missing))}"
+
+
+def test_pydoc_of_run_reads_well():
+    text = subprocess.run(
+        [sys.executable, "-m", "pydoc", "vaekit.Run"], capture_output=True, text=True
+    ).stdout
+    for method in ("sample", "reconstruct", "encode", "decode", "score", "to_model", "restyle"):
+        assert re.search(rf"\n \|  {method}\(self", text), method
+    assert "Raises VaekitError" in text
