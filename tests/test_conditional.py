@@ -203,7 +203,8 @@ def test_a_file_without_the_condition_column_is_refused(table_run, people_csv, t
                  "-o", str(tmp_path / "s.csv")])  # fmt: skip
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("has no column 'region' (a condition of this run)") and "\n" not in err
+    assert "does not hold every condition column of this run ('region', 'age'); add it" in err
+    assert "\n" not in err
     assert not (tmp_path / "s.csv").exists()
 
 
@@ -403,3 +404,19 @@ def test_the_explorer_decodes_with_the_chosen_condition(digits_run):
         explorer.decode(z, "label=12")
     with pytest.raises(BadRequest, match="this run is conditional"):
         explorer.decode(z, None)
+
+
+def test_a_condition_given_stands_in_for_a_file_without_one(digits_run, tmp_path, capsys):
+    run = vaekit.load(digits_run)
+    images = run.data("val").x[:5].numpy()
+    np.save(tmp_path / "five.npy", images)  # no labels in the file
+    with pytest.raises(VaekitError, match="has no labels, and this run is conditioned"):
+        run.reconstruct(str(tmp_path / "five.npy"))
+    as_three = run.reconstruct(str(tmp_path / "five.npy"), condition=3, model_space=True)
+    assert np.allclose(as_three, run.reconstruct(images, condition=3, model_space=True))
+    out = tmp_path / "s.csv"
+    argv = ["--quiet", "score", str(digits_run), "--data", str(tmp_path / "five.npy"), "-o"]
+    assert main([*argv, str(out), "--condition", "3", "--k", "10"]) == 0
+    assert len(pd.read_csv(out)) == 5
+    assert run.sample(0, condition=3).shape == (0, 1, 8, 8)  # nothing asked, nothing made
+    assert run.encode(images[:0], condition=3)[0].dtype == np.float32

@@ -228,7 +228,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_reconstruct(args: argparse.Namespace) -> None:
 
     run = _load(args)
-    shown = run.data(args.data).take(slice(0, args.n))
+    shown = run.data(args.data, _condition_value(args.condition)).take(slice(0, args.n))
     recon = run.reconstruct(shown, model_space=True)
     _write_outputs(
         run,
@@ -242,7 +242,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
 
 def cmd_encode(args: argparse.Namespace) -> None:
     run = _load(args)
-    data = run.data(args.data)
+    data = run.data(args.data, _condition_value(args.condition))
     mean, logvar = run.encode(data)
     arrays = {"mean": mean, "logvar": logvar}
     if data.labels is not None:
@@ -385,7 +385,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     _check_suffix(out, (".csv",))
     if args.plot:
         _check_suffix(Path(args.plot), (".png",))  # before anything is written
-    data = run.data(args.data)
+    data = run.data(args.data, _condition_value(args.condition))
     scores = run.score(data, by=args.by, k=args.k, seed=args.seed)
     header, columns = ["row", "score"], [np.arange(len(scores)), scores]
     threshold = None
@@ -699,12 +699,19 @@ def _sampler_option(sub: argparse.ArgumentParser, purpose: str = "") -> None:
     )
 
 
-def _condition_option(sub: argparse.ArgumentParser) -> None:
+def _condition_option(sub: argparse.ArgumentParser, given: bool = False) -> None:
+    """``--condition``: what to generate, or (``given``) the condition of data that lacks it."""
+    words = (
+        "conditional runs: the condition of every example when the data has none (no labels, "
+        "no condition column)"
+        if given
+        else "conditional runs: what to generate; default: drawn from the training data"
+    )
     sub.add_argument(
         "--condition",
         metavar="VALUE",
-        help="conditional runs: what to generate, a value (--condition 3) or column=value "
-        "pairs (--condition region=south,age=40); default: drawn from the training data",
+        help=f"{words}; a value (--condition 3) or column=value pairs "
+        "(--condition region=south,age=40)",
     )
 
 
@@ -734,7 +741,8 @@ def _evaluation_options(sub: argparse.ArgumentParser) -> None:
         type=int,
         default=10000,
         metavar="N",
-        help="prior samples judged for sample quality (default: 10000)",
+        help="samples judged for sample quality (prior codes), and for a conditional run's "
+        "accuracy (prior and gmm codes) (default: 10000)",
     )
     sub.add_argument(
         "--limit", type=int, default=None, metavar="N", help="use only the first N examples"
@@ -782,7 +790,8 @@ def _train_options(sub: argparse.ArgumentParser) -> None:
         action="append",
         metavar="NAME=SPEC",
         help="tables: set a column's kind (continuous, integer, binary, categorical, constant, "
-        "ignored), role (feature, label) or missing=indicator; repeat for more columns, e.g. "
+        "ignored), role (feature, label, condition) or missing=indicator; repeat for more "
+        "columns, e.g. "
         "--column zip=ignored --column rooms=categorical",
     )
 
@@ -811,6 +820,7 @@ def _sample_options(sub: argparse.ArgumentParser) -> None:
 
 def _reconstruct_options(sub: argparse.ArgumentParser) -> None:
     _data_option(sub, "val")
+    _condition_option(sub, given=True)
     sub.add_argument(
         "-n", type=int, default=32, metavar="N", help="how many examples (default: 32)"
     )
@@ -826,6 +836,7 @@ def _reconstruct_options(sub: argparse.ArgumentParser) -> None:
 
 def _encode_options(sub: argparse.ArgumentParser) -> None:
     _data_option(sub, "val")
+    _condition_option(sub, given=True)
     sub.add_argument(
         "-o",
         "--output",
@@ -905,6 +916,7 @@ def _evaluate_options(sub: argparse.ArgumentParser) -> None:
 
 def _score_options(sub: argparse.ArgumentParser) -> None:
     _data_option(sub)
+    _condition_option(sub, given=True)
     sub.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="CSV of row, score (and flags)"
     )
@@ -982,7 +994,7 @@ COMMANDS = (
     ),
     Command(
         "sample",
-        "draw new examples from the prior through the decoder",
+        "draw new examples through the decoder (codes from the prior or the fitted mixture)",
         _sample_options,
         cmd_sample,
         (

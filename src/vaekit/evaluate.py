@@ -20,7 +20,8 @@ def validation_metrics(
     """Mean per-example numbers over ``x`` (with its ``conditions`` for a conditional model),
     in nats (``mse`` in squared data units):
 
-    recon: -log p(x|z), one z ~ q(z|x) per example; kl: KL(q(z|x) || N(0, I));
+    recon: -log p(x|z), one z ~ q(z|x) per example; kl: KL(q(z|x) || p(z)), p(z) = N(0, I) or
+    a learned p(z|c);
     elbo: -(recon + kl) where the model defines one, else None;
     mse: squared error of the reconstruction at the posterior mean (comparable across models).
     The noise is drawn with a fixed seed, so repeated calls agree exactly.
@@ -238,8 +239,12 @@ def diagnose(model: Autoencoder, stats: dict, elbo: dict | None, beta: float | N
         )
     if not notes:
         notes.append(
-            f"Healthy: {active} of {z} dimensions active, KL {total_kl:.1f} nats, aggregate "
-            "posterior close to N(0, I)."
+            f"Healthy: {active} of {z} dimensions active, KL {total_kl:.1f} nats, "
+            + (
+                "codes follow the learned prior p(z|c) (the check against N(0, I) does not apply)."
+                if learned_prior
+                else "aggregate posterior close to N(0, I)."
+            )
         )
     return notes
 

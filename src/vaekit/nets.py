@@ -34,7 +34,8 @@ def mlp(inputs: int, hidden: list[int], outputs: int, condition_dim: int = 0) ->
 def run_mlp(net: nn.Sequential, h: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
     """An :func:`mlp` on h, the condition joined to the input of every linear layer: a class
     then shapes the output layer directly, not only through the first layer's features (on
-    MNIST at 20 epochs this raised the share of samples of the asked-for digit)."""
+    MNIST at 20 epochs: 91.4 % of samples on target against 90.8 % with c in the first layer
+    only, 2,000 samples — within noise, and no worse)."""
     if condition is None:
         return net(h)
     for layer in net:

@@ -356,7 +356,8 @@ def plot_samples(run, x: torch.Tensor, n: int = 64, seed: int = 0, page: int = 1
         prior = run.sample(n, seed=seed, sampler="prior", warn=False, model_space=True)
         gmm = run.sample(n, seed=seed, sampler="gmm", model_space=True)
         fig, axes = plt.subplots(1, 2, figsize=(12, 6.4))
-        _show_images(axes[0], prior, int(math.sqrt(n)), "z ~ N(0, I) (prior)")
+        prior_name = "p(z|c), learned" if run.config.model.prior == "conditional" else "N(0, I)"
+        _show_images(axes[0], prior, int(math.sqrt(n)), f"z ~ {prior_name} (prior)")
         _show_images(axes[1], gmm, int(math.sqrt(n)), "z ~ mixture fitted to training codes")
         fig.tight_layout()
         return fig

@@ -33,6 +33,7 @@ from vaekit.data import (
     check_unit_range,
     load_examples,
     load_splits,
+    missing_conditions,
     recorded_schema,
     split_named,
 )
@@ -43,6 +44,7 @@ from vaekit.data.schema import (
     encode_conditions,
 )
 from vaekit.data.table import (
+    Table,
     format_number,
     from_array,
     from_dataframe,
@@ -202,15 +204,16 @@ class Run:
         """metrics.jsonl: one dict per epoch ([] if absent)."""
         return read_metrics(self.path / METRICS)
 
-    def data(self, source: str | None = None) -> Dataset:
+    def data(self, source: str | None = None, condition: Any = None) -> Dataset:
         """Examples in model space: the run's own split (``"train"``, ``"val"``, ``"test"``;
         None: the held-out one, test where the data has a test split, else validation) or a
         file read like the training data. Returns a :class:`Dataset` (``x`` (N, *shape),
         ``labels``, ``conditions``). Raises VaekitError for a split the data lacks or a file
-        that does not fit."""
+        that does not fit. ``condition`` stands in for conditions a file lacks (see
+        :meth:`to_model`)."""
         if source is None or source in SPLIT_NAMES:
             return split_named(self.splits(), source, self.config.data)
-        return self.to_model(source)
+        return self.to_model(source, condition=condition)
 
     def split_label(self, source: str | None) -> str:
         """What ``data(source)`` is, for people: "validation split", "test split" or the file."""
@@ -236,11 +239,7 @@ class Run:
         dataset = self._to_model(data, where)
         if condition is not None or (self.model.conditional and dataset.conditions is None):
             if condition is None:
-                raise fail(
-                    where,
-                    f"this run is conditioned on {self._condition_names()}: give the "
-                    "examples' conditions (condition=..., or data that holds them)",
-                )
+                raise fail(where, missing_conditions(self.schema, where))
             conditions = self.conditions(len(dataset), condition).cpu()
             dataset = Dataset(dataset.x, dataset.labels, conditions)
         return dataset
@@ -264,7 +263,7 @@ class Run:
                 table = from_array(values, where)
                 table.names = _columns_in_array(schema, values.shape[1], where)
             x, labels = schema.encode(table)
-            if schema.conditions:
+            if schema.conditions and all(c.name in table.names for c in schema.conditions):
                 conditions = encode_conditions(schema.conditions, table)
         else:
             values = _numpy(data)
@@ -288,7 +287,7 @@ class Run:
             self.to_table(values, conditions), {c.name: c.kind for c in schema.columns}
         )
 
-    def to_table(self, x: np.ndarray, conditions: Any = None):
+    def to_table(self, x: np.ndarray, conditions: Any = None) -> Table:
         """Model-space table rows (and their conditions) -> a Table in the data's units, the
         condition columns in their place among the features."""
         table = self.schema.decode(_numpy(x))
@@ -341,6 +340,8 @@ class Run:
                     f"{tuple(condition.shape)}",
                 )
             return condition.to(device=device, dtype=torch.float32)
+        if n == 0:
+            return torch.zeros(0, width, device=device)
         values = _numpy(condition).tolist() if _per_example(condition) else [condition]
         if len(values) not in (1, n):
             raise fail(where, f"{len(values)} values for {n} examples")
@@ -464,9 +465,8 @@ class Run:
             if hasattr(posterior, "logvar"):
                 logvars.append(posterior.logvar.cpu().numpy())
         width = self.model.latent_dim
-        mean = self.require_finite(
-            np.concatenate(means) if means else np.zeros((0, width)), "codes"
-        )
+        empty = np.zeros((0, width), dtype=np.float32)
+        mean = self.require_finite(np.concatenate(means) if means else empty, "codes")
         if len(logvars) != len(means) or not means:  # a deterministic encoder: variance zero
             return mean, np.full_like(mean, float("-inf"))
         return mean, self.require_finite(np.concatenate(logvars), "code log-variances")

@@ -22,7 +22,7 @@ import torch
 
 from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
-from vaekit.config import KL_MODELS, NETWORK_MODELS, RunConfig, TrainConfig
+from vaekit.config import KL_MODELS, NETWORK_MODELS, ModelConfig, RunConfig, TrainConfig
 from vaekit.data import (
     DataSplits,
     check_unit_range,
@@ -478,6 +478,11 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
         check_unit_range(torch.tensor([low, high]), config.data.source, "a Bernoulli decoder")
 
 
+def prior_words(model: ModelConfig) -> str:
+    """What the prior is, for picture titles: N(0, I) or the learned p(z|c)."""
+    return "p(z|c), learned" if model.prior == "conditional" else "N(0, I)"
+
+
 def describe_likelihood(config: RunConfig) -> str:
     if config.model.model == "pca":
         return "linear-Gaussian decoder"
@@ -527,7 +532,7 @@ def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0
     )
     count = 64 if splits.kind == "image" else n
     for sampler, name, title in (
-        ("prior", "samples.png", "prior samples: z ~ N(0, I)"),
+        ("prior", "samples.png", f"prior samples: z ~ {prior_words(run.config.model)}"),
         ("gmm", "samples-gmm.png", "gmm samples: z from the mixture fitted to training codes"),
     ):
         images = run.sample(count, seed=seed, sampler=sampler, warn=False, model_space=True)

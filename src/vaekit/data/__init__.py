@@ -139,13 +139,25 @@ def encode(raw: RawData, schema: Schema) -> Encoded:
         raise fail(raw.where, f"holds {what}, but this run was trained on {trained}")
     if raw.table is not None:
         x, labels = schema.encode(raw.table)
-        conditions = encode_conditions(schema.conditions, raw.table) if schema.conditions else None
+        conditions = None
+        if schema.conditions and all(c.name in raw.table.names for c in schema.conditions):
+            conditions = encode_conditions(schema.conditions, raw.table)
         return x, labels if labels is not None else raw.labels, conditions
     x, labels = schema.encode(raw.values, raw.where), _labels_by_name(raw, schema)
     conditions = None
-    if schema.conditions:
+    if schema.conditions and labels is not None:
         conditions = encode_conditions(schema.conditions, schema.condition_table(labels, raw.where))
     return x, labels, conditions
+
+
+def missing_conditions(schema: Schema, where: str) -> str:
+    """One line for data without the run's conditions: what is missing and how to give it."""
+    if schema.kind == "image":
+        what = "has no labels, and this run is conditioned on the class label"
+    else:
+        names = ", ".join(repr(c.name) for c in schema.conditions)
+        what = f"does not hold every condition column of this run ({names})"
+    return f"{what}; add it, or give the condition (--condition VALUE, or condition=...)"
 
 
 def _labels_by_name(raw: RawData, schema: Schema) -> np.ndarray | None:
@@ -178,6 +190,8 @@ def load_splits(config: DataConfig) -> DataSplits:
     raw = read_raw(config)
     schema = recorded_schema(config) or infer_schema(raw, config)
     whole = _to_dataset(*encode(raw, schema))
+    if schema.conditions and whole.conditions is None:  # training data must carry them
+        raise fail(raw.where, missing_conditions(schema, raw.where).split(";")[0])
     if raw.splits is not None:
         datasets = [whole.take(s) for s in raw.splits]
     else:

@@ -34,7 +34,10 @@ def build_model(config: ModelConfig) -> Autoencoder:
     if config.arch == "conv" and len(config.input_shape) != 3:
         raise VaekitError("--arch conv: needs image data (C, H, W); use --arch mlp for tables")
     if config.condition_dim and config.model == "pca":
-        raise VaekitError("--condition: pca has no conditional form; use vae, beta-vae or iwae")
+        raise VaekitError(
+            "--condition: pca has no conditional form; use any other model (vae, beta-vae, "
+            "iwae, noisy-ae, ae, sparse-ae, denoising-ae)"
+        )
     if config.prior == "conditional" and not config.condition_dim:
         raise VaekitError("--prior conditional: needs a conditional run (--condition COLUMN)")
     return MODELS[config.model](config)

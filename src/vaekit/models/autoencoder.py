@@ -33,7 +33,7 @@ class AE(Autoencoder):
     def encode(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> PointMass:
         """The code h = f(x[, c]) as a point mass."""
         self.check_condition(condition, len(x))
-        return PointMass(self.encoder(x, condition))
+        return PointMass(full_precision(self.encoder(x, condition)))  # never bf16
 
     def draw_noise(
         self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -66,7 +66,7 @@ class AE(Autoencoder):
         if noise is None:
             noise = self.draw_noise(x, generator)
         code = self.encode(x if noise is None else self.corrupt(x, noise), condition).mean
-        recon = -self.decode(full_precision(code), condition).log_prob(x)  # (B,)
+        recon = -self.decode(code, condition).log_prob(x)  # (B,)
         objective = recon
         if self.config.model == "sparse-ae":
             objective = recon + self.config.l1 * code.abs().sum(-1)
