@@ -420,3 +420,20 @@ def test_a_condition_given_stands_in_for_a_file_without_one(digits_run, tmp_path
     assert len(pd.read_csv(out)) == 5
     assert run.sample(0, condition=3).shape == (0, 1, 8, 8)  # nothing asked, nothing made
     assert run.encode(images[:0], condition=3)[0].dtype == np.float32
+
+
+def test_the_explorer_starts_for_categories_holding_commas(make_config, tmp_path):
+    from vaekit.explore import Explorer
+
+    rng = np.random.default_rng(0)
+    city = rng.choice(["Paris, FR", "Lyon, FR"], 80)
+    lines = ["city,x,y"] + [
+        f'"{c}",{a:.3f},{b:.3f}' for c, a, b in zip(city, *rng.normal(size=(2, 80)), strict=True)
+    ]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    config = make_config(data={"source": str(tmp_path / "t.csv"), "condition": ["city"]})
+    run = train(config, tmp_path / "r")
+    control = Explorer(vaekit.load(run.path), points=20).info["conditions"][0]
+    assert control["values"] == ["Lyon, FR", "Paris, FR"] and control["value"] in control["values"]
+    rows = run.sample(3, seed=0, condition={"city": "Paris, FR"})
+    assert set(rows["city"]) == {"Paris, FR"}

@@ -106,12 +106,13 @@ def condition_controls(run, conditions: torch.Tensor | None) -> list[dict] | Non
     (categories) or range (numbers), and the first held-out example's value as the start."""
     if conditions is None or not len(conditions):
         return None
-    start = dict(
-        part.split("=", 1) for part in run.describe_conditions(conditions[:1])[0].split(", ")
-    )
+    from vaekit.data.schema import decode_conditions
+    from vaekit.fidelity import spellings
+
+    first = decode_conditions(run.schema.conditions, conditions[:1].numpy())
     controls = []
     for column in run.schema.conditions:
-        control = {"name": column.name, "value": start[column.name]}
+        control = {"name": column.name, "value": spellings(first.column(column.name))[0]}
         if column.categories:
             control["values"] = list(column.categories)
         else:
