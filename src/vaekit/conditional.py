@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from vaekit.data import Dataset
-from vaekit.fidelity import column_shapes, rows_where, spellings
+from vaekit.data.table import spell
+from vaekit.fidelity import column_shapes, rows_where
 
 MOST_VALUES = 12  # values of a condition column scored one by one (the most frequent)
 
@@ -65,7 +66,7 @@ def conditional_column_shapes(run, data: Dataset, seed: int = 0) -> dict:
     for column in run.schema.conditions:
         if column.kind not in ("categorical", "binary"):
             continue
-        spelled = np.array(spellings(real.column(column.name)), dtype=object)
+        spelled = np.array(spell(real.column(column.name)), dtype=object)
         values, counts = np.unique(spelled, return_counts=True)
         for value in values[np.argsort(-counts, kind="stable")][:MOST_VALUES]:
             mask = spelled == value

@@ -33,7 +33,7 @@ def validation_metrics(
     sums = torch.zeros(3, device=device, dtype=torch.float64)  # recon, kl, mse
     for start in range(0, len(x), batch_size):
         batch = x[start : start + batch_size].to(device)
-        c = _rows(conditions, start, batch_size, device)
+        c = condition_rows(conditions, start, batch_size, device)
         terms = model.loss(batch, generator=gen, condition=c)
         squared = (model.reconstruct(batch, c) - batch).pow(2).flatten(1).sum(-1)
         sums += torch.stack([terms.recon.sum(), terms.kl.sum(), squared.sum()]).double()
@@ -43,7 +43,7 @@ def validation_metrics(
     return {"elbo": elbo, "recon": recon, "kl": kl, "mse": mse}
 
 
-def _rows(
+def condition_rows(
     conditions: torch.Tensor | None, start: int, count: int, device: torch.device
 ) -> torch.Tensor | None:
     """The conditions of rows ``start`` to ``start + count`` on ``device`` (None: none)."""
@@ -107,7 +107,7 @@ def log_likelihood_shard(
             continue
         gen.manual_seed(seed * 1_000_003 + i)
         batch = x[start : start + batch_size].to(device)
-        c = _rows(conditions, start, batch_size, device)
+        c = condition_rows(conditions, start, batch_size, device)
         log_p = model.log_likelihood(batch, k=k, chunk=chunk, generator=gen, condition=c)
         out[i] = log_p.double().cpu()
     return out
@@ -131,7 +131,7 @@ def latent_statistics(
     device = model.device
     means, variances, kls = [], [], []
     for start in range(0, len(x), batch_size):
-        c = _rows(conditions, start, batch_size, device)
+        c = condition_rows(conditions, start, batch_size, device)
         posterior = model.encode(x[start : start + batch_size].to(device), c)
         means.append(posterior.mean.double().cpu())
         if hasattr(posterior, "kl_per_dim"):
@@ -180,7 +180,11 @@ def continuity(
     c = None if conditions is None else conditions[order].to(device)
     codes = model.encode(x[order].to(device), c).mean  # (2P, Z)
     head = min(len(x), 4096)
-    scale = model.encode(x[:head].to(device), _rows(conditions, 0, head, device)).mean.std(0).mean()
+    scale = (
+        model.encode(x[:head].to(device), condition_rows(conditions, 0, head, device))
+        .mean.std(0)
+        .mean()
+    )
     za, zb = codes[:pairs], codes[pairs:]
     t = torch.linspace(0, 1, steps + 1, device=codes.device)[:, None, None]  # (T+1, 1, 1)
     ca = None if c is None else c[:pairs]

@@ -107,12 +107,12 @@ def condition_controls(run, conditions: torch.Tensor | None) -> list[dict] | Non
     if conditions is None or not len(conditions):
         return None
     from vaekit.data.schema import decode_conditions
-    from vaekit.fidelity import spellings
+    from vaekit.data.table import spell
 
     first = decode_conditions(run.schema.conditions, conditions[:1].numpy())
     controls = []
     for column in run.schema.conditions:
-        control = {"name": column.name, "value": spellings(first.column(column.name))[0]}
+        control = {"name": column.name, "value": spell(first.column(column.name))[0]}
         if column.categories:
             control["values"] = list(column.categories)
         else:

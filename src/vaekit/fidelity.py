@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from vaekit.data.schema import Column
-from vaekit.data.table import Table, format_number, is_numeric
+from vaekit.data.table import Table, is_numeric, spell
 
 NUMERIC_KINDS = ("continuous", "integer")
+MISSING = "\0missing"  # a missing value: a category of its own, never a real spelling
 
 
 def ks_complement(real: np.ndarray, fake: np.ndarray) -> float:
@@ -29,7 +30,7 @@ def ks_complement(real: np.ndarray, fake: np.ndarray) -> float:
 
 def tv_complement(real: np.ndarray, fake: np.ndarray) -> float:
     """1 - the total variation distance between the category frequencies of two columns."""
-    a, b = spellings(real), spellings(fake)
+    a, b = spell(real, MISSING), spell(fake, MISSING)
     if not len(a) or not len(b):
         return 0.0
     categories = sorted(set(a) | set(b))
@@ -37,14 +38,6 @@ def tv_complement(real: np.ndarray, fake: np.ndarray) -> float:
     p = np.bincount([index[v] for v in a], minlength=len(categories)) / len(a)
     q = np.bincount([index[v] for v in b], minlength=len(categories)) / len(b)
     return float(1.0 - 0.5 * np.abs(p - q).sum())
-
-
-def spellings(values: np.ndarray) -> list[str]:
-    """Each value as text: numbers as :func:`format_number` spells them, a missing value as
-    a category of its own."""
-    if is_numeric(values):
-        return ["\0missing" if np.isnan(v) else format_number(v) for v in values]
-    return ["\0missing" if v is None else str(v) for v in values]
 
 
 def column_shapes(real: Table, fake: Table, columns: list[Column]) -> dict[str, float]:

@@ -27,7 +27,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from vaekit.data import Dataset  # noqa: E402
-from vaekit.data.table import format_number  # noqa: E402
+from vaekit.data.table import format_number, spell  # noqa: E402
 from vaekit.errors import VaekitError  # noqa: E402
 from vaekit.evaluate import latent_statistics  # noqa: E402
 from vaekit.files import atomic_write  # noqa: E402
@@ -150,13 +150,6 @@ def _panels(count: int, width: float = 3.3, height: float = 2.9, extra: float = 
     return fig, list(axes.flat[:count])
 
 
-def _spell(column, values: np.ndarray) -> list[str]:
-    """A decoded categorical/binary column as category spellings, MISSING where missing."""
-    if values.dtype != object:
-        return [MISSING if np.isnan(v) else format_number(v) for v in values]
-    return [MISSING if v is None else str(v) for v in values]
-
-
 def _short(text: str, limit: int = 18) -> str:
     """``text`` in at most ``limit`` characters, cut in the middle: names that share a long
     start (``city=a long name 1``, ``... 2``) stay told apart by their ends."""
@@ -175,7 +168,7 @@ def _category_shares(column, groups: list[np.ndarray]) -> tuple[list[str], np.nd
     index = {name: i for i, name in enumerate(names)}
     counts = np.zeros((len(groups), len(names)))
     for g, values in enumerate(groups):
-        for spelling in _spell(column, values):
+        for spelling in spell(values, MISSING):
             counts[g, index[spelling]] += 1
     if len(names) > MAX_CATEGORIES:
         keep = np.sort(np.argsort(-counts[0], kind="stable")[: MAX_CATEGORIES - 1])
@@ -529,7 +522,7 @@ def _category_map(ax, column, values: np.ndarray, n: int, extent: tuple) -> None
     """The decoded category at each point of the plane, one colour per category."""
     names = list(column.categories or []) + [MISSING] * (column.missing == "indicator")
     index = {name: i for i, name in enumerate(names)}
-    codes = np.array([index[s] for s in _spell(column, values)]).reshape(n, n)
+    codes = np.array([index[s] for s in spell(values, MISSING)]).reshape(n, n)
     base = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
     colours = [base(i % base.N) for i in range(len(names))]
     if column.missing == "indicator":
@@ -888,7 +881,7 @@ def plot_conditional(
         len(x), seed=seed, sampler=sampler, warn=False, model_space=True, condition=conditions
     )
     fake = run.to_table(fake_x, conditions)
-    spelled = np.array(_spell(run.schema.conditions[0], real.column(name)), dtype=object)
+    spelled = np.array(spell(real.column(name), MISSING), dtype=object)
     shown, words = _page(len(run.schema.outputs), page)
     columns = run.schema.outputs[shown]
     fig, axes = _panels(len(columns))

@@ -45,10 +45,10 @@ from vaekit.data.schema import (
 )
 from vaekit.data.table import (
     Table,
-    format_number,
     from_array,
     from_dataframe,
     is_dataframe,
+    spell,
     to_dataframe,
 )
 from vaekit.errors import VaekitError, fail
@@ -239,7 +239,11 @@ class Run:
         dataset = self._to_model(data, where)
         if condition is not None or (self.model.conditional and dataset.conditions is None):
             if condition is None:
-                raise fail(where, missing_conditions(self.schema, where))
+                raise fail(
+                    where,
+                    f"{missing_conditions(self.schema)}; add it, or give the condition "
+                    "(--condition VALUE, or condition=...)",
+                )
             conditions = self.conditions(len(dataset), condition).cpu()
             dataset = Dataset(dataset.x, dataset.labels, conditions)
         return dataset
@@ -379,10 +383,8 @@ class Run:
     def describe_conditions(self, conditions: np.ndarray | torch.Tensor) -> list[str]:
         """Model-space conditions (N, C) as words, one per example: ``label=3``."""
         table = decode_conditions(self.schema.conditions, _numpy(conditions))
-        words = []
-        for row in range(len(table)):
-            cells = [f"{n}={_cell_text(table.column(n)[row])}" for n in table.names]
-            words.append(", ".join(cells))
+        columns = [[f"{n}={v}" for v in spell(table.column(n), "(missing)")] for n in table.names]
+        words = [", ".join(cells) for cells in zip(*columns, strict=True)]
         return words
 
     def _check_support(self, x: np.ndarray | torch.Tensor, where: str) -> None:
@@ -563,12 +565,6 @@ def _per_example(condition: Any) -> bool:
     if isinstance(condition, (list, tuple)):
         return True
     return isinstance(condition, (np.ndarray, torch.Tensor)) and condition.ndim == 1
-
-
-def _cell_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "(missing)"
-    return format_number(value) if isinstance(value, (int, float, np.number)) else str(value)
 
 
 def _columns_in_array(schema: Schema, width: int, where: str) -> list[str]:

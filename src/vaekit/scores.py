@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from vaekit.errors import VaekitError
-from vaekit.evaluate import importance_log_likelihood
+from vaekit.evaluate import condition_rows, importance_log_likelihood
 from vaekit.models import Autoencoder
 from vaekit.numerics import denormals_flushed
 from vaekit.progress import ProgressBar
@@ -53,7 +53,7 @@ def anomaly_scores(
     with ProgressBar(max(1, -(-len(x) // CHUNK)), f"scoring ({by})") as progress:
         for index, start in enumerate(range(0, len(x), CHUNK)):
             chunk = x[start : start + CHUNK].to(model.device)
-            c = None if conditions is None else conditions[start : start + CHUNK].to(model.device)
+            c = condition_rows(conditions, start, CHUNK, model.device)
             chunk_seed = seed * 1_000_003 + index  # each chunk its own stream, fixed by seed
             if by == "nll":
                 part = -importance_log_likelihood(model, chunk, k=k, seed=chunk_seed, conditions=c)
@@ -77,7 +77,7 @@ def _batched(
     out = []
     for start in range(0, len(x), batch_size):
         batch = x[start : start + batch_size]
-        c = None if conditions is None else conditions[start : start + batch_size]
+        c = condition_rows(conditions, start, batch_size, x.device)
         if by == "elbo":
             terms = model.loss(batch, generator=generator, condition=c)
             out.append(terms.recon + terms.kl)

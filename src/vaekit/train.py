@@ -24,6 +24,7 @@ from vaekit import __version__, runs
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, ModelConfig, RunConfig, TrainConfig
 from vaekit.data import (
+    Dataset,
     DataSplits,
     check_unit_range,
     first_examples,
@@ -500,18 +501,12 @@ def pick_device(name: str) -> torch.device:
 def fit_code_sampler(run: runs.Run, splits: DataSplits, seed: int, limit: int = 20000) -> None:
     """Fit the Gaussian-mixture code sampler on (up to ``limit``) training codes (and, for a
     conditional run, one mixture per condition value)."""
-    x = first_examples(splits.train, limit)[0].to(run.model.device)
+    x = first_examples(splits.train, limit)[0]
     c = splits.train.conditions
-    c = None if c is None else c[:limit].to(run.model.device)
-    with torch.no_grad():
-        codes = torch.cat(
-            [
-                run.model.encode(x[i : i + 4096], None if c is None else c[i : i + 4096]).mean
-                for i in range(0, len(x), 4096)
-            ]
-        )
-    conditions = None if c is None else c.cpu().numpy()
-    CodeSampler.fit(codes.cpu().numpy(), conditions, seed=seed).save(run.path / runs.SAMPLER)
+    c = None if c is None else c[:limit]
+    codes, _ = run.encode(Dataset(x, None, c))
+    conditions = None if c is None else c.numpy()
+    CodeSampler.fit(codes, conditions, seed=seed).save(run.path / runs.SAMPLER)
 
 
 def write_pictures(run: runs.Run, splits: DataSplits, n: int = 32, seed: int = 0) -> None:

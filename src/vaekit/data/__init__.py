@@ -150,14 +150,12 @@ def encode(raw: RawData, schema: Schema) -> Encoded:
     return x, labels, conditions
 
 
-def missing_conditions(schema: Schema, where: str) -> str:
-    """One line for data without the run's conditions: what is missing and how to give it."""
+def missing_conditions(schema: Schema) -> str:
+    """What data without the run's conditions lacks, for its one-line error."""
     if schema.kind == "image":
-        what = "has no labels, and this run is conditioned on the class label"
-    else:
-        names = ", ".join(repr(c.name) for c in schema.conditions)
-        what = f"does not hold every condition column of this run ({names})"
-    return f"{what}; add it, or give the condition (--condition VALUE, or condition=...)"
+        return "has no labels, and this run is conditioned on the class label"
+    names = ", ".join(repr(c.name) for c in schema.conditions)
+    return f"does not hold every condition column of this run ({names})"
 
 
 def _labels_by_name(raw: RawData, schema: Schema) -> np.ndarray | None:
@@ -191,7 +189,7 @@ def load_splits(config: DataConfig) -> DataSplits:
     schema = recorded_schema(config) or infer_schema(raw, config)
     whole = _to_dataset(*encode(raw, schema))
     if schema.conditions and whole.conditions is None:  # training data must carry them
-        raise fail(raw.where, missing_conditions(schema, raw.where).split(";")[0])
+        raise fail(raw.where, missing_conditions(schema))
     if raw.splits is not None:
         datasets = [whole.take(s) for s in raw.splits]
     else:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from vaekit.data.table import Table, format_number, is_numeric, missing_mask
+from vaekit.data.table import Table, format_number, is_numeric, missing_mask, spell
 from vaekit.errors import VaekitError, fail
 from vaekit.progress import log
 
@@ -472,18 +472,11 @@ def condition_table(columns: list[Column], given: dict[str, Any], where: str) ->
     return Table(names, values, where, 0)
 
 
-def _spelled(values: np.ndarray) -> list[str | None]:
-    """Each value as the category spelling it matches (numbers as :func:`format_number`)."""
-    if is_numeric(values):
-        return [None if np.isnan(v) else format_number(v) for v in values]
-    return list(values)
-
-
 def _category_codes(column: Column, table: Table, values: np.ndarray) -> np.ndarray:
     """Index of each value in ``column.categories``; -1 where missing; unknown ones refused."""
     index = {c: i for i, c in enumerate(column.categories or [])}
     codes = np.empty(len(values), dtype=np.int64)
-    for row, spelling in enumerate(_spelled(values)):
+    for row, spelling in enumerate(spell(values)):
         if spelling is None:
             codes[row] = -1
             continue

@@ -58,6 +58,14 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
     return np.array([v is None for v in values], dtype=bool)
 
 
+def spell(values: np.ndarray, missing: str | None = None) -> list[str | None]:
+    """Each value of a column as text, as a category is spelled: numbers as
+    :func:`format_number` writes them, text as it is, ``missing`` where there is no value."""
+    if is_numeric(values):
+        return [missing if np.isnan(v) else format_number(v) for v in values]
+    return [missing if v is None else str(v) for v in values]
+
+
 def format_number(value: float) -> str:
     """How a number is spelled as a category or a CSV cell: 3 not 3.0, else 10 digits (more
     than float32, in which the model computes, can tell apart)."""
