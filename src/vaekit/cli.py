@@ -43,6 +43,7 @@ SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 HIDDEN_FIELDS = {
     ("model", "input_shape"),
     ("model", "condition_dim"),
+    ("model", "layout"),
     ("data", "schema"),
     ("data", "columns"),
     ("data", "condition"),

@@ -68,9 +68,11 @@ class ModelConfig:
     )
     likelihood: str = _opt(
         "auto",
-        choices=("auto", "bernoulli", "gaussian", "gaussian-learned"),
+        choices=("auto", "bernoulli", "gaussian", "gaussian-learned", "per-column"),
         models=NETWORK_MODELS,
-        help="p(x|z): bernoulli for data in [0,1], gaussian with fixed or learned variance",
+        help="p(x|z): bernoulli for data in [0,1], gaussian with fixed or learned variance, "
+        "per-column for tables (each column by its kind); auto: per-column for tables, else "
+        "bernoulli for data in [0,1], else gaussian",
     )
     sigma: float = _opt(
         0.1,
@@ -158,6 +160,9 @@ class ModelConfig:
     )
     input_shape: list[int] = _opt([], help="shape of one example, filled in from the data")
     condition_dim: int = _opt(0, minimum=0, help="numbers per example's condition, from the data")
+    layout: list[str] = _opt(
+        [], help="per-column likelihood: each model column's kind, filled in from the data"
+    )
 
     def check_applicable(self, explicit: set[str] = frozenset(), name=lambda key: key) -> None:
         """Refuse options that do not belong to the chosen model, e.g. ``k`` for ``ae``.
@@ -215,6 +220,12 @@ class DataConfig:
     columns: dict[str, Any] = _opt(
         {},
         help="tables: a column's kind, role or missing policy, {name: word or mapping}",
+    )
+    scaling: str = _opt(
+        "quantile",
+        choices=("quantile", "standard"),
+        help="tables: how number columns map into the model: quantile (each column's "
+        "distribution carried to N(0, 1)) or standard ((value - mean) / std)",
     )
     condition: list[str] = _opt(
         [],

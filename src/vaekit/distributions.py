@@ -218,3 +218,114 @@ class Gaussian:
             self.loc.shape, device=self.loc.device, dtype=self.loc.dtype, generator=generator
         )
         return self.loc + torch.exp(self.log_sigma) * noise
+
+
+class ColumnLayout:
+    """What each model-space column of a table holds, for :class:`PerColumn`: parsed from the
+    run's ``model.layout``, one word per block in column order — ``gaussian`` (a number
+    column), ``bernoulli`` (a binary column), ``categorical:K`` (K one-hot columns) and
+    ``missing`` (the 0/1 indicator of the block before it, which it masks where it is 1)."""
+
+    def __init__(self, blocks: list[str]) -> None:
+        kinds: list[int] = []  # 0 gaussian, 1 bernoulli (missing indicators too), 2 categorical
+        owner: list[int] = []  # the missing indicator that masks this column, or -1
+        self.groups: list[tuple[int, int]] = []  # (start, size) of each categorical block
+        previous: list[int] = []
+        for block in blocks:
+            word, _, size = block.partition(":")
+            start = len(kinds)
+            if word == "gaussian" or word == "bernoulli":
+                kinds.append(0 if word == "gaussian" else 1)
+                owner.append(-1)
+            elif word == "categorical" and size.isdigit() and int(size) > 0:
+                kinds += [2] * int(size)
+                owner += [-1] * int(size)
+                self.groups.append((start, int(size)))
+            elif word == "missing" and previous:
+                for column in previous:
+                    owner[column] = start
+                kinds.append(1)
+                owner.append(-1)
+            else:
+                raise ValueError(f"model.layout: {block!r} is not a likelihood block")
+            previous = list(range(start, len(kinds))) if word != "missing" else []
+        self.width = len(kinds)
+        self.kinds = torch.tensor(kinds, dtype=torch.long)
+        self.owner = torch.tensor(owner, dtype=torch.long)
+        group_of = torch.zeros(len(kinds), dtype=torch.long)
+        for g, (start, size) in enumerate(self.groups):
+            group_of[start : start + size] = g
+        self.group_of = group_of
+
+    def to(self, device: torch.device) -> ColumnLayout:
+        """The same layout with its index tensors on ``device``."""
+        for name in ("kinds", "owner", "group_of"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+
+class PerColumn:
+    """p(x|z) for a table row, each column by the likelihood of its kind (the model's
+    ``per-column`` likelihood): a number column Gaussian with a learned std (at least
+    ``min_sigma``) in its model-space units, a binary column and a missing-value indicator
+    Bernoulli, a category column categorical (softmax over its one-hot block). A value whose
+    missing indicator is 1 adds nothing: the indicator's probability is its likelihood.
+
+    ``params`` is the decoder output (..., 2, W): location or logits, and the std's softplus
+    input (used by number columns only)."""
+
+    def __init__(self, params: torch.Tensor, layout: ColumnLayout, min_sigma: float) -> None:
+        self.loc = params.select(-2, 0)  # (..., W)
+        self.sigma = min_sigma + F.softplus(params.select(-2, 1))
+        self.layout = layout
+
+    def _log_normaliser(self) -> torch.Tensor:
+        """(..., W) each categorical column's group logsumexp (0 elsewhere)."""
+        if not self.layout.groups:
+            return torch.zeros_like(self.loc)
+        sums = [self.loc[..., s : s + k].logsumexp(-1) for s, k in self.layout.groups]
+        per_group = torch.stack(sums, dim=-1)  # (..., G)
+        spread = per_group.index_select(-1, self.layout.group_of)
+        return torch.where(self.layout.kinds == 2, spread, torch.zeros_like(spread))
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) per row in nats, summed over columns (..., B)."""
+        kinds, loc = self.layout.kinds, self.loc
+        gaussian = -0.5 * ((x - loc) / self.sigma).pow(2) - torch.log(self.sigma) - 0.5 * LOG_2PI
+        bernoulli = x * loc - F.softplus(loc)
+        categorical = x * (loc - self._log_normaliser())  # the chosen category's log-softmax
+        per_value = torch.where(
+            kinds == 0, gaussian, torch.where(kinds == 1, bernoulli, categorical)
+        )
+        owner = self.layout.owner
+        if bool((owner >= 0).any()):
+            indicator = x.index_select(-1, owner.clamp(min=0))
+            present = torch.where(owner >= 0, 1.0 - indicator, torch.ones_like(indicator))
+            per_value = per_value * present
+        return per_value.sum(-1)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """E[x|z] in model space: number means, Bernoulli probabilities, category
+        probabilities (which the schema reads as the most likely category)."""
+        kinds = self.layout.kinds
+        probs = torch.exp(self.loc - self._log_normaliser())
+        return torch.where(
+            kinds == 0, self.loc, torch.where(kinds == 1, torch.sigmoid(self.loc), probs)
+        )
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One draw x ~ p(x|z) per row in model space: numbers with Gaussian noise, 0/1 for
+        binary columns and indicators, one-hot categories drawn by their probabilities."""
+        loc, kinds = self.loc, self.layout.kinds
+        noise = torch.randn(loc.shape, device=loc.device, dtype=loc.dtype, generator=generator)
+        uniform = torch.rand(loc.shape, device=loc.device, dtype=loc.dtype, generator=generator)
+        gaussian = loc + self.sigma * noise
+        bernoulli = (uniform < torch.sigmoid(loc)).to(loc.dtype)
+        out = torch.where(kinds == 0, gaussian, bernoulli)
+        # Gumbel-max: argmax(logits + Gumbel noise) is a draw from the softmax.
+        gumbel = loc - torch.log(-torch.log(uniform.clamp(1e-20, 1.0)))
+        for start, size in self.layout.groups:
+            chosen = gumbel[..., start : start + size].argmax(-1)
+            out[..., start : start + size] = F.one_hot(chosen, size).to(loc.dtype)
+        return out

@@ -51,6 +51,7 @@ from vaekit.data.table import (
     spell,
     to_dataframe,
 )
+from vaekit.distributions import PerColumn
 from vaekit.errors import VaekitError, fail
 from vaekit.files import atomic_write_json
 from vaekit.models import Autoencoder, build_model
@@ -417,8 +418,8 @@ class Run:
         if sampler == "gmm":
             file = self.path / SAMPLER
             sampler_ = CodeSampler.load(file, self.model.latent_dim, self.model.condition_dim)
-            z = sampler_.sample(n, generator=gen, conditions=c)
-            out = self.model.decode(z.to(self.model.device), c).mean.cpu().numpy()
+            z = sampler_.sample(n, generator=gen, conditions=c).to(self.model.device)
+            out = self._decode_samples(z, c, gen)
         elif sampler != "prior":
             raise VaekitError(f"--sampler: {sampler!r} is not one of auto, prior, gmm")
         else:
@@ -428,9 +429,20 @@ class Run:
                     "towards N(0, I), so prior samples are not a generative model's; --sampler "
                     "gmm draws codes from a mixture fitted to the training codes instead"
                 )
-            out = self.model.sample(n, generator=gen, condition=c).cpu().numpy()
+            out = self._decode_samples(self.model.prior_codes(n, gen, c), c, gen)
         out = self.require_finite(out, f"{sampler} samples")
         return out if model_space else self.to_data(out, c)
+
+    def _decode_samples(
+        self, z: torch.Tensor, c: torch.Tensor | None, gen: torch.Generator | None
+    ) -> np.ndarray:
+        """Codes through the decoder: a table run's per-column likelihood gives rows drawn
+        from p(x|z) (a synthetic table, categories in their proportions); other likelihoods
+        give the decoder mean (an image's expected pixels)."""
+        likelihood = self.model.decode(z, c)
+        if isinstance(likelihood, PerColumn):
+            return likelihood.sample(gen).cpu().numpy()
+        return likelihood.mean.cpu().numpy()
 
     def resolve_sampler(self, sampler: str) -> str:
         """The sampler "auto" stands for: gmm for a conditional run, else prior."""

@@ -31,7 +31,7 @@ from vaekit.data import (
     load_splits,
     value_range,
 )
-from vaekit.data.schema import condition_width
+from vaekit.data.schema import TableSchema, condition_width, likelihood_layout
 from vaekit.data.stream import StreamingDataset
 from vaekit.distributed import Cluster, any_rank, gather_objects, join, leave, sum_across
 from vaekit.errors import TrainingInterrupted, VaekitError
@@ -473,8 +473,14 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
         return
     ranges = [value_range(d) for d in (splits.train, splits.val, splits.test) if d is not None]
     low, high = min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
+    table = isinstance(splits.schema, TableSchema)
     if model.likelihood == "auto":
-        model.likelihood = "bernoulli" if low >= 0 and high <= 1 else "gaussian"
+        bernoulli = low >= 0 and high <= 1
+        model.likelihood = "per-column" if table else "bernoulli" if bernoulli else "gaussian"
+    if model.likelihood == "per-column":
+        if not table:
+            raise VaekitError("--likelihood per-column: is for tables; these data are images")
+        model.layout = likelihood_layout(splits.schema)
     if model.likelihood == "bernoulli":  # held-out data too: one value outside [0, 1] gives -inf
         check_unit_range(torch.tensor([low, high]), config.data.source, "a Bernoulli decoder")
 

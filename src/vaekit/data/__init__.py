@@ -121,7 +121,9 @@ def infer_schema(raw: RawData, config: DataConfig) -> Schema:
     """The schema of training data read for the first time (the user's column spec applied)."""
     if raw.table is not None:
         label = config.labels if config.labels in raw.table.names else None
-        return infer_table_schema(raw.table, config.columns, label, config.condition)
+        return infer_table_schema(
+            raw.table, config.columns, label, config.condition, config.scaling
+        )
     if config.columns:
         raise fail(raw.where, "--column: column kinds are for tables; this data is images")
     return infer_image_schema(raw.values, raw.scale, raw.class_names, raw.labels, config.condition)

@@ -25,11 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from vaekit.data.scaling import fit_quantiles, from_normal, to_normal
 from vaekit.data.table import Table, format_number, is_numeric, missing_mask, spell
 from vaekit.errors import VaekitError, fail
 from vaekit.progress import log
 
 KINDS = ("continuous", "integer", "binary", "categorical", "constant", "ignored")
+SCALINGS = ("quantile", "standard")  # how a number feature maps (vaekit.data.scaling)
 ROLES = ("feature", "label", "condition", "ignored")
 MISSING_POLICIES = ("none", "indicator")
 LABEL_LIKE_NAMES = frozenset({"label", "labels", "class", "target", "y"})
@@ -41,7 +43,9 @@ IDENTIFIER_SHARE = 0.5
 class Column:
     """One column of a table and its map into model space.
 
-    continuous/integer: (value - mean) / std, one model column; integers are rounded and clipped
+    continuous/integer: one model column, (value - mean) / std (``scaling`` "standard") or the
+    normal score of the value's quantile among the training values (``scaling`` "quantile",
+    ``quantiles`` its knots; see :mod:`vaekit.data.scaling`); integers are rounded and clipped
     to [lo, hi] on the way out. binary: 1 for ``categories[1]``, else 0. categorical: one-hot over
     ``categories``. constant: ``value`` on the way out, no model column. ``missing="indicator"``
     adds one 0/1 model column that is 1 where the value is missing (the value column then holds
@@ -61,6 +65,8 @@ class Column:
     hi: float | None = None
     value: str | None = None
     note: str = ""
+    scaling: str = "standard"
+    quantiles: list[float] | None = None
 
     @property
     def in_model(self) -> bool:
@@ -399,6 +405,24 @@ class TableSchema:
 Schema = ImageSchema | TableSchema
 
 
+def likelihood_layout(schema: TableSchema) -> list[str]:
+    """The per-column likelihood's blocks for a table's model columns, in order (see
+    :class:`vaekit.distributions.ColumnLayout`): a number column ``gaussian``, a binary one
+    ``bernoulli``, a category column ``categorical:K``, each followed by ``missing`` where
+    the column has a missing-value indicator."""
+    blocks = []
+    for column in schema.outputs:
+        if column.kind in ("continuous", "integer"):
+            blocks.append("gaussian")
+        elif column.kind == "binary":
+            blocks.append("bernoulli")
+        elif column.kind == "categorical":
+            blocks.append(f"categorical:{len(column.categories or [])}")
+        if column.missing == "indicator":  # a constant's indicator has no value to mask
+            blocks.append("bernoulli" if column.kind == "constant" else "missing")
+    return blocks
+
+
 def condition_width(schema: Schema) -> int:
     """Numbers the model is given per example as its condition (0: not conditional)."""
     return sum(c.encoded_width for c in schema.conditions)
@@ -513,7 +537,7 @@ def _encode_column(column: Column, table: Table) -> np.ndarray:
                 f"{table.line(row)}, column {column.name!r}: {str(values[row])[:30]!r} is not a "
                 f"number (the column is {column.kind})",
             )
-        block = ((np.nan_to_num(values, nan=column.mean) - column.mean) / column.std)[:, None]
+        block = _scale(column, values)[:, None]
     elif column.kind == "binary":
         block = (_category_codes(column, table, values) == 1).astype(np.float64)[:, None]
     elif column.kind == "categorical":
@@ -527,6 +551,24 @@ def _encode_column(column: Column, table: Table) -> np.ndarray:
         block = np.concatenate([block, missing[:, None].astype(np.float64)], axis=1)
     with np.errstate(over="ignore"):  # an overflow to inf is refused, naming the cell, by encode
         return block.astype(np.float32)
+
+
+def _scale(column: Column, values: np.ndarray) -> np.ndarray:
+    """A number column's values in model space; a missing value becomes 0 (the typical one)."""
+    missing = np.isnan(values)
+    if column.scaling == "quantile":
+        z = to_normal(np.where(missing, column.mean, values), column.quantiles, column.std)
+    else:
+        z = (np.where(missing, column.mean, values) - column.mean) / column.std
+    z[missing] = 0.0
+    return z
+
+
+def _unscale(column: Column, z: np.ndarray) -> np.ndarray:
+    """Model-space numbers back in the column's units (the inverse of :func:`_scale`)."""
+    if column.scaling == "quantile":
+        return from_normal(z, column.quantiles)
+    return z * column.std + column.mean
 
 
 def _number(text: Any) -> bool:
@@ -544,7 +586,7 @@ def _decode_column(column: Column, block: np.ndarray) -> np.ndarray:
     else:
         missing = np.zeros(n, dtype=bool)
     if column.kind in ("continuous", "integer"):
-        values = block[:, 0] * column.std + column.mean
+        values = _unscale(column, block[:, 0])
         if column.kind == "integer":
             values = np.clip(np.round(values), column.lo, column.hi)
         values[missing] = np.nan
@@ -573,10 +615,12 @@ def infer_table_schema(
     spec: dict[str, Any] | None = None,
     label: str | None = None,
     condition: list[str] | None = None,
+    scaling: str = "quantile",
 ) -> TableSchema:
     """Infer every column's kind from the training table, then apply the user's ``spec``
     (``{name: "kind" | "role" | {kind, role, missing}}``), ``label`` (a column name) and
-    ``condition`` (the columns the model is conditioned on)."""
+    ``condition`` (the columns the model is conditioned on). Number features map by
+    ``scaling`` (one of :data:`SCALINGS`); conditions are standardised."""
     spec = dict(spec or {})
     for name, role in [(label, "label")] + [(name, "condition") for name in condition or []]:
         if name is None:
@@ -601,7 +645,7 @@ def infer_table_schema(
     columns = []
     for name, values in zip(table.names, table.columns, strict=True):
         wanted = _spec_entry(spec.get(name), name)
-        columns.append(_infer_column(table, name, values, wanted))
+        columns.append(_infer_column(table, name, values, wanted, scaling))
     schema = TableSchema(columns)
     if schema.width == 0:
         raise fail(
@@ -644,7 +688,9 @@ def _spec_entry(entry: Any, name: str) -> dict[str, Any]:
     return dict(entry)
 
 
-def _infer_column(table: Table, name: str, values: np.ndarray, wanted: dict[str, Any]) -> Column:
+def _infer_column(
+    table: Table, name: str, values: np.ndarray, wanted: dict[str, Any], scaling: str
+) -> Column:
     missing = missing_mask(values)
     numeric = is_numeric(values)
     present = values[~missing]
@@ -684,6 +730,8 @@ def _infer_column(table: Table, name: str, values: np.ndarray, wanted: dict[str,
                 f"(the spec makes the column {kind})",
             )
         _set_moments(column, present, table)
+        if scaling == "quantile":
+            column.scaling, column.quantiles = "quantile", fit_quantiles(present)
     elif kind == "binary":
         if len(categories) > 2:
             raise fail(
@@ -877,6 +925,10 @@ def _check_column(c: Column) -> None:
         )
         if not all(_finite(v) for v in numbers) or c.std <= 0:
             raise ValueError(f"column {c.name!r}: mean, std, lo and hi must be finite numbers")
+    if c.scaling not in SCALINGS:
+        raise ValueError(f"column {c.name!r}: scaling {c.scaling!r} is not one of {SCALINGS}")
+    if c.scaling == "quantile" and not _knots(c.quantiles):
+        raise ValueError(f"column {c.name!r}: quantiles must be two or more increasing numbers")
     numeric_condition = c.role == "condition" and c.kind in ("continuous", "integer")
     if numeric_condition and (not all(_finite(v) for v in (c.mean, c.std)) or c.std <= 0):
         raise ValueError(f"condition column {c.name!r}: mean and std must be finite numbers")
@@ -884,6 +936,13 @@ def _check_column(c: Column) -> None:
         isinstance(c.categories, list) and c.categories
     ):
         raise ValueError(f"column {c.name!r}: categories missing")
+
+
+def _knots(values: Any) -> bool:
+    """Whether ``values`` are a quantile map's knots: two or more finite, non-decreasing."""
+    if not isinstance(values, list) or len(values) < 2 or not all(_finite(v) for v in values):
+        return False
+    return bool(np.all(np.diff(values) >= 0))
 
 
 def _finite(value: Any) -> bool:

@@ -22,7 +22,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaekit.config import ModelConfig
-from vaekit.distributions import Bernoulli, DiagonalGaussian, Gaussian, sample_prior
+from vaekit.distributions import (
+    Bernoulli,
+    ColumnLayout,
+    DiagonalGaussian,
+    Gaussian,
+    PerColumn,
+    sample_prior,
+)
 from vaekit.errors import VaekitError
 from vaekit.nets import build_decoder
 
@@ -97,8 +104,18 @@ class Autoencoder(nn.Module):
     def build_decoder(self) -> None:
         """Create ``self.decoder`` for the config's network and likelihood (two numbers per
         value for a learned-variance Gaussian, one otherwise)."""
-        params = 2 if self.config.likelihood == "gaussian-learned" else 1
+        params = 2 if self.config.likelihood in ("gaussian-learned", "per-column") else 1
         c = self.config
+        if c.likelihood == "per-column":
+            try:
+                self.layout = ColumnLayout(c.layout)
+            except ValueError as err:
+                raise VaekitError(str(err)) from None
+            if self.layout.width != self.input_size:
+                raise VaekitError(
+                    f"model.layout: describes {self.layout.width} columns but the data has "
+                    f"{self.input_size}"
+                )
         self.decoder = build_decoder(
             c.arch, c.latent_dim, c.hidden, c.channels, self.input_shape, params, c.condition_dim
         )
@@ -106,7 +123,7 @@ class Autoencoder(nn.Module):
 
     def decode(
         self, z: torch.Tensor, condition: torch.Tensor | None = None
-    ) -> Bernoulli | Gaussian:
+    ) -> Bernoulli | Gaussian | PerColumn:
         """p(x|z[, c]) for codes (..., B, Z) (and conditions (B, C)): a distribution over
         (..., B, *input_shape)."""
         self.check_condition(condition, z.shape[-2] if z.ndim > 1 else 1)
@@ -117,6 +134,10 @@ class Autoencoder(nn.Module):
         likelihood = self.config.likelihood
         if likelihood == "bernoulli":
             return Bernoulli(first, event_ndim)
+        if likelihood == "per-column":
+            if self.layout.kinds.device != out.device:
+                self.layout.to(out.device)
+            return PerColumn(out, self.layout, self.config.min_sigma)
         if likelihood == "gaussian-learned":
             # A floor on sigma keeps the density bounded: without it a pixel that is always 0
             # drives sigma to 0 and the likelihood to infinity.
@@ -184,11 +205,20 @@ class Autoencoder(nn.Module):
         """n draws z ~ p(z[|c]) (N(0, I) unless a conditional prior was learned) through the
         decoder, with conditions (n, C) for a conditional model; returns decoder means
         (n, *input_shape)."""
+        return self.decode(self.prior_codes(n, generator, condition), condition).mean
+
+    @torch.no_grad()
+    def prior_codes(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        condition: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """n codes z ~ p(z[|c]) (n, Z): N(0, I), or the learned p(z|c) for conditions (n, C)."""
         self.check_condition(condition, n)
         eps = sample_prior(n, self.latent_dim, device=self.device, generator=generator)
         prior = self.prior(condition)
-        z = eps if prior is None else prior.mean + prior.std * eps
-        return self.decode(z, condition).mean
+        return eps if prior is None else prior.mean + prior.std * eps
 
     def parameter_count(self) -> int:
         """The number of trained numbers in the model."""
