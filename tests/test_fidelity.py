@@ -11,8 +11,8 @@ import pytest
 from scipy.stats.contingency import association
 
 from vaekit.data.schema import Column
-from vaekit.data.table import Table
-from vaekit.fidelity import association_matrix, bins, column_pair_trends, quality, rows_where
+from vaekit.data.table import Table, take_rows
+from vaekit.fidelity import association_matrix, bins, column_pair_trends, quality
 from vaekit.synthetic import closest_distances, privacy, usefulness
 
 COLUMNS = [
@@ -225,7 +225,7 @@ def test_privacy_counts_exact_copies_and_equals_sdmetrics_dcr_metrics():
         column[:5] = source[:5]  # 5 of 20 synthetic rows copy training rows
     for column, source in zip(holdout.columns, train.columns, strict=True):
         column[:3] = source[10:13]  # 3 of 30 held-out rows too
-    result = privacy(train, holdout, fake, COLUMNS)
+    result = privacy(train, holdout, fake, COLUMNS, balanced=False)
     assert result.synthetic_copies == 5 / 20 and result.holdout_copies == 3 / 30
 
     meta = metadata()
@@ -298,8 +298,8 @@ def test_usefulness_f1_is_of_the_second_category_or_macro_for_more_classes():
     thirds.columns[3] = np.array(["low", "mid", "top"], dtype=object)[
         (thirds.column("x") > 1 / 3).astype(int) + (thirds.column("x") > 2 / 3)
     ]
-    first = usefulness(thirds, rows_where(thirds, np.arange(300) < 100), thirds, columns, "shade")
+    first = usefulness(thirds, take_rows(thirds, np.arange(300) < 100), thirds, columns, "shade")
     assert first.real["accuracy"] > 0.97 and first.real["f1"] > 0.97  # macro over 3 classes
     assert first == usefulness(
-        thirds, rows_where(thirds, np.arange(300) < 100), thirds, columns, "shade"
+        thirds, take_rows(thirds, np.arange(300) < 100), thirds, columns, "shade"
     )

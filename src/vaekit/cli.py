@@ -366,6 +366,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             samples=args.samples,
             seed=args.seed,
             limit=args.limit,
+            target=args.target,
         )
     finally:
         leave(cluster)
@@ -913,6 +914,13 @@ def _explore_options(sub: argparse.ArgumentParser) -> None:
 def _evaluate_options(sub: argparse.ArgumentParser) -> None:
     _evaluation_options(sub)
     sub.add_argument("--json", metavar="FILE", help="also write the results to this JSON file")
+    sub.add_argument(
+        "--target",
+        default=None,
+        metavar="COLUMN",
+        help="tables: the column a scikit-learn model predicts, trained on synthetic rows and on "
+        "real ones, tested on the held-out rows (ML usefulness)",
+    )
 
 
 def _score_options(sub: argparse.ArgumentParser) -> None:

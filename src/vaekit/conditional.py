@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from vaekit.data import Dataset
-from vaekit.data.table import spell
-from vaekit.fidelity import column_shapes, rows_where
+from vaekit.data.table import spell, take_rows
+from vaekit.fidelity import column_shapes
 
 MOST_VALUES = 12  # values of a condition column scored one by one (the most frequent)
 
@@ -70,7 +70,7 @@ def conditional_column_shapes(run, data: Dataset, seed: int = 0) -> dict:
         values, counts = np.unique(spelled, return_counts=True)
         for value in values[np.argsort(-counts, kind="stable")][:MOST_VALUES]:
             mask = spelled == value
-            shapes = column_shapes(rows_where(real, mask), rows_where(fake, mask), features)
+            shapes = column_shapes(take_rows(real, mask), take_rows(fake, mask), features)
             by_value[f"{column.name}={value}"] = {
                 "rows": int(mask.sum()),
                 "column_shapes": float(np.mean(list(shapes.values()))) if shapes else None,

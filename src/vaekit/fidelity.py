@@ -255,8 +255,3 @@ def association_matrix(table: Table, columns: list[Column]) -> tuple[list[str], 
             value = cramers_v(category_codes(a)[0], category_codes(b)[0])
         matrix[i, j] = matrix[j, i] = value
     return names, matrix
-
-
-def rows_where(table: Table, mask: np.ndarray) -> Table:
-    """The rows of ``table`` where ``mask`` is true."""
-    return Table(list(table.names), [c[mask] for c in table.columns], table.where, 0)

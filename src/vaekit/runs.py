@@ -34,6 +34,7 @@ from vaekit.data import (
     load_examples,
     load_splits,
     missing_conditions,
+    read_new,
     recorded_schema,
     split_named,
 )
@@ -215,6 +216,25 @@ class Run:
         if source is None or source in SPLIT_NAMES:
             return split_named(self.splits(), source, self.config.data)
         return self.to_model(source, condition=condition)
+
+    def table(self, source: str | None = None, condition: Any = None) -> Table:
+        """A table run's rows in the data's own units: a split as read from the training file
+        (``"train"``, ``"val"``, ``"test"``; None: the held-out one), or a file's rows after
+        checking they fit the run. Rows come from the file, not back from model space, so a
+        held-out value beyond the training range stays as it is."""
+        if self.kind != "table":
+            raise VaekitError("this run was trained on images; tables are for table runs")
+        if source is None or source in SPLIT_NAMES:
+            splits = self.splits()
+            name = source or splits.eval_split_name
+            split_named(splits, name, self.config.data)  # refuses a split the data lacks
+            rows = splits.table_of(name)
+            if rows is not None:
+                return rows
+        dataset = self.data(source, condition)  # checks the file against the schema
+        if source is None or source in SPLIT_NAMES:  # a streamed split: back from model space
+            return self.to_table(dataset.x.numpy(), dataset.conditions)
+        return read_new(source, self.config.data).table
 
     def split_label(self, source: str | None) -> str:
         """What ``data(source)`` is, for people: "validation split", "test split" or the file."""

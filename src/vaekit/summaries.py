@@ -79,7 +79,9 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
             )
         )
     q = result["sample_quality"]
-    if "skipped" in q:
+    if "synthetic" in result:
+        rows += synthetic_rows(result["synthetic"])
+    elif "skipped" in q:
         rows.append(("sample quality", f"skipped: {q['skipped']}"))
     else:
         rows += [
@@ -96,6 +98,52 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
         ]
     rows += _conditional_rows(result)
     rows.append(("seconds", f"{result['seconds']}"))
+    return rows
+
+
+def synthetic_rows(s: dict) -> list[tuple[str, str]]:
+    """A table run's synthetic-table figures (see :func:`vaekit.synthetic.synthetic_table_figures`)
+    as table rows: quality, the columns generated least alike, privacy, usefulness."""
+    q, n = s["quality"], s["rows"]
+    rows = [
+        (
+            "synthetic table",
+            f"{n['synthetic']} rows generated, compared with {n['real']} {s['compared_with']}",
+        ),
+        (
+            "quality",
+            f"{figure(q['overall'])}  (column shapes {figure(q['column_shapes'])}, pair trends "
+            f"{figure(q['column_pair_trends'])}; SDMetrics' Quality Report, 1 = alike)",
+        ),
+    ]
+    worst = sorted(q["columns"].items(), key=lambda item: item[1])[:3]
+    if worst:
+        rows.append(("  least alike", ", ".join(f"{name} {v:.3f}" for name, v in worst)))
+    p = s["privacy"]
+    if p is not None:
+        rows += [
+            (
+                "closest-row distance",
+                f"median {p['synthetic_to_train']:.4f} synthetic, {p['holdout_to_train']:.4f} "
+                "held-out (to the training rows; 0 = a copy)",
+            ),
+            (
+                "exact copies",
+                f"{p['synthetic_copies']:.2%} of synthetic rows, {p['holdout_copies']:.2%} of "
+                "held-out rows (the data's own repeats)",
+            ),
+            (
+                "closer to training",
+                f"{p['closer_to_train']:.1%} of synthetic rows (50 % when the model did not "
+                f"memorise; overfitting protection {p['overfitting_protection']:.3f})",
+            ),
+        ]
+    u = s["usefulness"]
+    if u is not None:
+        scores = ", ".join(
+            f"{name} {u['synthetic'][name]:.3f} vs {u['real'][name]:.3f}" for name in u["real"]
+        )
+        rows.append((f"usefulness ({u['target']})", f"{scores}  (trained on synthetic vs real)"))
     return rows
 
 

@@ -6,12 +6,14 @@ columns (:func:`vaekit.fidelity.scored_columns`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from vaekit.data.schema import Column
-from vaekit.data.table import Table, is_numeric, spell
+from vaekit.data.table import Table, is_numeric, spell, take_rows
+from vaekit.errors import VaekitError
 from vaekit.fidelity import MISSING, category_codes, is_number_column, scored_columns
 
 CELLS_PER_CHUNK = 100_000  # row pairs compared at once: two float64 buffers that stay in cache
@@ -95,8 +97,9 @@ class Privacy:
     DCRBaselineProtection ``median_DCR_to_real_data['synthetic_data']``.
     ``synthetic_copies``/``holdout_copies``: the share of rows at distance 0, exact copies of a
     training row (held-out rows give the baseline: duplicates the data has anyway).
-    ``closer_to_train``: the share of synthetic rows strictly closer to the training rows than
-    to the held-out rows (each distance normalised by its own reference's ranges), and
+    ``closer_to_train``: the share of synthetic rows strictly closer to the training rows (as
+    many as there are held-out rows, unless ``privacy(balanced=False)``) than to the held-out
+    rows (each distance normalised by its own reference's ranges), and
     ``overfitting_protection`` = min(2 (1 - closer_to_train), 1): SDMetrics'
     DCROverfittingProtection ``closer_to_training`` and score; 1 when synthetic rows are no
     closer to the rows the model saw than to rows it did not.
@@ -110,13 +113,27 @@ class Privacy:
     overfitting_protection: float
 
 
-def privacy(train: Table, holdout: Table, fake: Table, columns: list[Column]) -> Privacy:
+def privacy(
+    train: Table,
+    holdout: Table,
+    fake: Table,
+    columns: list[Column],
+    balanced: bool = True,
+    seed: int = 0,
+) -> Privacy:
     """Distances to the closest record of synthetic (``fake``) and held-out rows; see
-    :class:`Privacy`."""
+    :class:`Privacy`. ``balanced``: ``closer_to_train`` compares with as many training rows as
+    there are held-out rows (a seeded draw), so that 50 % means no memorising whatever the
+    split; SDMetrics compares with every training row (``balanced=False``), which counts more
+    synthetic rows as "closer to training" the larger the training side is."""
     fake_train = closest_distances(fake, train, columns)
     fake_holdout = closest_distances(fake, holdout, columns)
     holdout_train = closest_distances(holdout, train, columns)
-    closer = float(np.mean(fake_train < fake_holdout))
+    near_train = fake_train
+    if balanced and len(train) > len(holdout):
+        draw = np.random.default_rng(seed).choice(len(train), len(holdout), replace=False)
+        near_train = closest_distances(fake, take_rows(train, np.sort(draw)), columns)
+    closer = float(np.mean(near_train < fake_holdout))
     return Privacy(
         synthetic_to_train=float(np.median(fake_train)),
         holdout_to_train=float(np.median(holdout_train)),
@@ -228,3 +245,56 @@ def usefulness(
     ratio = {k: synthetic[k] / real[k] if real[k] else float("nan") for k in real}
     task = "classification" if classify else "regression"
     return Usefulness(target, task, real, synthetic, ratio)
+
+
+def check_target(columns: list[Column], target: str) -> None:
+    """Refuse a usefulness target that is not among the generated, scored ``columns``."""
+    names = [c.name for c in scored_columns(columns) if c.role in ("feature", "condition")]
+    if target not in names:
+        raise VaekitError(
+            f"--target: {target!r} is not a column the model generates (it generates: "
+            f"{', '.join(names)})"
+        )
+
+
+def synthetic_table_figures(
+    train: Table,
+    holdout: Table | None,
+    fake: Table,
+    columns: list[Column],
+    target: str | None = None,
+    seed: int = 0,
+) -> dict:
+    """Every figure ``vaekit evaluate`` reports on a synthetic table, JSON-ready: ``quality``
+    of ``fake`` against the real ``holdout`` rows (SDMetrics' Quality Report; against ``train``
+    when there is no holdout), ``privacy`` (None without a holdout: it compares with one) and,
+    given a ``target`` column, ``usefulness``. Columns absent from either table (a label the
+    model does not generate) are left out."""
+    from vaekit.fidelity import quality
+
+    real = holdout if holdout is not None else train
+    present = [c for c in scored_columns(columns) if c.name in fake.names and c.name in real.names]
+    score = quality(real, fake, present)
+    out: dict = {
+        "rows": {"synthetic": len(fake), "real": len(real), "train": len(train)},
+        "compared_with": "held-out rows" if holdout is not None else "training rows",
+        "quality": {
+            "overall": score.overall,
+            "column_shapes": score.column_shapes,
+            "column_pair_trends": score.column_pair_trends,
+            "columns": score.column_scores,
+            "pairs": {f"{a} × {b}": v for (a, b), v in score.pair_scores.items()},
+        },
+        "privacy": None,
+        "usefulness": None,
+    }
+    if holdout is not None:
+        out["privacy"] = dataclasses.asdict(privacy(train, holdout, fake, present, seed=seed))
+    if target is not None:
+        check_target(present, target)
+        if holdout is None:
+            raise VaekitError("--target: needs held-out rows to test on; evaluate on val or test")
+        out["usefulness"] = dataclasses.asdict(
+            usefulness(train, holdout, fake, present, target, seed)
+        )
+    return out

@@ -23,6 +23,7 @@ from vaekit.data.schema import (
     infer_table_schema,
     schema_from_dict,
 )
+from vaekit.data.table import Table, take_rows
 from vaekit.errors import fail
 
 BUILTIN = ("digits", "mnist")
@@ -56,6 +57,18 @@ class DataSplits:
     test: Dataset | None
     schema: Schema
     source: str
+    # A table's rows as read (the user's units, before any mapping), and each split's row
+    # indices into it: train, val[, test]. Empty for images and streamed files.
+    table: Table | None = None
+    rows: list[np.ndarray] | None = None
+
+    def table_of(self, name: str) -> Table | None:
+        """The rows of split ``name`` (train, val, test) as read from the file (None where the
+        data is not an in-memory table)."""
+        if self.table is None or self.rows is None:
+            return None
+        index = {"train": 0, "val": 1, "test": 2}[name]
+        return take_rows(self.table, self.rows[index]) if index < len(self.rows) else None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -193,9 +206,10 @@ def load_splits(config: DataConfig) -> DataSplits:
     if schema.conditions and whole.conditions is None:  # training data must carry them
         raise fail(raw.where, missing_conditions(schema))
     if raw.splits is not None:
-        datasets = [whole.take(s) for s in raw.splits]
+        indices = [np.arange(len(whole))[s] for s in raw.splits]
     else:
-        datasets = [whole.take(rows) for rows in split(len(whole), config, raw.where)]
+        indices = [rows.numpy() for rows in split(len(whole), config, raw.where)]
+    datasets = [whole.take(torch.as_tensor(rows)) for rows in indices]
     x = whole.x
     if config.binarize != "none":
         check_unit_range(x, raw.where, "--binarize")
@@ -211,6 +225,8 @@ def load_splits(config: DataConfig) -> DataSplits:
         test=datasets[2] if len(datasets) > 2 else None,
         schema=schema,
         source=config.source,
+        table=raw.table,
+        rows=indices if raw.table is not None else None,
     )
 
 
@@ -251,9 +267,15 @@ def split_named(splits: DataSplits, source: str | None, config: DataConfig) -> D
 def load_examples(source: str, config: DataConfig, schema: Schema) -> Dataset:
     """Read new data for an existing run (a file/folder or a built-in name) and map it into
     model space by the run's schema. The run's own splits: ``Run.data``."""
+    return _to_dataset(*encode(read_new(source, config), schema))
+
+
+def read_new(source: str, config: DataConfig) -> RawData:
+    """Read a file/folder (or built-in name) given to an existing run, as the training data was
+    read, without mapping it."""
     new = DataConfig(**{**config.__dict__, "source": source})
     new.labels = None if source != config.source else config.labels
-    return _to_dataset(*encode(read_raw(new), schema))
+    return read_raw(new)
 
 
 def validation_count(n: int, val_fraction: float, where: object, cap: int | None = None) -> int:

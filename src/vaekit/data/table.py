@@ -46,6 +46,11 @@ class Table:
         return f"line {row + self.first_line}" if self.first_line > 0 else f"row {row}"
 
 
+def take_rows(table: Table, rows: np.ndarray) -> Table:
+    """The rows of ``table`` at ``rows`` (indices or a boolean mask), in that order."""
+    return Table(list(table.names), [c[rows] for c in table.columns], table.where, 0)
+
+
 def is_numeric(values: np.ndarray) -> bool:
     """Whether a column holds numbers (float64, NaN for missing) rather than text."""
     return values.dtype != object
