@@ -184,15 +184,21 @@ def sdmetrics_quality(
     single-table dict (e.g. ``dtype_metadata(real_df)``). Returns ``overall`` (the report's
     score, the mean of the two properties), ``column_shapes`` and ``column_pair_trends``.
     """
-    with warnings.catch_warnings():
-        # sdmetrics 0.32 calls this class deprecated in favour of sdmetrics.reports.QualityReport,
-        # which scores Column Pair Trends differently (real-correlation thresholds); the
-        # single-table class is the one asked for, so its FutureWarning is silenced.
-        warnings.filterwarnings("ignore", message=".*deprecated", category=FutureWarning)
-        from sdmetrics.reports.single_table import QualityReport
+    # sdmetrics.reports.QualityReport, the current one (0.32 deprecates the single_table class,
+    # which scores every column pair; this one scores the pairs that are correlated in the real
+    # data, as vaekit.fidelity does).
+    from sdmetrics.reports import QualityReport
 
-        report = QualityReport()
-        report.generate(real_df, synth_df, _sdmetrics_metadata(metadata), verbose=False)
+    report = QualityReport()
+    single = _sdmetrics_metadata(metadata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its notes on column types it converts
+        report.generate(
+            {TABLE_NAME: real_df},
+            {TABLE_NAME: synth_df},
+            {"tables": {TABLE_NAME: single}},
+            verbose=False,
+        )
     properties = report.get_properties().set_index("Property")["Score"]
     return {
         "overall": float(report.get_score()),

@@ -197,7 +197,7 @@ class DataConfig:
     ``schema`` is recorded from the training data the first time it is read (see
     :mod:`vaekit.data.schema`) and used for every later file."""
 
-    source: str = _opt("digits", help="built-in name (digits, mnist) or a path")
+    source: str = _opt("digits", help="built-in name (digits, mnist, penguins) or a path")
     labels: str | None = _opt(None, help="labels: a file, an .npz key or a CSV column")
     val_fraction: float = _opt(
         0.1,

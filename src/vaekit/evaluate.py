@@ -265,7 +265,8 @@ def evaluate_run(
     """Every number ``vaekit evaluate`` reports, as one JSON-ready dict. ``source``: a split
     name (train, val, test), a file, or None for the held-out split. For a table run also the
     synthetic table's quality, privacy and (given a ``target`` column) ML usefulness, from as
-    many generated rows as ``source`` has (see :func:`vaekit.synthetic.synthetic_table_figures`)."""
+    many generated rows as the training split has (see
+    :func:`vaekit.synthetic.synthetic_table_figures`)."""
     import math
     import time
 
@@ -341,8 +342,9 @@ def evaluate_run(
 
 
 def _synthetic(run, source: str | None, limit: int | None, target: str | None, seed: int) -> dict:
-    """Synthetic rows, as many as the evaluated real rows, scored against them and against the
-    training rows (for privacy); evaluating on the training split itself scores quality only."""
+    """Synthetic rows, as many as the training rows (what a model trained on them for ML
+    usefulness sees, as on real ones), scored against the evaluated real rows and the training
+    rows (privacy); evaluating on the training split itself scores quality only."""
     from vaekit.data.table import from_dataframe, take_rows
     from vaekit.synthetic import synthetic_table_figures
 
@@ -350,7 +352,7 @@ def _synthetic(run, source: str | None, limit: int | None, target: str | None, s
     real = take_rows(real, slice(0, limit))
     train = run.table("train")
     on_train = source == "train"
-    fake = from_dataframe(run.sample(len(real), seed=seed), "synthetic rows")
+    fake = from_dataframe(run.sample(len(train), seed=seed), "synthetic rows")
     return synthetic_table_figures(
         train, None if on_train else real, fake, run.schema.columns, target, seed
     )

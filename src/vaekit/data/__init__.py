@@ -26,7 +26,7 @@ from vaekit.data.schema import (
 from vaekit.data.table import Table, take_rows
 from vaekit.errors import fail
 
-BUILTIN = ("digits", "mnist")
+BUILTIN = ("digits", "mnist", "penguins")
 
 
 @dataclass

