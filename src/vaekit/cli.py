@@ -507,6 +507,8 @@ def cmd_plot(args: argparse.Namespace) -> None:
         if args.kind != "conditional":
             raise VaekitError(f"--sampler: only for plot conditional, not {args.kind}")
         options["sampler"] = args.sampler
+    if args.kind in ("marginals", "pairs") and args.data is not None:
+        options["source"] = args.data  # the real rows the synthetic ones are drawn against
     save_plot(run, args.kind, out, data=run.data(args.data), **options)
     progress.log(f"wrote {out}")
 

@@ -345,14 +345,10 @@ def _synthetic(run, source: str | None, limit: int | None, target: str | None, s
     """Synthetic rows, as many as the training rows (what a model trained on them for ML
     usefulness sees, as on real ones), scored against the evaluated real rows and the training
     rows (privacy); evaluating on the training split itself scores quality only."""
-    from vaekit.data.table import from_dataframe, take_rows
-    from vaekit.synthetic import synthetic_table_figures
+    from vaekit.synthetic import real_and_synthetic, synthetic_table_figures
 
-    real = run.table(source)
-    real = take_rows(real, slice(0, limit))
-    train = run.table("train")
+    train, real, fake = real_and_synthetic(run, source, seed, limit)
     on_train = source == "train"
-    fake = from_dataframe(run.sample(len(train), seed=seed), "synthetic rows")
     return synthetic_table_figures(
         train, None if on_train else real, fake, run.schema.columns, target, seed
     )

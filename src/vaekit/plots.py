@@ -5,7 +5,9 @@ Image data is shown as images in its own shape (grey or colour). Tables get one 
 column, named and in the data's own units (categories by name), except the interpolation and
 traversal lines, which are drawn in model space (standardised numbers, one-hot categories) so
 every column shares one axis. A table with many columns is shown a page of
-:data:`PAGE_SIZE` columns at a time (the ``page`` option). Everything runs headless (Agg backend).
+:data:`PAGE_SIZE` columns at a time (the ``page`` option). ``marginals`` and ``pairs`` set a
+table run's real rows against as many synthetic ones, every column on one figure, with the
+scores ``vaekit evaluate`` gives them. Everything runs headless (Agg backend).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from vaekit.data import Dataset  # noqa: E402
-from vaekit.data.table import format_number, spell  # noqa: E402
+from vaekit.data.table import format_number, missing_mask, spell  # noqa: E402
 from vaekit.errors import VaekitError  # noqa: E402
 from vaekit.evaluate import latent_statistics  # noqa: E402
 from vaekit.files import atomic_write  # noqa: E402
@@ -46,6 +48,8 @@ KINDS = (
     "scores",
     "conditional",
     "restyle",
+    "marginals",
+    "pairs",
 )
 PAGE_SIZE = 24  # table columns (or model-space columns for line plots) on one figure
 MAX_CATEGORIES = 15  # categories drawn as bars; the rarer ones are summed as "other"
@@ -134,9 +138,16 @@ def _page(count: int, page: int, what: str = "columns") -> tuple[slice, str]:
     return slice(start, stop), f"{what} {start + 1}–{stop} of {count} (page {page} of {pages})"
 
 
-def _panels(count: int, width: float = 3.3, height: float = 2.9, extra: float = 0.0):
-    """A figure with ``count`` panels in a grid (unused cells hidden) and its axes, flat."""
-    cols = min(count, 4 if count <= 12 else 6)
+def _panels(
+    count: int,
+    width: float = 3.3,
+    height: float = 2.9,
+    extra: float = 0.0,
+    per_row: int | None = None,
+):
+    """A figure with ``count`` panels in a grid (unused cells hidden) and its axes, flat;
+    ``per_row`` panels a row (default 4, or 6 beyond 12 panels)."""
+    cols = min(count, per_row or (4 if count <= 12 else 6))
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(
         rows,
@@ -178,6 +189,17 @@ def _category_shares(column, groups: list[np.ndarray]) -> tuple[list[str], np.nd
     return names, counts
 
 
+def _distinct(names: list[str], limit: int = 18) -> list[str]:
+    """``names`` cut to ``limit`` characters and still told apart: in the middle (by
+    :func:`_short`), else at the end (``City number 1 with a long name``, ``... 2 ...``),
+    else not at all."""
+    for cut in (_short, lambda text: text if len(text) <= limit else text[: limit - 1] + "…"):
+        labels = [cut(name) for name in names]
+        if len(set(labels)) == len(set(names)):
+            return labels
+    return list(names)
+
+
 def _bars(ax, names: list[str], heights: np.ndarray) -> None:
     """Grouped bars, one group per category, one bar per row of ``heights`` (colour C0, C1)."""
     width = 0.8 / len(heights)
@@ -185,11 +207,13 @@ def _bars(ax, names: list[str], heights: np.ndarray) -> None:
         offset = (g - (len(heights) - 1) / 2) * width
         ax.bar(np.arange(len(names)) + offset, row, width, color=f"C{g}", alpha=0.8)
     ax.set_xticks(np.arange(len(names)))
-    long = sum(len(_short(n)) + 2 for n in names) > 30  # would they touch when level?
+    labels = _distinct(names)
+    long = sum(len(t) + 2 for t in labels) > 30  # would they touch when level?
+    crowded = long and len(names) > 6  # slanted, neighbours would overlap: stand them upright
     ax.set_xticklabels(
-        [_short(n) for n in names],
-        rotation=40 if long else 0,
-        ha="right" if long else "center",
+        labels,
+        rotation=90 if crowded else 40 if long else 0,
+        ha="center" if crowded or not long else "right",
         fontsize=8,
     )
 
@@ -940,6 +964,248 @@ def plot_restyle(run, x: torch.Tensor, n: int = 8, conditions=None, **_) -> Figu
     return fig
 
 
+# ---- synthetic tables: real rows against generated ones, as vaekit evaluate scores them ----
+
+MARGINAL_BARS = 12  # category bars on a marginals panel; the rarer categories are one "other"
+SYNTHETIC = "synthetic"
+PAIRS_IN_A_ROW = 16  # columns up to which the pairs plot's three maps share one row
+HOW_TO_READ_PAIRS = """How to read these maps
+
+Each cell says how strongly two columns go together:
+Pearson's r (−1 to 1) for two numbers, Cramér's V
+(0 to 1) when a category is involved (the number
+then cut into 10 bins). Grey: undefined (a column
+with a single value).
+
+Alike maps above: the synthetic rows keep the real
+rows' relationships. Here, their absolute difference:
+bright cells are relationships the model lost or
+made up.
+
+Dots: the pairs the pair-trends score counts (real
+|r| above 0.5, or Cramér's V above 0.3)."""
+
+
+def _require_table(run, kind: str, page: int) -> None:
+    """Refuse an image run, or a page: these kinds draw every column of a table at once."""
+    if run.kind != "table":
+        raise VaekitError(
+            f"plot {kind}: is for table runs (real against synthetic rows); this run was "
+            "trained on images"
+        )
+    if page != 1:
+        raise VaekitError(f"plot {kind}: draws every column on one figure; --page is not for it")
+
+
+def synthetic_comparison(run, seed: int = 0, source: str | None = None):
+    """What the ``marginals`` and ``pairs`` plots compare, as ``vaekit evaluate`` scores it:
+    the real rows of ``source`` (None: the held-out split) in the data's units, synthetic rows
+    drawn with ``seed`` (:func:`vaekit.synthetic.real_and_synthetic`), the scored columns
+    both tables have (a label column the model does not generate is left out) and their
+    :class:`~vaekit.fidelity.QualityScore`.
+    Returns (real, fake, columns, score, words naming the real rows)."""
+    from vaekit.fidelity import quality, scored_columns
+    from vaekit.synthetic import real_and_synthetic
+
+    _, real, fake = real_and_synthetic(run, source, seed)
+    columns = [
+        c
+        for c in scored_columns(run.schema.columns)
+        if c.name in real.names and c.name in fake.names
+    ]
+    if not columns:
+        raise VaekitError("plot: the run generates no column to compare with real rows")
+    words = "held-out" if source is None else run.split_label(source)
+    return real, fake, columns, quality(real, fake, columns), words
+
+
+def _figure_of(value: float) -> str:
+    return "–" if value is None or np.isnan(value) else f"{value:.2f}"
+
+
+def _share(value: float) -> str:
+    """A share as a whole percentage, "<1%" rather than a misleading "0%" for a few rows."""
+    return "<1%" if 0 < value < 0.005 else f"{value:.0%}"
+
+
+def _number_bins(column, present: np.ndarray) -> tuple[np.ndarray, bool, bool]:
+    """Shared histogram edges for a number column's real and synthetic values, whether the
+    values must be clipped into them and whether the axis is logarithmic. The bins span the
+    middle 99 % (a few huge values would squash everything into one bar); a positive column
+    whose right tail is over ten times longer than its left gets log-spaced bins; whole numbers
+    get bins of whole, equal widths (uneven ones would draw a false zigzag)."""
+    lo, hi = float(present.min()), float(present.max())
+    inner_lo, middle, inner_hi = np.percentile(present, [0.5, 50, 99.5])
+    clipped = bool(inner_hi > inner_lo and (inner_lo > lo or inner_hi < hi))
+    if clipped:
+        lo, hi = float(inner_lo), float(inner_hi)
+    few = column.kind == "integer" and hi - lo <= 40  # a bar for each value reads best
+    if not few and lo > 0 and hi - middle > 10 * (middle - lo):
+        return np.geomspace(lo, hi, 31), clipped, True
+    if column.kind == "integer":
+        lo, hi = math.floor(lo), math.ceil(hi)
+        width = max(1, math.ceil((hi - lo + 1) / 40))
+        return np.arange(lo - 0.5, hi + width, width), clipped, False
+    if hi == lo:
+        return np.histogram_bin_edges(present, bins=1), False, False
+    return np.linspace(lo, hi, 31), clipped, False
+
+
+def _number_marginal(ax, column, a: np.ndarray, b: np.ndarray) -> bool:
+    """Overlaid histograms of present real (C0) and synthetic (C1) values on shared bins:
+    densities, or shares of rows per bin on a log axis (where a density would mislead).
+    Returns whether the bins leave out the outer 1 % (then the end bins hold it)."""
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    present = np.concatenate([a, b])
+    ax.set_xlabel(_short(column.name, 30))
+    if not len(present):
+        ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+        return False
+    edges, clipped, log = _number_bins(column, present)
+    for g, values in enumerate((a, b)):
+        if len(values):
+            values = np.clip(values, edges[0], edges[-1]) if clipped else values
+            weights = np.full(len(values), 1 / len(values)) if log else None
+            for histtype, alpha in (("stepfilled", 0.3), ("step", 1.0)):
+                ax.hist(
+                    values,
+                    bins=edges,
+                    weights=weights,
+                    density=not log,
+                    histtype=histtype,
+                    color=f"C{g}",
+                    alpha=alpha,
+                    lw=1.3,
+                )
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{_short(column.name, 30)} (log scale)")
+        ax.set_ylabel("share of rows")
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(5))  # long numbers stay apart
+        ax.set_ylabel("density")
+    return clipped
+
+
+def _category_marginal(ax, column, a: np.ndarray, b: np.ndarray) -> None:
+    """Side-by-side bars of each category's share of the present real (C0) and synthetic
+    (C1) values; beyond MARGINAL_BARS categories the rarest (in the real rows) are one bar."""
+    spelled = [[v for v in spell(values) if v is not None] for values in (a, b)]
+    known = list(column.categories or [])
+    names = known + sorted(set(spelled[0] + spelled[1]) - set(known))
+    index = {name: i for i, name in enumerate(names)}
+    counts = np.zeros((2, len(names)))
+    for g, values in enumerate(spelled):
+        np.add.at(counts[g], [index[v] for v in values], 1)
+    if len(names) > MARGINAL_BARS:
+        order = np.lexsort((-counts[1], -counts[0]))  # most common in the real rows first
+        keep, rest = order[: MARGINAL_BARS - 1], order[MARGINAL_BARS - 1 :]
+        names = [names[i] for i in keep] + [f"other ({len(rest)})"]
+        counts = np.concatenate([counts[:, keep], counts[:, rest].sum(1, keepdims=True)], 1)
+    _bars(ax, names, counts / np.maximum(counts.sum(1, keepdims=True), 1))
+    ax.set_xlabel(_short(column.name, 30))
+    ax.set_ylabel("share of rows")
+
+
+def plot_marginals(run, seed: int = 0, page: int = 1, source: str | None = None, **_) -> Figure:
+    """Each scored column's distribution in real rows (``source``, default the held-out split,
+    in the data's units as read) and in as many synthetic rows (``run.sample``, ``seed``):
+    density histograms on shared bins for numbers, category shares side by side otherwise.
+    Each panel is titled with the column's shape score, the figure with the overall quality,
+    as :func:`vaekit.fidelity.quality` (and ``vaekit evaluate``) scores them."""
+    from vaekit.fidelity import is_number_column
+
+    _require_table(run, "marginals", page)
+    real, fake, columns, score, words = synthetic_comparison(run, seed, source)
+    fig, axes = _panels(len(columns), width=3.4, height=2.9, per_row=4)
+    clipped = False
+    for column, ax in zip(columns, axes, strict=True):
+        a, b = real.column(column.name), fake.column(column.name)
+        shape = score.column_scores.get(column.name)
+        title = f"{_short(column.name, 26)}  (shape {_figure_of(shape)})"
+        gaps = [float(missing_mask(v).mean()) if len(v) else 0.0 for v in (a, b)]
+        if any(gaps):  # the shape score leaves missing values out: say how many there were
+            title += f"\nmissing {_share(gaps[0])} real, {_share(gaps[1])} synthetic"
+        ax.set_title(title, fontsize=9)
+        if is_number_column(column, real, fake):
+            clipped |= _number_marginal(ax, column, a, b)
+        else:
+            _category_marginal(ax, column, a, b)
+        ax.tick_params(labelsize=8)
+    # Beside the first row of panels: an outside upper legend would sit on the suptitle.
+    fig.legend(*_bar_handles([f"real ({words})", SYNTHETIC]), loc="outside right upper")
+    fig.suptitle(
+        f"Real ({words}) and synthetic rows, column by column — {run.path.name}\n"
+        f"quality {_figure_of(score.overall)} (column shapes {_figure_of(score.column_shapes)}, "
+        f"pair trends {_figure_of(score.column_pair_trends)}; 1 = alike); "
+        f"{len(real)} real and {len(fake)} synthetic rows, seed {seed}"
+        + ("\nnumbers binned over their middle 99 %: the end bins hold the rest" if clipped else "")
+    )
+    return fig
+
+
+def plot_pairs(run, seed: int = 0, page: int = 1, source: str | None = None, **_) -> Figure:
+    """How each pair of columns goes together in real rows and in as many synthetic rows
+    (:func:`vaekit.fidelity.association_matrix`: Pearson's r for two numbers, Cramér's V where
+    a category is involved), side by side on one colour scale, and their absolute difference;
+    dots mark the pairs the column-pair-trends score counts. Beyond PAIRS_IN_A_ROW columns the
+    difference goes below the two maps, so each stays large enough to name every column."""
+    from vaekit.fidelity import association_matrix
+
+    _require_table(run, "pairs", page)
+    real, fake, columns, score, words = synthetic_comparison(run, seed, source)
+    names, real_matrix = association_matrix(real, columns)
+    _, fake_matrix = association_matrix(fake, columns)
+    count = len(names)
+    size = 9 if count <= 12 else 7 if count <= 25 else 6.5
+    labels = [_short(name, 16) for name in names]
+    label = size / 72 * 0.65 * max(len(t) for t in labels)  # inches the rotated names take
+    side = float(np.clip(0.2 * count + 0.4, 3.0, 9.0)) + label  # inches per heat map
+    if count <= PAIRS_IN_A_ROW:
+        fig, axes = plt.subplots(1, 3, figsize=(3 * side + 2.0, side + 1.2), layout="compressed")
+    else:
+        fig, grid_ = plt.subplots(
+            2, 2, figsize=(2 * side + 1.5, 2 * side + 1.4), layout="compressed"
+        )
+        axes, reading = [grid_[0, 0], grid_[0, 1], grid_[1, 1]], grid_[1, 0]
+        # The cell beside the difference map would stay empty: say there how to read the maps.
+        reading.axis("off")
+        reading.text(0.0, 0.95, HOW_TO_READ_PAIRS, va="top", fontsize=10, wrap=True)
+    diverging = plt.get_cmap("RdBu_r").with_extremes(bad="lightgray")
+    sequential = plt.get_cmap("viridis").with_extremes(bad="lightgray")
+    panels = (
+        (axes[0], real_matrix, f"real ({words})", diverging, -1),
+        (axes[1], fake_matrix, SYNTHETIC, diverging, -1),
+        (axes[2], np.abs(real_matrix - fake_matrix), "|real − synthetic|", sequential, 0),
+    )
+    images = []
+    for ax, matrix, title, cmap, low in panels:
+        images.append(ax.imshow(matrix, vmin=low, vmax=1, cmap=cmap, interpolation="nearest"))
+        ax.set_title(title)
+        ax.set_xticks(range(count), labels, rotation=90, fontsize=size)
+        ax.set_yticks(range(count), labels, fontsize=size)
+        if count <= 10:  # few enough cells to print their values
+            for (i, j), value in np.ndenumerate(matrix):
+                if not np.isnan(value):
+                    ink = "white" if (abs(value) > 0.6 if low < 0 else value < 0.5) else "black"
+                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=ink)
+    position = {name: i for i, name in enumerate(names)}
+    scored = np.array([(position[a], position[b]) for a, b in score.pair_scores], dtype=float)
+    if len(scored):
+        # Mark both halves of the symmetric matrix, off-centre so a printed value stays legible.
+        both = np.concatenate([scored, scored[:, ::-1]])
+        axes[2].scatter(both[:, 1] + 0.3, both[:, 0] - 0.3, s=9, c="white", edgecolors="black")
+    fig.colorbar(images[0], ax=axes[:2], shrink=0.8, label="Pearson r (two numbers) / Cramér's V")
+    fig.colorbar(images[2], ax=axes[2], shrink=0.8, label="absolute difference")
+    fig.suptitle(
+        f"Column pairs: real ({words}) and synthetic rows — {run.path.name}\n"
+        f"pair-trends score {_figure_of(score.column_pair_trends)} over the "
+        f"{len(score.pair_scores)} pairs marked with dots (1 = alike); {len(real)} real and "
+        f"{len(fake)} synthetic rows, seed {seed}"
+    )
+    return fig
+
+
 PLOTTERS: dict[str, Callable[..., Figure]] = {
     "curves": plot_curves,
     "recon": plot_recon,
@@ -953,6 +1219,8 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "scores": plot_scores,
     "conditional": plot_conditional,
     "restyle": plot_restyle,
+    "marginals": plot_marginals,
+    "pairs": plot_pairs,
 }
 
 

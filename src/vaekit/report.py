@@ -17,7 +17,12 @@ from vaekit.plots import render
 from vaekit.progress import log
 from vaekit.records import read_rows
 from vaekit.runs import EVALUATION
-from vaekit.summaries import check_evaluation, describe_network, evaluation_rows
+from vaekit.summaries import (
+    check_evaluation,
+    describe_network,
+    evaluation_rows,
+    synthetic_rows,
+)
 
 SECTIONS = [
     (
@@ -76,6 +81,32 @@ CONDITIONAL_SECTIONS = [
         "Same style, another label",
         "Held-out images encoded with their own label and decoded with each label in turn.",
         True,
+    ),
+]
+
+
+# A table run's "Synthetic table" section: its pictures, (kind, title, caption).
+SYNTHETIC_PICTURES = [
+    (
+        "marginals",
+        "Column by column",
+        "Each column in the held-out rows (blue) and in as many synthetic rows (orange): "
+        "histograms on shared bins for numbers, each category's share of the rows for "
+        "categories (the rarest put together as “other”). The closer the two, the better. A "
+        "panel's shape score is 1 minus the largest gap between the two cumulative "
+        "distributions (numbers) or minus the total variation distance (categories): 1 is the "
+        "same distribution. Missing values are left out of the score; the title gives their "
+        "shares.",
+    ),
+    (
+        "pairs",
+        "Column pairs",
+        "How strongly each pair of columns goes together — Pearson's r (−1 to 1) for two "
+        "numbers, Cramér's V (0 to 1) where a category is involved — in the held-out rows and "
+        "in the synthetic rows, on one colour scale, then their absolute difference. Alike "
+        "maps mean the synthetic rows keep the real relationships; bright cells of the "
+        "difference are relationships the model lost or made up. Dots mark the pairs the "
+        "pair-trends score counts (real |r| above 0.5, or Cramér's V above 0.3).",
     ),
 ]
 
@@ -160,18 +191,18 @@ def build_report(run, evaluation: dict | None = None) -> str:
         '<section id="evaluation"><h2>Evaluation</h2>',
         f"<p>On the {html.escape(evaluation['data'])} ({evaluation['examples']} examples)."
         " Likelihoods in nats per example; higher is better.</p>",
-        _table(evaluation_rows(evaluation)[2:]),
+        _table(_without_synthetic(evaluation)),
         "<h3>Diagnosis</h3><ul>",
         *[f"<li>{html.escape(note)}</li>" for note in evaluation["diagnosis"]],
         "</ul></section>",
     ]
+    if run.kind == "table":
+        parts += _synthetic_section(run, evaluation)
     for kind, title, caption in sections(run):
-        png = render(run, kind, data)
-        encoded = base64.b64encode(png).decode("ascii")
         parts += [
             f'<section id="{kind}"><h2>{html.escape(title)}</h2>',
             f"<p>{html.escape(caption)}</p>",
-            f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">',
+            _image(render(run, kind, data), title),
             "</section>",
         ]
     parts.append(f"<footer>vaekit {__version__}, {time.strftime('%Y-%m-%d %H:%M')}</footer>")
@@ -179,7 +210,55 @@ def build_report(run, evaluation: dict | None = None) -> str:
     return "\n".join(parts)
 
 
+def _without_synthetic(evaluation: dict) -> list[tuple[str, str]]:
+    """The evaluation's rows for its table, less the synthetic-table rows: a table run's
+    report gives those in a section of their own."""
+    rows = evaluation_rows(evaluation)[2:]
+    if "synthetic" not in evaluation:
+        return rows
+    own = synthetic_rows(evaluation["synthetic"])
+    return [row for row in rows if row not in own]
+
+
+def _synthetic_section(run, evaluation: dict) -> list[str]:
+    """A table run's "Synthetic table" section: quality, privacy and usefulness as the
+    evaluation recorded them, and the marginals and pairs pictures, drawn with the
+    evaluation's seed so their scores are the same figures."""
+    parts = ['<section id="synthetic"><h2>Synthetic table</h2>']
+    if "synthetic" in evaluation:
+        figures = evaluation["synthetic"]
+        parts += [
+            "<p>Rows the model generates, scored against real rows as <code>vaekit "
+            "evaluate</code> scores them. Quality: SDMetrics' Quality Report, 0 to 1, 1 = "
+            "alike. Privacy: how near synthetic rows come to the rows the model trained on. "
+            "Usefulness (with <code>--target</code>): a model trained on synthetic rows "
+            "against one trained on real rows, both tested on real held-out rows.</p>",
+            _table(synthetic_rows(figures)),
+        ]
+    else:
+        parts.append(
+            "<p>The recorded evaluation has no synthetic-table figures; run <code>vaekit "
+            "evaluate</code> on this run for its quality, privacy and usefulness.</p>"
+        )
+    seed = evaluation.get("seed", 0)
+    for kind, title, caption in SYNTHETIC_PICTURES:
+        parts += [
+            f'<h3 id="{kind}">{html.escape(title)}</h3>',
+            f"<p>{html.escape(caption)}</p>",
+            _image(render(run, kind, seed=seed), title),
+        ]
+    parts.append("</section>")
+    return parts
+
+
+def _image(png: bytes, title: str) -> str:
+    """``png`` as an embedded image, so the page stays one self-contained file."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+
+
 def write_report(run, path: Path | None = None) -> Path:
+    """Write ``run``'s report (default RUN/report.html) and return where it went."""
     path = Path(path) if path else run.path / "report.html"
     if path.suffix.lower() not in (".html", ".htm"):
         raise VaekitError(f"{path}: the report is HTML; name it .html")
