@@ -228,3 +228,26 @@ def test_evaluate_refuses_a_target_the_model_does_not_generate(mixed_run, capsys
     assert main(["evaluate", str(run.path), "--k", "5", "--target", "salary"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("vaekit: error: --target: 'salary' is not a column")
+
+
+def test_the_built_in_penguins_table_is_checked_and_typed(tmp_path, monkeypatch):
+    from vaekit.config import DataConfig
+    from vaekit.data import builtin, load_splits
+
+    splits = load_splits(DataConfig(source="penguins"))
+    kinds = {c.name: (c.kind, c.missing) for c in splits.schema.columns}
+    assert kinds == {
+        "species": ("categorical", "none"),
+        "island": ("categorical", "none"),
+        "bill_length_mm": ("continuous", "indicator"),
+        "bill_depth_mm": ("continuous", "indicator"),
+        "flipper_length_mm": ("integer", "indicator"),
+        "body_mass_g": ("integer", "indicator"),
+        "sex": ("binary", "indicator"),
+    }
+    assert len(splits.train) + len(splits.val) == 344
+    altered = tmp_path / "penguins.csv"
+    altered.write_text(builtin.PENGUINS.read_text().replace("Adelie", "Adélie", 1))
+    monkeypatch.setattr(builtin, "PENGUINS", altered)
+    with pytest.raises(vaekit.VaekitError, match="checksum"):
+        builtin.read("penguins")

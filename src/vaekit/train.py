@@ -163,7 +163,8 @@ def _train_and_finish(model, splits, config, out, device, resuming, cluster) -> 
     run = runs.load(out, device=str(device))
     run.held_splits = splits  # the report evaluates on them: no second read of the data
     fit_code_sampler(run, splits, config.train.seed)
-    write_pictures(run, splits)
+    if splits.kind == "image":  # a table's pictures (marginals, pairs) are drawn on demand:
+        write_pictures(run, splits)  # heat maps of rows took longer than a small table's fit
     log(
         f"done: best {score.replace('_', ' ')} {best[score]:.3f} (epoch {best['epoch']}); "
         f"run folder {out}"
