@@ -83,7 +83,11 @@ def test_gaussian_decoder_on_tabular_data(make_config, tmp_path):
     latent = rng.normal(size=(300, 2))
     table = latent @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(300, 6)) + 4.0
     np.save(tmp_path / "t.npy", table)
-    config = make_config(data={"source": str(tmp_path / "t.npy")}, train={"epochs": 30})
+    config = make_config(
+        model={"likelihood": "gaussian"},
+        data={"source": str(tmp_path / "t.npy")},
+        train={"epochs": 30},
+    )
     run = train(config, tmp_path / "r")
     assert run.config.model.likelihood == "gaussian"
     assert run.metrics[-1]["val_elbo"] > run.metrics[0]["val_elbo"]

@@ -424,7 +424,8 @@ class Run:
         model_space: bool = False,
         condition: Any = None,
     ) -> Any:
-        """n new examples (decoder means), in the user's units (``to_data``) unless
+        """n new examples — decoder means for images, rows drawn from p(x|z) for a table's
+        per-column likelihood (a synthetic table) — in the user's units (``to_data``) unless
         ``model_space``. ``sampler``: "prior" draws z from the prior (N(0, I), or the learned
         p(z|c)); "gmm" draws codes from the Gaussian mixture fitted to the training codes (for
         a conditional run, to the codes of the condition's value where it has one); "auto" is

@@ -24,6 +24,7 @@ from vaekit.config import DataConfig
 from vaekit.data.schema import Column, ImageSchema, Schema, TableSchema
 from vaekit.data.table import format_number, from_array
 from vaekit.errors import fail
+from vaekit.progress import log
 
 if TYPE_CHECKING:
     from vaekit.data import DataSplits
@@ -242,7 +243,14 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
     kind, shape, scale = classify(
         rows.shape, rows.dtype, lambda: stats.lo >= 0 and stats.hi <= 1, str(path)
     )
-    schema = recorded_schema(config) or streamed_schema(rows, stats, kind, shape, scale)
+    schema = recorded_schema(config)
+    if schema is None:
+        schema = streamed_schema(rows, stats, kind, shape, scale)
+        if schema.kind == "table" and config.scaling == "quantile":
+            log(
+                f"note: {path}: a streamed table's columns are standardised, not mapped by "
+                "their quantiles (that needs the whole file in memory; --stream off does it)"
+            )
     if (schema.kind == "table") != (kind == "tabular"):
         raise fail(
             path,
