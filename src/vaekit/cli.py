@@ -808,9 +808,7 @@ def _sample_options(sub: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="a PNG picture of the samples, or (tables) a CSV of the rows",
     )
-    sub.add_argument(
-        "--npy", metavar="FILE", help="also save the raw model-space array as .npy"
-    )
+    sub.add_argument("--npy", metavar="FILE", help="also save the raw model-space array as .npy")
     sub.add_argument(
         "--seed",
         type=int,
