@@ -25,10 +25,7 @@ glass         Glass                    214         9         9  Type == 6; every
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -39,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from debian_data import cache_dir, run, sha256
 
 DEB_PACKAGE = "r-cran-mlbench"
 # Where the package keeps its data sets, relative to the root that `dpkg-deb -x` unpacks into.
@@ -67,17 +65,7 @@ class Spec:
 
 def data_dir() -> Path:
     """Cache folder for the extracted .rda files."""
-    root = Path(os.environ.get("VAEKIT_DATA", "~/.cache/vaekit")).expanduser()
-    return root / "benchmarks" / "mlbench"
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return cache_dir("mlbench")
 
 
 def _check(path: Path, r_object: str) -> None:
@@ -88,17 +76,6 @@ def _check(path: Path, r_object: str) -> None:
             f"2.1-3-1 has {want}. The package (or the cached file) is not the version these "
             "benchmarks were written for; remove the file and check `apt-cache policy "
             f"{DEB_PACKAGE}`."
-        )
-
-
-def _run(cmd: list[str], cwd: Path) -> None:
-    if shutil.which(cmd[0]) is None:
-        raise RuntimeError(f"`{cmd[0]}` not found: fetching {DEB_PACKAGE} needs apt and dpkg")
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        hint = " (try `apt-get update` first)" if cmd[:2] == ["apt-get", "download"] else ""
-        raise RuntimeError(
-            f"`{' '.join(cmd)}` failed with exit {done.returncode}{hint}:\n{done.stderr.strip()}"
         )
 
 
@@ -120,13 +97,13 @@ def fetch(deb: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="vaekit-mlbench-") as tmp_name:
         tmp = Path(tmp_name)
         if deb is None:
-            _run(["apt-get", "download", DEB_PACKAGE], cwd=tmp)
+            run(["apt-get", "download", DEB_PACKAGE], cwd=tmp, package=DEB_PACKAGE)
             debs = sorted(tmp.glob(f"{DEB_PACKAGE}_*.deb"))
             if not debs:
                 raise RuntimeError(f"`apt-get download {DEB_PACKAGE}` left no .deb in {tmp}")
             deb = debs[-1]
         root = tmp / "root"
-        _run(["dpkg-deb", "-x", str(Path(deb).resolve()), str(root)], cwd=tmp)
+        run(["dpkg-deb", "-x", str(Path(deb).resolve()), str(root)], cwd=tmp, package=DEB_PACKAGE)
         for name in missing:
             source = root / DEB_DATA_DIR / f"{name}.rda"
             if not source.is_file():

@@ -50,10 +50,8 @@ for the 67 students not placed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.util
 import lzma
-import os
 import shutil
 import struct
 import subprocess
@@ -69,6 +67,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from debian_data import cache_dir, run, sha256
 
 DEB_PACKAGE = "r-cran-modeldata"
 DEB_VERSION = "1.1.0-1"
@@ -106,17 +105,7 @@ class Spec:
 
 def data_dir() -> Path:
     """Cache folder of the benchmark data (``$VAEKIT_DATA/benchmarks``)."""
-    root = Path(os.environ.get("VAEKIT_DATA", "~/.cache/vaekit")).expanduser()
-    return root / "benchmarks"
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return cache_dir("")
 
 
 def _check(path: Path, want: str, what: str, hint: str) -> None:
@@ -125,17 +114,6 @@ def _check(path: Path, want: str, what: str, hint: str) -> None:
         raise RuntimeError(
             f"refusing {path}: its SHA-256 is {got}, but {what} has {want}. It is not the "
             f"version these benchmarks were written for; remove the file and {hint}."
-        )
-
-
-def _run(cmd: list[str], cwd: Path) -> None:
-    if shutil.which(cmd[0]) is None:
-        raise RuntimeError(f"`{cmd[0]}` not found: fetching {DEB_PACKAGE} needs apt and dpkg")
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        hint = " (try `apt-get update` first)" if cmd[:2] == ["apt-get", "download"] else ""
-        raise RuntimeError(
-            f"`{' '.join(cmd)}` failed with exit {done.returncode}{hint}:\n{done.stderr.strip()}"
         )
 
 
@@ -165,13 +143,13 @@ def fetch_modeldata(deb: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(prefix="vaekit-modeldata-") as tmp_name:
         tmp = Path(tmp_name)
         if deb is None:
-            _run(["apt-get", "download", DEB_PACKAGE], cwd=tmp)
+            run(["apt-get", "download", DEB_PACKAGE], cwd=tmp, package=DEB_PACKAGE)
             debs = sorted(tmp.glob(f"{DEB_PACKAGE}_*.deb"))
             if not debs:
                 raise RuntimeError(f"`apt-get download {DEB_PACKAGE}` left no .deb in {tmp}")
             deb = debs[-1]
         root = tmp / "root"
-        _run(["dpkg-deb", "-x", str(Path(deb).resolve()), str(root)], cwd=tmp)
+        run(["dpkg-deb", "-x", str(Path(deb).resolve()), str(root)], cwd=tmp, package=DEB_PACKAGE)
         for name in missing:
             source = root / DEB_DATA_DIR / name
             if not source.is_file():
