@@ -349,8 +349,12 @@ def _synthetic(run, source: str | None, limit: int | None, target: str | None, s
 
     train, real, fake = real_and_synthetic(run, source, seed, limit)
     on_train = source == "train"
+    if source is None:
+        words = "held-out rows"
+    else:  # "rows of the test split", "rows of new.csv"
+        words = f"rows of {'the ' if source in ('val', 'test') else ''}{run.split_label(source)}"
     return synthetic_table_figures(
-        train, None if on_train else real, fake, run.schema.columns, target, seed
+        train, None if on_train else real, fake, run.schema.columns, target, seed, words
     )
 
 

@@ -264,12 +264,14 @@ def synthetic_table_figures(
     columns: list[Column],
     target: str | None = None,
     seed: int = 0,
+    real_words: str = "held-out rows",
 ) -> dict:
     """Every figure ``vaekit evaluate`` reports on a synthetic table, JSON-ready: ``quality``
     of ``fake`` against the real ``holdout`` rows (SDMetrics' Quality Report; against ``train``
     when there is no holdout), ``privacy`` (None without a holdout: it compares with one) and,
     given a ``target`` column, ``usefulness``. Columns absent from either table (a label the
-    model does not generate) are left out."""
+    model does not generate) are left out. ``real_words`` names the ``holdout`` rows for people
+    (a split, or the file they came from)."""
     from vaekit.fidelity import quality
 
     real = holdout if holdout is not None else train
@@ -277,7 +279,7 @@ def synthetic_table_figures(
     score = quality(real, fake, present)
     out: dict = {
         "rows": {"synthetic": len(fake), "real": len(real), "train": len(train)},
-        "compared_with": "held-out rows" if holdout is not None else "training rows",
+        "compared_with": real_words if holdout is not None else "training rows",
         "quality": {
             "overall": score.overall,
             "column_shapes": score.column_shapes,
