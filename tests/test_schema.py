@@ -373,3 +373,15 @@ def test_numbers_too_large_to_standardise_are_refused_before_a_run_exists(tmp_pa
     err = capsys.readouterr().err.strip()
     assert "column 'x0': values up to" in err and "rescale the column" in err and "\n" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_builtin_digits_are_scikit_learns_load_digits():
+    """vaekit reads the digits file without importing scikit-learn: the same images (0..16) and
+    labels as ``load_digits``."""
+    from vaekit.data.builtin import read_digits
+
+    raw, bunch = read_digits(), load_digits()
+    assert raw.values.shape == (1797, 1, 8, 8) and raw.scale == 16.0
+    assert np.array_equal(raw.values[:, 0], bunch.images) and np.array_equal(
+        raw.labels, bunch.target
+    )

@@ -17,7 +17,6 @@ Two maps, chosen per run with ``--scaling`` (``data.scaling``) and recorded per 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 KNOTS = 1000  # quantiles recorded per column: enough for a smooth F, small in config.json
 
@@ -44,6 +43,8 @@ def to_normal(values: np.ndarray, knots: list[float], std: float) -> np.ndarray:
     # lands in the middle of their probabilities, not at one end.
     u = 0.5 * (np.interp(x, k, probs) - np.interp(-x, -k[::-1], -probs[::-1]))
     lo, span = _squeeze(len(k))
+    from scipy.special import ndtri  # here, not at import: it costs every command 0.3 s
+
     z = ndtri(lo + span * u)
     z_lo, z_hi = ndtri(lo), ndtri(lo + span)
     below, above = x < k[0], x > k[-1]
@@ -59,5 +60,7 @@ def from_normal(z: np.ndarray, knots: list[float]) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     k = np.asarray(knots, dtype=np.float64)
     lo, span = _squeeze(len(k))
+    from scipy.special import ndtr
+
     u = np.clip((ndtr(z) - lo) / span, 0.0, 1.0)
     return np.interp(u, np.linspace(0.0, 1.0, len(k)), k)
