@@ -267,7 +267,7 @@ def test_resume_with_a_condition_is_bit_exact(make_config, tmp_path):
 def test_compiled_training_with_a_condition_follows_eager(make_config, tmp_path):
     config = {"data": {"condition": ["label"]}}
     eager = train(make_config(**config, train={"epochs": 2}), tmp_path / "eager")
-    compiled = train(make_config(**config, train={"epochs": 2, "compile": True}), tmp_path / "c")
+    compiled = train(make_config(**config, train={"epochs": 2, "compile": "on"}), tmp_path / "c")
     for a, b in zip(eager.metrics, compiled.metrics, strict=True):
         assert b["val_elbo"] == pytest.approx(a["val_elbo"], rel=1e-4)
 

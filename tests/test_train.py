@@ -256,7 +256,7 @@ def test_compiled_training_matches_eager_without_recompiling_for_beta(make_confi
     eager = train(make_config(model=model, train={"epochs": 3}), tmp_path / "eager")
     counters.clear()
     compiled = train(
-        make_config(model=model, train={"epochs": 3, "compile": True}), tmp_path / "compiled"
+        make_config(model=model, train={"epochs": 3, "compile": "on"}), tmp_path / "compiled"
     )
     assert counters["frames"]["ok"] <= 2
     for a, b in zip(eager.metrics, compiled.metrics, strict=True):
@@ -270,13 +270,13 @@ def test_compiled_step_is_torch_adam_with_clipping_and_the_lr_schedule(make_conf
     """--compile in one process runs loss, gradients, clipping and Adam as one graph: after
     steps with a binding gradient clip and a learning rate changed between steps, weights, Adam's
     state and the running sums equal those of the eager step with torch's fused Adam."""
-    config = make_config(train={"compile": True, "clip_grad": 0.5})
+    config = make_config(train={"compile": "on", "clip_grad": 0.5})
     splits = load_splits(config.data)
     resolve_model_config(config, splits)
     torch.manual_seed(0)
     models = {"eager": build_model(config.model)}
     models["compiled"] = copy.deepcopy(models["eager"])
-    options = {"eager": dataclasses.replace(config.train, compile=False), "compiled": config.train}
+    options = {"eager": dataclasses.replace(config.train, compile="off"), "compiled": config.train}
     optimizers = {k: build_optimizer(list(m.parameters()), config.train) for k, m in models.items()}
     cpu = torch.device("cpu")
     steps = {
@@ -309,8 +309,8 @@ def test_compiled_step_is_torch_adam_with_clipping_and_the_lr_schedule(make_conf
 def test_compiled_run_resumes_to_the_same_weights(make_config, tmp_path):
     """Adam's state lives in the optimiser as in an eager run, so the checkpoint carries it:
     2 compiled epochs, then a resume to 3, equal 3 compiled epochs straight, bit for bit."""
-    train(make_config(train={"epochs": 3, "compile": True}), tmp_path / "straight")
-    train(make_config(train={"epochs": 2, "compile": True}), tmp_path / "resumed")
+    train(make_config(train={"epochs": 3, "compile": "on"}), tmp_path / "straight")
+    train(make_config(train={"epochs": 2, "compile": "on"}), tmp_path / "resumed")
     resume(tmp_path / "resumed", epochs=3)
     a = load_file(str(tmp_path / "straight" / "last.safetensors"))
     b = load_file(str(tmp_path / "resumed" / "last.safetensors"))
@@ -326,7 +326,7 @@ def test_compile_failure_is_one_clear_error_and_leaves_no_run(make_config, tmp_p
 
     monkeypatch.setattr(torch, "compile", broken_compile)
     with pytest.raises(VaekitError, match=r"^--compile: .*No working C\+\+ compiler.*without"):
-        train(make_config(train={"compile": True}), tmp_path / "r")
+        train(make_config(train={"compile": "on"}), tmp_path / "r")
     assert not (tmp_path / "r").exists()
 
 

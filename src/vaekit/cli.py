@@ -91,6 +91,16 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
                     kwargs["metavar"] = METAVARS.get(
                         (section, f.name), "N" if base is int else "X" if base is float else "NAME"
                     )
+            if (section, f.name) == ("train", "compile"):
+                # --compile alone still means on, and --no-compile off, as before auto
+                kwargs.update(nargs="?", const="on", metavar="{auto,on,off}")
+                group.add_argument(
+                    "--no-compile",
+                    dest=kwargs["dest"],
+                    action="store_const",
+                    const="off",
+                    help="the same as --compile off",
+                )
             group.add_argument(option_name(section, f.name), **kwargs)
 
 

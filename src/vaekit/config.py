@@ -277,15 +277,18 @@ class TrainConfig:
         help="where to train: auto picks cuda when a GPU is available, else cpu",
     )
     precision: str = _opt(
-        "fp32",
-        choices=("fp32", "bf16"),
+        "auto",
+        choices=("auto", "fp32", "bf16"),
         help="bf16: matrix products in bfloat16 (autocast; likelihoods stay float32): faster on "
-        "GPUs and on CPUs with AVX512-BF16 or AMX",
+        "GPUs and on CPUs with AVX512-BF16 or AMX; auto: bf16 where the device has bf16 matrix "
+        "units and the step's products are large enough to gain, else fp32 (recorded in the run)",
     )
-    compile: bool = _opt(
-        False,
-        help="compile the training step with torch.compile: one-off compile of some seconds, "
-        "then faster steps (most with --precision bf16)",
+    compile: str = _opt(
+        "auto",
+        choices=("auto", "on", "off"),
+        help="compile the training step with torch.compile: a one-off compile of 10-25 s, then "
+        "faster steps; auto: on when a compiler exists and the run is long enough to repay it "
+        "(recorded in the run)",
     )
 
 
@@ -314,9 +317,9 @@ class RunConfig:
         if self.model.beta is not None:
             parts.append(f"beta {self.model.beta:g}")
         parts.append(f"seed {t.seed}")
-        if t.precision != "fp32":
+        if t.precision == "bf16":  # a run records auto resolved
             parts.append(t.precision)
-        if t.compile:
+        if t.compile == "on":
             parts.append("compiled")
         if t.init_from:
             parts.append(f"started from {t.init_from}")
@@ -342,6 +345,7 @@ class RunConfig:
             raw = _upgrade_format_1(raw, where)
         elif fmt != FORMAT_VERSION:
             raise fail(where, f"config format {fmt!r} is not supported (expected {FORMAT_VERSION})")
+        raw = _upgrade_boolean_compile(raw)
         sections = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
         unknown = sorted(set(raw) - set(sections))
         if unknown:
@@ -356,6 +360,14 @@ class RunConfig:
 
             schema_from_dict(parts["data"].schema, where)  # refuse a damaged one on loading
         return cls(**parts)
+
+
+def _upgrade_boolean_compile(raw: dict[str, Any]) -> dict[str, Any]:
+    """Runs before ``compile: auto`` recorded ``train.compile`` as true/false: on/off now."""
+    train = raw.get("train")
+    if isinstance(train, dict) and isinstance(train.get("compile"), bool):
+        return {**raw, "train": {**train, "compile": "on" if train["compile"] else "off"}}
+    return raw
 
 
 def _upgrade_format_1(raw: dict[str, Any], where: object) -> dict[str, Any]:

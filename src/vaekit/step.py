@@ -15,7 +15,9 @@ without a host sync. Two implementations (``training_step`` picks):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from collections.abc import Callable
 
 import torch
@@ -43,11 +45,20 @@ def training_step(
     device: torch.device,
     noise_gen: torch.Generator,
     main: bool = True,
+    fallback: bool = False,
 ) -> TrainingStep | CompiledStep:
-    """The step ``fit`` runs: ``CompiledStep`` for ``--compile`` in one process, else
-    ``TrainingStep``."""
-    if opts.compile and trainer is model:
-        return CompiledStep(model, optimizer, opts, device, noise_gen, main)
+    """The step ``fit`` runs: ``CompiledStep`` for ``--compile on`` in one process, else
+    ``TrainingStep``. ``fallback`` (compile chosen by auto, not by the user): if torch.compile
+    fails, train eagerly instead of stopping."""
+    if opts.compile == "on" and trainer is model:
+        eager = None
+        if fallback:
+            eager_opts = dataclasses.replace(opts, compile="off")
+
+            def eager() -> TrainingStep:
+                return TrainingStep(model, trainer, optimizer, eager_opts, device, noise_gen, main)
+
+        return CompiledStep(model, optimizer, opts, device, noise_gen, main, eager)
     return TrainingStep(model, trainer, optimizer, opts, device, noise_gen, main)
 
 
@@ -75,7 +86,8 @@ class TrainingStep:
         self.noise_gen = noise_gen
         self.params = list(model.parameters())
         self.clip_grad = opts.clip_grad
-        self.loss = compiled_loss(trainer, device, main) if opts.compile else eager_loss(trainer)
+        compiled = opts.compile == "on"
+        self.loss = compiled_loss(trainer, device, main) if compiled else eager_loss(trainer)
         self.autocast = torch.autocast(
             device.type, torch.bfloat16, enabled=opts.precision == "bf16"
         )
@@ -127,7 +139,10 @@ class CompiledStep:
         device: torch.device,
         noise_gen: torch.Generator,
         main: bool = True,
+        eager: Callable[[], TrainingStep] | None = None,
     ) -> None:
+        """``eager`` (given when auto chose to compile) builds the eager step that takes over if
+        torch.compile fails at the first step."""
         group = optimizer.param_groups[0]
         if group["weight_decay"] or group["amsgrad"] or group["maximize"]:
             raise VaekitError("--compile: the compiled step implements plain Adam only")
@@ -143,10 +158,20 @@ class CompiledStep:
                 state["step"] = torch.zeros((), dtype=torch.float32, device=p.device)
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-        self.lr = torch.tensor(group["lr"], dtype=torch.float32, device=device)
+        # Adam's step size and bias correction, the same for every parameter: computed here
+        # once per step (in double, as the fused kernel does) and handed to the graph as
+        # tensors, not recomputed for every element of every weight (pow in the inner loop
+        # made the generated update 3x slower than torch's fused Adam).
+        self.betas = group["betas"]
+        self.steps_done = max(int(optimizer.state[p]["step"]) for p in self.params)
+        self.step_size = torch.zeros((), dtype=torch.float32, device=device)
+        self.bias2_sqrt = torch.zeros((), dtype=torch.float32, device=device)
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=device)
         update = whole_step(model, names, group, opts, device)
         self.update = _compile_once(update, main)
+        self.eager = eager
+        self.fallen_back: TrainingStep | None = None
+        self.main = main
 
     def __call__(
         self,
@@ -157,8 +182,36 @@ class CompiledStep:
     ) -> LossTerms:
         """Train on ``batch`` (with its ``condition`` for a conditional model); add
         [loss x B, sum of recon, sum of KL] to ``totals`` (float64)."""
+        if self.fallen_back is not None:
+            return self.fallen_back(batch, beta, totals, condition)
+        if self.eager is None:
+            return self._step(batch, beta, totals, condition)
+        before = self.noise_gen.get_state()  # the first call compiles: it may fail
+        try:
+            terms = self._step(batch, beta, totals, condition)
+        except VaekitError as err:
+            self.noise_gen.set_state(before)  # the eager step draws this batch's noise again
+            self.fallen_back = self.eager()
+            self.fallen_back.nonfinite = self.nonfinite  # the flag fit reads, shared
+            if self.main:
+                log(f"note: {err}".replace("; train without --compile", "") + "; training eagerly")
+            return self.fallen_back(batch, beta, totals, condition)
+        self.eager = None  # compiled: no fallback needed from here on
+        return terms
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the steps run compiled (False after a fallback to the eager step)."""
+        return self.fallen_back is None
+
+    def _step(self, batch, beta, totals, condition) -> LossTerms:
         noise = self.model.draw_noise(batch, self.noise_gen)  # as TrainingStep draws it
-        self.lr.fill_(self.optimizer.param_groups[0]["lr"])  # the schedule's, without recompiling
+        # the lr schedule's rate at this step, and the bias corrections, without recompiling
+        self.steps_done += 1
+        beta1, beta2 = self.betas
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.step_size.fill_(lr / (1 - beta1**self.steps_done))
+        self.bias2_sqrt.fill_(math.sqrt(1 - beta2**self.steps_done))
         states = [self.optimizer.state[p] for p in self.params]
         terms, nonfinite = self.update(
             self.params,
@@ -168,7 +221,8 @@ class CompiledStep:
             batch,
             noise,
             torch.tensor(beta, device=self.device),
-            self.lr,
+            self.step_size,
+            self.bias2_sqrt,
             condition,
         )
         self.nonfinite |= nonfinite
@@ -179,7 +233,8 @@ class CompiledStep:
 def whole_step(
     model: Autoencoder, names: list[str], group: dict, opts: TrainConfig, device: torch.device
 ) -> Callable:
-    """update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr, condition) ->
+    """update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, step_size, bias2_sqrt,
+    condition) ->
     (LossTerms, non-finite flag): one training step as a function of tensors, for
     torch.compile."""
     beta1, beta2 = group["betas"]
@@ -195,7 +250,9 @@ def whole_step(
             terms = functional_call(model, weights, (x,), options)
         return terms.loss, (terms.recon.detach(), terms.kl.detach())
 
-    def update(params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, lr, condition):
+    def update(
+        params, exp_avgs, exp_avg_sqs, steps, x, noise, beta, step_size, bias2_sqrt, condition
+    ):
         grads, (loss, (recon, kl)) = grad_and_value(loss_of, has_aux=True)(
             params, x, noise, beta, condition
         )
@@ -214,8 +271,8 @@ def whole_step(
                 step.add_(1)
                 exp_avg.lerp_(grad, 1 - beta1)
                 exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-                denom = exp_avg_sq.sqrt() / (1 - beta2**step).sqrt() + eps
-                param.sub_(lr / (1 - beta1**step) * exp_avg / denom)
+                denom = exp_avg_sq.sqrt() / bias2_sqrt + eps
+                param.sub_(step_size * exp_avg / denom)
         return LossTerms(loss=loss.detach(), recon=recon, kl=kl), nonfinite
 
     return update

@@ -57,7 +57,8 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
             "log p(x) (nats)",
             "–"
             if ll is None
-            else f"{ll['mean']:.3f} ± {figure(ll['stderr'])}  (K = {ll['k']} importance samples)",
+            else f"{ll['mean']:.3f} ± {figure(ll['stderr'])}  (K = {ll['k']} importance samples"
+            f"{', bf16' if ll.get('precision') == 'bf16' else ''})",
         ),
         ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
         ("recon MSE", figure(e["mse"], ".4f")),

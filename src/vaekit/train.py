@@ -44,6 +44,7 @@ from vaekit.progress import ProgressBar, log
 from vaekit.runs import CHECKPOINT
 from vaekit.samplers import CodeSampler
 from vaekit.signals import StopOnSignal
+from vaekit.speed import resolve_speed
 from vaekit.step import build_optimizer, training_step
 
 CHECK_EVERY = 50  # steps between host reads of the non-finite flag
@@ -78,6 +79,9 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
         if config.train.init_from:  # fine-tuning: checked before anything is written
             runs.load_weights(model, Path(config.train.init_from) / runs.WEIGHTS["best"])
         model = model.to(device)
+        auto_compiled = config.train.compile == "auto"
+        speed = choose_path(config, model, splits, device, cluster)
+        auto_compiled = auto_compiled and config.train.compile == "on"
         failure = None
         if cluster.main:  # only rank 0 writes; every rank learns whether it could
             try:
@@ -96,8 +100,12 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
                 f"{', bf16 matrix products' if config.train.precision == 'bf16' else ''}"
             )
             log(f"data: {splits.schema.describe()}")
+            if speed:
+                log(f"speed (auto): {speed}")
         try:
-            return _train_and_finish(model, splits, config, out, device, False, cluster)
+            return _train_and_finish(
+                model, splits, config, out, device, False, cluster, auto_compiled
+            )
         except TrainingInterrupted:
             raise
         except BaseException:
@@ -126,16 +134,21 @@ def resume(out: str | Path, epochs: int | None = None) -> runs.Run | None:
     try:
         torch.manual_seed(config.train.seed)
         model = build_model(config.model).to(device)
+        speed = choose_path(config, model, splits, device, cluster)  # for a hand-written "auto"
         if cluster.main:
             log(f"resuming {out} ({config.model.model} on {config.data.source}, {device})")
+            if speed:
+                log(f"speed (auto): {speed}")
             runs.remove_stale_temporaries(out)
         return _train_and_finish(model, splits, config, out, device, True, cluster)
     finally:
         leave(cluster)
 
 
-def _train_and_finish(model, splits, config, out, device, resuming, cluster) -> runs.Run | None:
-    history = fit(model, splits, config, out, device, resuming, cluster)
+def _train_and_finish(
+    model, splits, config, out, device, resuming, cluster, auto_compiled=False
+) -> runs.Run | None:
+    history = fit(model, splits, config, out, device, resuming, cluster, auto_compiled)
     if not cluster.main:
         return None  # rank 0 writes the summary, the sampler and the pictures
     score = "val_elbo" if model.probabilistic else "val_recon"
@@ -180,9 +193,12 @@ def fit(
     device: torch.device,
     resuming: bool = False,
     cluster: Cluster = Cluster(),  # noqa: B008 - frozen dataclass, safe as a default
+    auto_compiled: bool = False,
 ) -> list[dict[str, Any]]:
     """Train ``model``; under torchrun each rank takes its shard of every global batch of
-    ``batch_size x world`` examples (a last, partial global batch is dropped there)."""
+    ``batch_size x world`` examples (a last, partial global batch is dropped there).
+    ``auto_compiled``: ``--compile auto`` chose to compile, so a compile failure falls back to
+    the eager step (and config.json records it) instead of stopping the run."""
     streaming = isinstance(splits.train, StreamingDataset)
     if hasattr(model, "fit"):  # closed form (PCA): one pass, logged as one epoch
         if streaming:
@@ -256,7 +272,9 @@ def fit(
             "their last bits from run to run; import vaekit first, or set MKL_CBWR=AUTO"
         )
     uses_kl = config.model.model in KL_MODELS
-    train_step = training_step(model, trainer, optimizer, opts, device, noise_gen, cluster.main)
+    train_step = training_step(
+        model, trainer, optimizer, opts, device, noise_gen, cluster.main, auto_compiled
+    )
     loop = _Loop(
         model=model,
         optimizer=optimizer,
@@ -301,6 +319,9 @@ def fit(
                 runs.save_weights(model, best_file, {"epoch": str(epoch)})
             runs.save_weights(model, out / runs.WEIGHTS["last"], {"epoch": str(epoch)})
             state.epoch = epoch
+            if opts.compile == "on" and not getattr(train_step, "compiled", True):
+                opts.compile = "off"  # auto's compile failed: record the path the run took
+                runs.write_config(out, config)
             save_checkpoint(
                 out / CHECKPOINT, model, optimizer, generators, state, cluster.world, ranks
             )
@@ -495,6 +516,17 @@ def describe_likelihood(config: RunConfig) -> str:
     if config.model.model == "pca":
         return "linear-Gaussian decoder"
     return f"{config.model.likelihood} likelihood"
+
+
+def choose_path(
+    config: RunConfig, model: Autoencoder, splits: DataSplits, device: torch.device, cluster
+) -> str:
+    """Resolve ``--precision auto`` / ``--compile auto`` for this run (see vaekit.speed); the
+    log line saying why ("" when nothing was auto)."""
+    example, _ = first_examples(splits.train, 1)
+    c = splits.train.conditions
+    c = None if c is None else c[:1].to(device)
+    return resolve_speed(config, model, example, c, len(splits.train), device, cluster.world)
 
 
 def pick_device(name: str) -> torch.device:
