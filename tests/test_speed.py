@@ -68,6 +68,17 @@ def test_a_steps_flops_are_the_linear_layers_products():
     )
 
 
+def test_a_conv_steps_flops_are_torchs_count():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    config = RunConfig.from_dict({"model": {"input_shape": [1, 16, 16], "arch": "conv"}})
+    model = build_model(config.model)
+    x = torch.rand(1, 1, 16, 16)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x, noise=model.draw_noise(x, torch.Generator().manual_seed(0)))
+    assert step_gflop(model, x, None, batch=32) == 3 * 32 * counter.get_total_flops() / 1e9
+
+
 def test_a_run_records_the_resolved_choice_and_says_why(tmp_path, capsys):
     assert main(["train", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
     assert "speed (auto): fp32: a step's matrix products" in capsys.readouterr().err

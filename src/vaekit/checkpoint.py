@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from vaekit.adam import FusedAdam
 from vaekit.errors import fail
 from vaekit.records import NUMBER, check_fields
 from vaekit.tensorfiles import check_tensors, read_tensors, write_tensors
@@ -39,7 +40,7 @@ class TrainingState:
 def save_checkpoint(
     path: Path,
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: FusedAdam,
     generators: dict[str, torch.Generator],
     state: TrainingState,
     world: int = 1,
@@ -83,7 +84,7 @@ def save_checkpoint(
 def load_checkpoint(
     path: Path,
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: FusedAdam,
     generators: dict[str, torch.Generator],
     device: torch.device,
     rank: int = 0,
@@ -167,7 +168,7 @@ def _restore(
     tensors: dict[str, torch.Tensor],
     meta: dict[str, Any],
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: FusedAdam,
     generators: dict[str, torch.Generator],
 ) -> None:
     """Load weights, optimiser state and random states; a slot that does not match its

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 from torch.func import functional_call, grad_and_value
 
+from vaekit.adam import FusedAdam
 from vaekit.config import TrainConfig
 from vaekit.errors import VaekitError
 from vaekit.models import Autoencoder, LossTerms
@@ -32,15 +33,16 @@ from vaekit.progress import log
 LossFunction = Callable[[torch.Tensor, float, torch.Tensor | None, torch.Tensor | None], LossTerms]
 
 
-def build_optimizer(params: list[torch.nn.Parameter], opts: TrainConfig) -> torch.optim.Adam:
-    # Fused Adam: one kernel for the whole update instead of one per operation and tensor.
-    return torch.optim.Adam(params, lr=opts.lr, fused=True)
+def build_optimizer(params: list[torch.nn.Parameter], opts: TrainConfig) -> FusedAdam:
+    """Adam with ``--lr``: fused (one kernel for the whole update instead of one per operation
+    and tensor), without importing torch.optim's compiler machinery (see vaekit.adam)."""
+    return FusedAdam(params, lr=opts.lr)
 
 
 def training_step(
     model: Autoencoder,
     trainer: torch.nn.Module,
-    optimizer: torch.optim.Adam,
+    optimizer: FusedAdam,
     opts: TrainConfig,
     device: torch.device,
     noise_gen: torch.Generator,
@@ -74,7 +76,7 @@ class TrainingStep:
         self,
         model: Autoencoder,
         trainer: torch.nn.Module,
-        optimizer: torch.optim.Optimizer,
+        optimizer: FusedAdam,
         opts: TrainConfig,
         device: torch.device,
         noise_gen: torch.Generator,
@@ -134,7 +136,7 @@ class CompiledStep:
     def __init__(
         self,
         model: Autoencoder,
-        optimizer: torch.optim.Adam,
+        optimizer: FusedAdam,
         opts: TrainConfig,
         device: torch.device,
         noise_gen: torch.Generator,

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from vaekit import __version__, runs
+from vaekit.adam import FusedAdam
 from vaekit.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.config import KL_MODELS, NETWORK_MODELS, ModelConfig, RunConfig, TrainConfig
 from vaekit.data import (
@@ -339,7 +340,7 @@ class _Loop:
     ``batch_size x world`` (of which this rank takes its shard)."""
 
     model: Autoencoder
-    optimizer: torch.optim.Optimizer
+    optimizer: FusedAdam
     generators: dict[str, torch.Generator]
     train_step: Any
     config: RunConfig
