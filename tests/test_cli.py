@@ -288,3 +288,23 @@ def test_every_command_ends_with_two_examples_that_parse(words):
         assert argv[: len(words)] == list(words), line
         if words != ("data",):
             assert args.func is COMMANDS[words].get_default("func"), line
+
+
+def test_commands_that_draw_nothing_do_not_import_matplotlib(trained_run):
+    """matplotlib costs half a second of every command; only the ones that draw load it."""
+    probe = (
+        "import sys; from vaekit.cli import main; main(['--quiet', 'info', sys.argv[1]]); "
+        "print('matplotlib' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(trained_run)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_plot_names_the_command_line_lists_are_the_plotters():
+    from vaekit.plot_kinds import KINDS
+    from vaekit.plots import PLOTTERS
+
+    assert list(KINDS) == list(PLOTTERS)

@@ -30,6 +30,7 @@ from vaekit.config import (
 from vaekit.errors import TrainingInterrupted, VaekitError, fail
 from vaekit.files import save_array, save_arrays
 from vaekit.numerics import denormals_flushed
+from vaekit.plot_kinds import KINDS
 from vaekit.runs import EVALUATION
 from vaekit.summaries import (
     COMPARE_KEYS,
@@ -637,8 +638,6 @@ def _note_columns_not_generated(run) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vaekit.plots import KINDS  # listed in the plot command's one-line help
-
     parser = argparse.ArgumentParser(
         prog="vaekit", description="Variational autoencoders: train, sample, reconstruct, encode."
     )
@@ -877,8 +876,6 @@ def _info_options(sub: argparse.ArgumentParser) -> None:
 
 
 def _plot_options(sub: argparse.ArgumentParser) -> None:
-    from vaekit.plots import KINDS
-
     sub.add_argument(
         "kind", choices=KINDS, metavar="KIND", help="which picture: " + ", ".join(KINDS)
     )
