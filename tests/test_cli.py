@@ -308,3 +308,13 @@ def test_the_plot_names_the_command_line_lists_are_the_plotters():
     from vaekit.plots import PLOTTERS
 
     assert list(KINDS) == list(PLOTTERS)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(trained_run):
+    """`vaekit info RUN | head -1`: the pipe closes before vaekit writes; exit 0, stderr clean."""
+    command = [sys.executable, "-m", "vaekit", "info", str(trained_run)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # no reader: every write to stdout fails with EPIPE
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and stderr == ""

@@ -190,6 +190,8 @@ def test_report_of_a_table_run_has_the_synthetic_table_section(table_run):
     # The figures are in the section, not twice: the evaluation table leaves them out.
     assert text.count("<th>quality</th>") == 1
     assert _images(text) == len(sections(table_run)) + 2
+    # The samples picture would repeat marginals and pairs: a table's report leaves it out.
+    assert 'id="samples"' not in text and "marginals" in text
 
 
 def test_a_recorded_evaluation_without_figures_still_gets_the_pictures(table_run):

@@ -293,6 +293,14 @@ def cmd_decode(args: argparse.Namespace) -> None:
         _write_outputs(run, [decoded], ["decoded"], str(out), None, conditions)
 
 
+def _prior_words(model: ModelConfig) -> str:
+    """The VampPrior in words (empty for N(0, I); a conditional run's prior is said with its
+    condition)."""
+    if model.prior != "vamp":
+        return ""
+    return f"VampPrior, a mixture over {model.pseudo_inputs:,} learned pseudo-inputs"
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     run = _load(args)
     summary = run.summary
@@ -300,6 +308,7 @@ def cmd_info(args: argparse.Namespace) -> None:
     rows = [
         ("run", str(run.path)),
         ("model", run.config.model.model),
+        *([("prior", _prior_words(run.config.model))] if _prior_words(run.config.model) else []),
         ("parameters", f"{run.model.parameter_count():,}"),
         ("latent dim", str(run.config.model.latent_dim)),
         ("network", describe_network(run.config.model)),
@@ -1140,7 +1149,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vaekit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `vaekit info RUN | head`: the reader left; that is not an error
+        _quiet_stdout()
+        return 0
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush into the closed pipe cannot raise."""
+    import contextlib
+    import os
+
+    # stdout that is not a file (an embedding program's) is left as it is.
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

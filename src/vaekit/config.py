@@ -154,9 +154,13 @@ class ModelConfig:
     )
     prior: str = _opt(
         "standard",
-        choices=("standard", "conditional"),
+        choices=("standard", "conditional", "vamp"),
         models=KL_MODELS,
-        help="p(z): N(0, I), or (conditional runs) a learned N(mu(c), sigma(c)^2)",
+        help="p(z): N(0, I); (conditional runs) a learned N(mu(c), sigma(c)^2); or the "
+        "VampPrior, a mixture of the posteriors of learned pseudo-inputs",
+    )
+    pseudo_inputs: int = _opt(
+        500, minimum=1, models=KL_MODELS, help="the VampPrior's learned inputs (--prior vamp)"
     )
     input_shape: list[int] = _opt([], help="shape of one example, filled in from the data")
     condition_dim: int = _opt(0, minimum=0, help="numbers per example's condition, from the data")
@@ -181,8 +185,15 @@ class ModelConfig:
                 )
         if self.free_bits > 0 and self.posterior == "full":
             raise VaekitError(f"{name('free_bits')}: needs the diagonal posterior")
-        if self.prior == "conditional" and self.posterior == "full":
-            raise VaekitError(f"{name('prior')}: conditional needs the diagonal posterior")
+        if self.prior in ("conditional", "vamp") and self.posterior == "full":
+            raise VaekitError(f"{name('prior')}: {self.prior} needs the diagonal posterior")
+        if self.prior == "vamp" and self.free_bits > 0:
+            raise VaekitError(
+                f"{name('free_bits')}: free bits need a KL per latent dimension, which the "
+                "VampPrior (a mixture) has not; leave it out, or use --prior standard"
+            )
+        if self.prior != "vamp" and ("pseudo_inputs" in explicit or self.pseudo_inputs != 500):
+            raise VaekitError(f"{name('pseudo_inputs')}: only with --prior vamp")
 
     def resolved_beta(self) -> float:
         """The KL weight in force when the schedule is at full strength."""

@@ -87,6 +87,60 @@ class DiagonalGaussian:
         return self.kl_per_dim().sum(-1)  # (B,)
 
 
+class VampMixture:
+    """The VampPrior (Tomczak & Welling 2018): p(z) = (1/K) sum_k N(z; mean_k, diag
+    exp(logvar_k)), the encoder's posteriors of K learned pseudo-inputs, equally weighted.
+    Its KL to a posterior has no closed form: the loss estimates it at the drawn code."""
+
+    def __init__(self, mean: torch.Tensor, logvar: torch.Tensor) -> None:
+        self.mean = mean  # (K, Z)
+        self.logvar = logvar  # (K, Z)
+
+    @property
+    def std(self) -> torch.Tensor:
+        return torch.exp(0.5 * self.logvar)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) for codes (..., Z), in float32 also under bf16 autocast. Each component's
+        quadratic form is expanded into matrix products, (..., Z) @ (Z, K), so no (..., K, Z)
+        tensor is built (the IWAE's 50 draws x batch x 500 components would take GBs)."""
+        with torch.autocast(z.device.type, enabled=False):
+            z, mean, logvar = z.float(), self.mean.float(), self.logvar.float()
+            precision = torch.exp(-logvar)  # (K, Z)
+            quad = (
+                (z * z) @ precision.T
+                - 2 * z @ (mean * precision).T
+                + (mean.pow(2) * precision).sum(-1)
+            )  # (..., K): sum_d (z_d - mean_kd)^2 / var_kd
+            log_parts = -0.5 * (quad + logvar.sum(-1) + z.shape[-1] * LOG_2PI)
+            return log_parts.logsumexp(-1) - math.log(len(mean))
+
+    def draw(self, eps: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Codes z ~ p(z) (n, Z) from eps ~ N(0, I) (n, Z): each from a component chosen
+        uniformly (drawn with ``generator`` where it lives, like the codes' noise)."""
+        where = generator.device if generator is not None else eps.device
+        pick = torch.randint(len(self.mean), (len(eps),), generator=generator, device=where)
+        pick = pick.to(eps.device)
+        return self.mean[pick] + self.std[pick] * eps
+
+    def kl_per_dim(
+        self, posterior: DiagonalGaussian, generator: torch.Generator | None = None, rows: int = 256
+    ) -> torch.Tensor:
+        """(B, Z) one-draw estimates of KL(q_d || p_d) per latent dimension, p_d this mixture's
+        marginal in dimension d (for latent health: the mixture does not factorise, so these
+        need not sum to the KL)."""
+        out = []
+        for start in range(0, len(posterior.mean), rows):
+            mean = posterior.mean[start : start + rows]
+            logvar = posterior.logvar[start : start + rows]
+            z = mean + torch.exp(0.5 * logvar) * _standard_normal(mean, None, generator)
+            log_q = -0.5 * ((z - mean).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI)
+            diff = z.unsqueeze(-1) - self.mean.T  # (rows, Z, K)
+            log_parts = -0.5 * (diff.pow(2) * torch.exp(-self.logvar.T) + self.logvar.T + LOG_2PI)
+            out.append(log_q - (log_parts.logsumexp(-1) - math.log(len(self.mean))))
+        return torch.cat(out)
+
+
 class FullGaussian:
     """q(z|x) = N(mean, L L^T) with L lower-triangular, positive diagonal (a Cholesky factor)."""
 

@@ -216,7 +216,8 @@ def diagnose(model: Autoencoder, stats: dict, elbo: dict | None, beta: float | N
         return notes
     if stats["kl_per_dim"] is None:
         return notes
-    learned_prior = model.config.prior != "standard"  # codes follow p(z|c), not N(0, I)
+    learned_prior = model.config.prior != "standard"  # codes follow it, not N(0, I)
+    prior_name = "VampPrior" if model.config.prior == "vamp" else "prior p(z|c)"
     total_kl = sum(stats["kl_per_dim"])
     if active == 0 or total_kl < 0.5:
         notes.append(
@@ -249,7 +250,7 @@ def diagnose(model: Autoencoder, stats: dict, elbo: dict | None, beta: float | N
         notes.append(
             f"Healthy: {active} of {z} dimensions active, KL {total_kl:.1f} nats, "
             + (
-                "codes follow the learned prior p(z|c) (the check against N(0, I) does not apply)."
+                f"codes follow the learned {prior_name} (the check against N(0, I) does not apply)."
                 if learned_prior
                 else "aggregate posterior close to N(0, I)."
             )

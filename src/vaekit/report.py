@@ -112,9 +112,12 @@ SYNTHETIC_PICTURES = [
 
 
 def sections(run) -> list[tuple[str, str, str]]:
-    """The plot sections of ``run``'s report: every run's, and a conditional run's own where
-    they can be drawn (one categorical condition)."""
+    """The plot sections of ``run``'s report: every run's (a table run's samples are its
+    synthetic-table section's), and a conditional run's own where they can be drawn (one
+    categorical condition)."""
     chosen = list(SECTIONS)
+    if run.kind == "table":  # the synthetic-table section's marginals and pairs show it, scored
+        chosen = [section for section in chosen if section[0] != "samples"]
     conditions = run.schema.conditions
     one_category = len(conditions) == 1 and conditions[0].kind in ("categorical", "binary")
     if run.model.conditional and one_category:

@@ -38,6 +38,11 @@ def build_model(config: ModelConfig) -> Autoencoder:
             "--condition: pca has no conditional form; use any other model (vae, beta-vae, "
             "iwae, noisy-ae, ae, sparse-ae, denoising-ae)"
         )
+    if config.prior == "vamp" and config.condition_dim:
+        raise VaekitError(
+            "--prior vamp: not for a conditional run (its pseudo-inputs carry no condition); "
+            "use --prior conditional or standard"
+        )
     if config.prior == "conditional" and not config.condition_dim:
         raise VaekitError("--prior conditional: needs a conditional run (--condition COLUMN)")
     return MODELS[config.model](config)

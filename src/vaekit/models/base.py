@@ -28,6 +28,7 @@ from vaekit.distributions import (
     DiagonalGaussian,
     Gaussian,
     PerColumn,
+    VampMixture,
     sample_prior,
 )
 from vaekit.errors import VaekitError
@@ -186,8 +187,9 @@ class Autoencoder(nn.Module):
         """q(z|x[, c]): a distribution over codes with ``.mean`` (B, Z)."""
         raise NotImplementedError
 
-    def prior(self, condition: torch.Tensor | None = None) -> DiagonalGaussian | None:
-        """A learned p(z|c) for conditions (B, C); None where the prior is N(0, I)."""
+    def prior(self, condition: torch.Tensor | None = None) -> DiagonalGaussian | VampMixture | None:
+        """A learned p(z|c) for conditions (B, C), the VampPrior's mixture, or None where the
+        prior is N(0, I)."""
         return None
 
     @torch.no_grad()
@@ -214,11 +216,16 @@ class Autoencoder(nn.Module):
         generator: torch.Generator | None = None,
         condition: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """n codes z ~ p(z[|c]) (n, Z): N(0, I), or the learned p(z|c) for conditions (n, C)."""
+        """n codes z ~ p(z[|c]) (n, Z): N(0, I), the learned p(z|c) for conditions (n, C), or
+        the VampPrior's mixture."""
         self.check_condition(condition, n)
         eps = sample_prior(n, self.latent_dim, device=self.device, generator=generator)
         prior = self.prior(condition)
-        return eps if prior is None else prior.mean + prior.std * eps
+        if prior is None:
+            return eps
+        if isinstance(prior, VampMixture):
+            return prior.draw(eps, generator)
+        return prior.mean + prior.std * eps
 
     def parameter_count(self) -> int:
         """The number of trained numbers in the model."""

@@ -11,6 +11,10 @@ values of one class rather than classes of their own:
 Each is also a conditional VAE (Sohn et al. 2015) when built with ``condition_dim`` > 0:
 q(z|x, c), p(x|z, c), and the prior N(0, I) or, with ``prior="conditional"``, a learned
 p(z|c) = N(mu(c), diag sigma(c)^2), whose KL to the posterior has the same closed form.
+
+With ``prior="vamp"`` (unconditional models) the prior is the VampPrior (Tomczak & Welling
+2018): the mixture of the encoder's posteriors of ``pseudo_inputs`` learned inputs, whose KL
+term is estimated at the drawn code, log q(z|x) - log p(z).
 """
 
 from __future__ import annotations
@@ -21,7 +25,12 @@ import torch
 import torch.nn.functional as F
 
 from vaekit.config import ModelConfig
-from vaekit.distributions import DiagonalGaussian, FullGaussian, standard_normal_log_prob
+from vaekit.distributions import (
+    DiagonalGaussian,
+    FullGaussian,
+    VampMixture,
+    standard_normal_log_prob,
+)
 from vaekit.models.base import Autoencoder, LossTerms, full_precision
 from vaekit.nets import build_encoder, mlp
 from vaekit.objectives import iwae_bound, kl_penalty
@@ -51,31 +60,52 @@ class VAE(Autoencoder):
         self.build_decoder()
         if config.prior == "conditional":  # c -> (mean, log-variance) of p(z|c)
             self.prior_net = mlp(c.condition_dim, [PRIOR_HIDDEN], 2 * z)
+        if config.prior == "vamp":  # learned inputs whose posteriors make the prior
+            shape = self.input_shape
+            start = 0.5 if len(shape) == 3 else 0.0  # mid-grey images; a table's column means
+            self.pseudo_inputs = torch.nn.Parameter(
+                start + 0.1 * torch.randn(c.pseudo_inputs, *shape)
+            )
         self.samples = config.k if config.model == "iwae" else 1
         if self.full:
             rows, cols = torch.tril_indices(z, z)
             self.register_buffer("tril_rows", rows, persistent=False)
             self.register_buffer("tril_cols", cols, persistent=False)
 
-    def prior(self, condition: torch.Tensor | None = None) -> DiagonalGaussian | None:
-        """The learned p(z|c) (B, Z) for conditions (B, C); None: the prior is N(0, I)."""
+    def prior(self, condition: torch.Tensor | None = None) -> DiagonalGaussian | VampMixture | None:
+        """The learned p(z|c) (B, Z) for conditions (B, C), the VampPrior's mixture (K, Z), or
+        None: the prior is N(0, I)."""
+        if hasattr(self, "pseudo_inputs"):
+            components = self.encode(self.pseudo_inputs)
+            return VampMixture(components.mean, components.logvar)
         if not hasattr(self, "prior_net"):
             return None
         mean, logvar = full_precision(self.prior_net(condition)).chunk(2, dim=-1)
         return DiagonalGaussian(mean, logvar)
 
-    def _prior_log_prob(self, z: torch.Tensor, prior: DiagonalGaussian | None) -> torch.Tensor:
+    def _prior_log_prob(self, z: torch.Tensor, prior) -> torch.Tensor:
         return standard_normal_log_prob(z) if prior is None else prior.log_prob(z)
 
     def kl_per_dim(self, posterior, condition: torch.Tensor | None = None) -> torch.Tensor:
         """(B, Z) KL(q(z|x, c) || p(z|c)) per latent dimension: to N(0, I), or to the learned
         conditional prior."""
         prior = self.prior(condition)
+        if isinstance(prior, VampMixture):  # estimated, with a fixed seed: a stable diagnosis
+            generator = torch.Generator(posterior.mean.device).manual_seed(0)
+            return prior.kl_per_dim(posterior, generator)
         return posterior.kl_per_dim() if prior is None else posterior.kl_per_dim(prior)
 
-    def _kl(self, posterior, prior: DiagonalGaussian | None) -> torch.Tensor:
+    def kl_estimate(self, posterior, prior: VampMixture, z: torch.Tensor) -> torch.Tensor:
+        """log q(z|x) - log p(z) at codes z (..., B, Z): the one-draw estimate of KL(q || p)
+        for a prior without a closed-form KL (the VampPrior); unbiased over z ~ q."""
+        return posterior.log_prob(z) - prior.log_prob(z)
+
+    def _kl(self, posterior, prior, z: torch.Tensor) -> torch.Tensor:
+        """(B,) KL(q || p): closed form, or estimated at the drawn codes z for the VampPrior."""
         if prior is None:
             return posterior.kl_to_standard_normal()
+        if isinstance(prior, VampMixture):
+            return self.kl_estimate(posterior, prior, z)
         return posterior.kl_per_dim(prior).sum(-1)
 
     def encode(
@@ -128,7 +158,7 @@ class VAE(Autoencoder):
             return self._iwae_loss(x, posterior, prior, beta, noise, condition)
         z = posterior.rsample(noise=noise)  # (B, Z)
         recon = -self.decode(z, condition).log_prob(x)  # (B,)
-        kl = self._kl(posterior, prior)  # (B,)
+        kl = self._kl(posterior, prior, z)  # (B,)
         free_bits = self.config.free_bits
         # Free bits need the diagonal posterior, whose per-dimension KL takes either prior.
         penalty = kl if free_bits <= 0 else kl_penalty(posterior.kl_per_dim(prior), free_bits)
@@ -140,7 +170,8 @@ class VAE(Autoencoder):
         log_ratio = posterior.log_prob(z) - self._prior_log_prob(z, prior)  # (K, B)
         bound = iwae_bound(log_px_z - beta * log_ratio)  # (B,)
         # The parts reported are the K-sample ELBO's: the mean over samples of each term.
-        return LossTerms(loss=-bound.mean(), recon=-log_px_z.mean(0), kl=self._kl(posterior, prior))
+        kl = self._kl(posterior, prior, z[0])
+        return LossTerms(loss=-bound.mean(), recon=-log_px_z.mean(0), kl=kl)
 
     @torch.no_grad()
     def elbo(
@@ -152,7 +183,8 @@ class VAE(Autoencoder):
         """(B,) single-sample ELBO estimate (beta = 1); of log p(x|c) for a conditional model."""
         posterior = self.encode(x, condition)
         z = posterior.rsample(generator=generator)
-        return self.decode(z, condition).log_prob(x) - self._kl(posterior, self.prior(condition))
+        kl = self._kl(posterior, self.prior(condition), z)
+        return self.decode(z, condition).log_prob(x) - kl
 
     @torch.no_grad()
     def log_likelihood(
