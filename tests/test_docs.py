@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -39,24 +40,53 @@ def test_every_skipped_block_says_why():
             assert reason is None or len(reason.split()) >= 2, (page.name, block[:60])
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_command_blocks_run(page, tmp_path):
-    """The blocks of one page run in order in one empty folder (a block may use the runs an
-    earlier one trained), with vaekit and this Python first on the PATH."""
-    blocks = [block for block, reason in _blocks(page) if reason is None]
-    if not blocks:
-        pytest.skip(f"{page.name} has no block the tests run")
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    for block in blocks:
+def _run_page(page: Path, folder: Path) -> str | None:
+    """The blocks of ``page`` in order in one empty folder (a block may use the runs an earlier
+    one trained), with vaekit and this Python first on the PATH; what failed, or None."""
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        # Two pages run at once on a 2-core machine: one thread each, not two oversubscribed.
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    for block, reason in _blocks(page):
+        if reason is not None:
+            continue
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", block],
-            cwd=tmp_path,
+            cwd=folder,
             env=env,
             capture_output=True,
             text=True,
             timeout=600,
         )
-        assert done.returncode == 0, f"{page.name}:\n{block}\n{done.stderr[-3000:]}"
+        if done.returncode != 0:
+            return f"{page.name}:\n{block}\n{done.stderr[-3000:]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def page_runs(tmp_path_factory):
+    """Every page's blocks, started together on first use, two pages at a time (they are
+    mostly process start-up, which one core does alone); the longest page first."""
+    pages = [page for page in PAGES if any(reason is None for _, reason in _blocks(page))]
+    pages.sort(key=lambda page: -len(page.read_text()) if page.name != "README.md" else -1e9)
+    pool = ThreadPoolExecutor(max_workers=2)
+    runs = {
+        page: pool.submit(_run_page, page, tmp_path_factory.mktemp(page.stem)) for page in pages
+    }
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_command_blocks_run(page, page_runs):
+    """The blocks of one page run in order in one empty folder (see :func:`_run_page`)."""
+    if page not in page_runs:
+        pytest.skip(f"{page.name} has no block the tests run")
+    failure = page_runs[page].result()
+    assert failure is None, failure
 
 
 def test_the_api_page_is_current():
