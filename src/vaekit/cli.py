@@ -305,10 +305,11 @@ def cmd_info(args: argparse.Namespace) -> None:
     run = _load(args)
     summary = run.summary
     metrics = run.metrics
+    prior = _prior_words(run.config.model)
     rows = [
         ("run", str(run.path)),
         ("model", run.config.model.model),
-        *([("prior", _prior_words(run.config.model))] if _prior_words(run.config.model) else []),
+        *([("prior", prior)] if prior else []),
         ("parameters", f"{run.model.parameter_count():,}"),
         ("latent dim", str(run.config.model.latent_dim)),
         ("network", describe_network(run.config.model)),

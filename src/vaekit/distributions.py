@@ -133,12 +133,17 @@ class VampMixture:
         for start in range(0, len(posterior.mean), rows):
             mean = posterior.mean[start : start + rows]
             logvar = posterior.logvar[start : start + rows]
-            z = mean + torch.exp(0.5 * logvar) * _standard_normal(mean, None, generator)
-            log_q = -0.5 * ((z - mean).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI)
-            diff = z.unsqueeze(-1) - self.mean.T  # (rows, Z, K)
-            log_parts = -0.5 * (diff.pow(2) * torch.exp(-self.logvar.T) + self.logvar.T + LOG_2PI)
+            z = DiagonalGaussian(mean, logvar).rsample(generator=generator)  # (rows, Z)
+            log_q = _normal_log_density(z, mean, logvar)
+            # each dimension's density under every component: (rows, Z, K)
+            log_parts = _normal_log_density(z.unsqueeze(-1), self.mean.T, self.logvar.T)
             out.append(log_q - (log_parts.logsumexp(-1) - math.log(len(self.mean))))
         return torch.cat(out)
+
+
+def _normal_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mean, exp(logvar)) value by value (broadcast, not summed)."""
+    return -0.5 * ((z - mean).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI)
 
 
 class FullGaussian:
