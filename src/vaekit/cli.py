@@ -19,6 +19,7 @@ import numpy as np
 
 from vaekit import __version__, progress
 from vaekit.config import (
+    POSTERIOR_MODELS,
     DataConfig,
     ModelConfig,
     RunConfig,
@@ -301,14 +302,28 @@ def _prior_words(model: ModelConfig) -> str:
     return f"VampPrior, a mixture over {model.pseudo_inputs:,} learned pseudo-inputs"
 
 
+def _posterior_words(model: ModelConfig) -> str:
+    """q(z|x) in words where it is not the diagonal Gaussian (empty otherwise)."""
+    if model.model not in POSTERIOR_MODELS or model.posterior == "diagonal":
+        return ""
+    if model.posterior == "full":
+        return "full-covariance Gaussian (a Cholesky factor per example)"
+    return (
+        f"diagonal Gaussian through {model.flow_steps} inverse autoregressive flow steps "
+        f"({model.flow_hidden} hidden units each)"
+    )
+
+
 def cmd_info(args: argparse.Namespace) -> None:
     run = _load(args)
     summary = run.summary
     metrics = run.metrics
     prior = _prior_words(run.config.model)
+    posterior = _posterior_words(run.config.model)
     rows = [
         ("run", str(run.path)),
         ("model", run.config.model.model),
+        *([("posterior", posterior)] if posterior else []),
         *([("prior", prior)] if prior else []),
         ("parameters", f"{run.model.parameter_count():,}"),
         ("latent dim", str(run.config.model.latent_dim)),

@@ -90,9 +90,19 @@ class ModelConfig:
     )
     posterior: str = _opt(
         "diagonal",
-        choices=("diagonal", "full"),
+        choices=("diagonal", "full", "iaf"),
         models=POSTERIOR_MODELS,
-        help="q(z|x) covariance: diagonal, or full via a Cholesky factor",
+        help="q(z|x): diagonal Gaussian, full covariance via a Cholesky factor, or iaf: the "
+        "diagonal Gaussian through inverse autoregressive flow steps (Kingma et al. 2016)",
+    )
+    flow_steps: int = _opt(
+        2, minimum=1, models=POSTERIOR_MODELS, help="--posterior iaf: the flow's steps"
+    )
+    flow_hidden: int = _opt(
+        256,
+        minimum=1,
+        models=POSTERIOR_MODELS,
+        help="--posterior iaf: hidden units of each step's network and of the encoder's context",
     )
     logvar_clamp: float | None = _opt(
         None,
@@ -129,6 +139,19 @@ class ModelConfig:
         0.0, minimum=0.0, models=("beta-vae",), help="KL floor per latent dimension (nats)"
     )
     k: int = _opt(5, minimum=1, models=("iwae",), help="importance samples of the IWAE bound")
+    lower_latent_dim: int = _opt(
+        0,
+        minimum=0,
+        models=POSTERIOR_MODELS,
+        help="a second stochastic layer z1 of this many numbers between the code and the data "
+        "(Burda et al.'s two-layer model: --latent-dim 50 --lower-latent-dim 100); 0: one layer",
+    )
+    lower_hidden: list[int] = _opt(
+        [100, 100],
+        minimum=1,
+        models=POSTERIOR_MODELS,
+        help="two-layer models: MLP hidden widths between the two stochastic layers",
+    )
     l1: float = _opt(
         0.1, minimum=0.0, exclusive_min=True, models=("sparse-ae",), help="L1 weight on codes"
     )
@@ -184,9 +207,14 @@ class ModelConfig:
                     f"(it is for: {', '.join(models)}); leave it out or choose one of those"
                 )
         if self.free_bits > 0 and self.posterior == "full":
-            raise VaekitError(f"{name('free_bits')}: needs the diagonal posterior")
-        if self.prior in ("conditional", "vamp") and self.posterior == "full":
-            raise VaekitError(f"{name('prior')}: {self.prior} needs the diagonal posterior")
+            raise VaekitError(f"{name('free_bits')}: needs the diagonal or iaf posterior")
+        if self.prior == "conditional" and self.posterior == "full":
+            raise VaekitError(f"{name('prior')}: conditional needs the diagonal or iaf posterior")
+        if self.prior == "vamp" and self.posterior != "diagonal":
+            raise VaekitError(
+                f"{name('prior')}: vamp needs the diagonal posterior (its mixture is made of "
+                "the posteriors of the pseudo-inputs)"
+            )
         if self.prior == "vamp" and self.free_bits > 0:
             raise VaekitError(
                 f"{name('free_bits')}: free bits need a KL per latent dimension, which the "
@@ -194,6 +222,23 @@ class ModelConfig:
             )
         if self.prior != "vamp" and ("pseudo_inputs" in explicit or self.pseudo_inputs != 500):
             raise VaekitError(f"{name('pseudo_inputs')}: only with --prior vamp")
+        if self.lower_latent_dim:
+            if self.posterior != "diagonal":
+                raise VaekitError(
+                    f"{name('posterior')}: the two-layer model has diagonal Gaussian layers "
+                    "only; leave --posterior out"
+                )
+            if self.prior == "vamp":
+                raise VaekitError(
+                    f"{name('prior')}: vamp is for one-layer models; leave it out with "
+                    "--lower-latent-dim"
+                )
+        elif "lower_hidden" in explicit or self.lower_hidden != [100, 100]:
+            raise VaekitError(f"{name('lower_hidden')}: only with --lower-latent-dim")
+        for key, default in (("flow_steps", 2), ("flow_hidden", 256)):
+            given = key in explicit or getattr(self, key) != default
+            if given and self.posterior != "iaf":
+                raise VaekitError(f"{name(key)}: only with --posterior iaf")
 
     def resolved_beta(self) -> float:
         """The KL weight in force when the schedule is at full strength."""
@@ -215,6 +260,12 @@ class DataConfig:
         minimum=0.0,
         exclusive_min=True,
         help="share of the examples held out for validation (0 to 1)",
+    )
+    train_on_all: bool = _opt(
+        False,
+        help="train on the training and validation splits together (Burda et al.'s MNIST "
+        "protocol: all 60,000 training images); needs a source with a test split; validation "
+        "numbers are then on seen data, and the run keeps the last epoch's weights",
     )
     binarize: str = _opt(
         "none",

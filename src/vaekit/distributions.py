@@ -18,6 +18,12 @@ import torch.nn.functional as F
 LOG_2PI = math.log(2 * math.pi)
 
 
+def full_precision(t: torch.Tensor) -> torch.Tensor:
+    """Half-precision network outputs (bf16 autocast) back to float32 for the distributions;
+    float32 and float64 pass through unchanged."""
+    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
+
+
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I), summed over the last dimension."""
     return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
@@ -35,7 +41,7 @@ def sample_prior(
     return torch.randn(n, latent_dim, device=where, generator=generator).to(device)
 
 
-def _standard_normal(
+def standard_normal_noise(
     like: torch.Tensor, samples: int | None, generator: torch.Generator | None
 ) -> torch.Tensor:
     """eps ~ N(0, I) shaped like ``like``, with a leading ``samples`` dimension if given."""
@@ -43,7 +49,24 @@ def _standard_normal(
     return torch.randn(shape, device=like.device, dtype=like.dtype, generator=generator)
 
 
-class DiagonalGaussian:
+class ReparameterisedPosterior:
+    """A posterior with a closed-form density at any point: its draws' log q(z|x) is its
+    ``log_prob`` (a flow posterior knows the density at its own draws only, and shares just
+    :meth:`rsample_with_log_prob`)."""
+
+    def rsample_with_log_prob(
+        self,
+        samples: int | None = None,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised draw and its log q(z|x) (the interface a flow posterior, whose
+        density is known at its own draws only, shares)."""
+        z = self.rsample(samples, generator, noise)
+        return z, self.log_prob(z)
+
+
+class DiagonalGaussian(ReparameterisedPosterior):
     """q(z|x) = N(mean, diag(exp(logvar))), the encoder's output (Kingma & Welling 2014)."""
 
     def __init__(self, mean: torch.Tensor, logvar: torch.Tensor) -> None:
@@ -65,7 +88,7 @@ class DiagonalGaussian:
         Returns (B, Z), or (samples, B, Z) when ``samples`` is given; ``noise`` is eps drawn
         by the caller (of that shape).
         """
-        eps = _standard_normal(self.mean, samples, generator) if noise is None else noise
+        eps = standard_normal_noise(self.mean, samples, generator) if noise is None else noise
         return self.mean + self.std * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
@@ -134,19 +157,19 @@ class VampMixture:
             mean = posterior.mean[start : start + rows]
             logvar = posterior.logvar[start : start + rows]
             z = DiagonalGaussian(mean, logvar).rsample(generator=generator)  # (rows, Z)
-            log_q = _normal_log_density(z, mean, logvar)
+            log_q = normal_log_density(z, mean, logvar)
             # each dimension's density under every component: (rows, Z, K)
-            log_parts = _normal_log_density(z.unsqueeze(-1), self.mean.T, self.logvar.T)
+            log_parts = normal_log_density(z.unsqueeze(-1), self.mean.T, self.logvar.T)
             out.append(log_q - (log_parts.logsumexp(-1) - math.log(len(self.mean))))
         return torch.cat(out)
 
 
-def _normal_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def normal_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mean, exp(logvar)) value by value (broadcast, not summed)."""
     return -0.5 * ((z - mean).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI)
 
 
-class FullGaussian:
+class FullGaussian(ReparameterisedPosterior):
     """q(z|x) = N(mean, L L^T) with L lower-triangular, positive diagonal (a Cholesky factor)."""
 
     def __init__(self, mean: torch.Tensor, scale_tril: torch.Tensor) -> None:
@@ -165,7 +188,7 @@ class FullGaussian:
         noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """z = mean + L eps: covariance L L^T, differentiable in mean and L."""
-        eps = _standard_normal(self.mean, samples, generator) if noise is None else noise
+        eps = standard_normal_noise(self.mean, samples, generator) if noise is None else noise
         return self.mean + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
 
     def _log_det(self) -> torch.Tensor:

@@ -125,7 +125,8 @@ def latent_statistics(
     conditions: torch.Tensor | None = None,
 ) -> dict:
     """KL per latent dimension (to the model's prior), active units and the aggregate
-    posterior's moments.
+    posterior's moments; for a two-layer model these are the top layer's (the code), and
+    ``lower`` holds the lower layer's active units and KL per dimension.
 
     Active units (Burda et al. 2015): dimensions whose posterior mean varies across the data,
     Cov_x(E_q[z_d]) > 0.01. The aggregate posterior q(z) = E_x q(z|x) has per-dimension mean
@@ -134,13 +135,19 @@ def latent_statistics(
     """
     device = model.device
     means, variances, kls = [], [], []
+    lower: dict[str, list[torch.Tensor]] = {"mean": [], "kl_per_dim": []}
+    two_layer = hasattr(model, "lower_layer_statistics")
     for start in range(0, len(x), batch_size):
         c = condition_rows(conditions, start, batch_size, device)
-        posterior = model.encode(x[start : start + batch_size].to(device), c)
+        batch = x[start : start + batch_size].to(device)
+        posterior = model.encode(batch, c)
         means.append(posterior.mean.double().cpu())
         if hasattr(posterior, "kl_per_dim"):
             variances.append(torch.exp(posterior.logvar).double().cpu())
             kls.append(model.kl_per_dim(posterior, c).double().cpu())
+        if two_layer:
+            for key, value in model.lower_layer_statistics(batch, c).items():
+                lower[key].append(value.double().cpu())
     mu = torch.cat(means)
     activity = mu.var(0)
     stats = {
@@ -156,6 +163,13 @@ def latent_statistics(
     else:
         stats["kl_per_dim"] = None
         stats["aggregate_var"] = activity.tolist()
+    if two_layer:  # the lower stochastic layer z1 of a two-layer model
+        lower_activity = torch.cat(lower["mean"]).var(0)
+        stats["lower"] = {
+            "latent_dim": len(lower_activity),
+            "active_units": int((lower_activity > 0.01).sum()),
+            "kl_per_dim": torch.cat(lower["kl_per_dim"]).mean(0).tolist(),
+        }
     return stats
 
 
@@ -219,7 +233,15 @@ def diagnose(model: Autoencoder, stats: dict, elbo: dict | None, beta: float | N
     learned_prior = model.config.prior != "standard"  # codes follow it, not N(0, I)
     prior_name = "VampPrior" if model.config.prior == "vamp" else "prior p(z|c)"
     total_kl = sum(stats["kl_per_dim"])
-    if active == 0 or total_kl < 0.5:
+    lower_kl = sum(stats["lower"]["kl_per_dim"]) if stats.get("lower") else 0.0
+    if (active == 0 or total_kl < 0.5) and lower_kl >= 0.5:
+        notes.append(
+            f"The top layer z2 is unused (KL {total_kl:.2f} nats): the model codes the data in "
+            f"its lower layer z1 (KL {lower_kl:.2f} nats), common in two-layer VAEs; samples "
+            "still vary through z1, but codes of z2 (the explorer, decode) carry little. IWAE "
+            "training (--model iwae) activates more units (Burda et al. 2015)."
+        )
+    elif active == 0 or total_kl < 0.5:
         notes.append(
             f"Posterior collapse — latent code ignored: {active} of {z} dimensions active and "
             f"KL {total_kl:.2f} nats, so the decoder makes its outputs without using z. Lower "

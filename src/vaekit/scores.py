@@ -82,7 +82,7 @@ def _batched(
             terms = model.loss(batch, generator=generator, condition=c)
             out.append(terms.recon + terms.kl)
         else:
-            out.append(-model.decode(model.encode(batch, c).mean, c).log_prob(batch))
+            out.append(-model.reconstruction(batch, c).log_prob(batch))
     return torch.cat(out)
 
 

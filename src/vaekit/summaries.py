@@ -9,11 +9,22 @@ from vaekit.records import check_fields
 
 
 def describe_network(model: ModelConfig) -> str:
+    """The network in a few words, e.g. "mlp, hidden 400"; a two-layer model's stochastic
+    layers too."""
     if model.model == "pca":
         return "linear (closed-form PCA)"
     if model.arch == "conv":
-        return "conv, channels " + " ".join(map(str, model.channels))
-    return "mlp, hidden " + " ".join(map(str, model.hidden))
+        words = "conv, channels " + " ".join(map(str, model.channels))
+    else:
+        words = "mlp, hidden " + " ".join(map(str, model.hidden))
+    if model.lower_latent_dim:
+        words += (
+            f"; two stochastic layers, z1 {model.lower_latent_dim} (x side) and z2 "
+            f"{model.latent_dim} (the code), hidden "
+            + " ".join(map(str, model.lower_hidden))
+            + " between them"
+        )
+    return words
 
 
 def render_evaluation(result: dict) -> str:
@@ -70,6 +81,16 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
         ("aggregate mean", " ".join(f"{v:+.2f}" for v in lat["aggregate_mean"])),
         ("aggregate var", " ".join(f"{v:.2f}" for v in lat["aggregate_var"])),
     ]
+    if lat.get("lower"):
+        low = lat["lower"]
+        rows.insert(
+            rows.index(("recon MSE", figure(e["mse"], ".4f"))) + 1,
+            (
+                "lower layer z1",
+                f"{low['active_units']} of {low['latent_dim']} active, KL "
+                f"{sum(low['kl_per_dim']):.2f} nats (the rows below: the top layer z2)",
+            ),
+        )
     c = result["continuity"]
     if c:
         rows.append(

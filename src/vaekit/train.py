@@ -101,6 +101,12 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> runs.Run:
                 f"{', bf16 matrix products' if config.train.precision == 'bf16' else ''}"
             )
             log(f"data: {splits.schema.describe()}")
+            if config.data.train_on_all:
+                log(
+                    "--train-on-all: the validation examples are among the training ones, so "
+                    "val numbers are on seen data; the run keeps the last epoch's weights; "
+                    "evaluate on the test split"
+                )
             if speed:
                 log(f"speed (auto): {speed}")
         try:
@@ -154,7 +160,9 @@ def _train_and_finish(
         return None  # rank 0 writes the summary, the sampler and the pictures
     score = "val_elbo" if model.probabilistic else "val_recon"
     sign = 1 if model.probabilistic else -1
-    best = max(history, key=lambda row: sign * row[score])
+    # Under --train-on-all the validation rows are training rows: no selection, the last epoch.
+    chosen = history[-1] if config.data.train_on_all else None
+    best = chosen or max(history, key=lambda row: sign * row[score])
     summary = {
         "vaekit_version": __version__,
         "parameters": model.parameter_count(),
@@ -179,8 +187,9 @@ def _train_and_finish(
     fit_code_sampler(run, splits, config.train.seed)
     if splits.kind == "image":  # a table's pictures (marginals, pairs) are drawn on demand:
         write_pictures(run, splits)  # heat maps of rows took longer than a small table's fit
+    which = "last (validation seen in training)" if chosen else "best"
     log(
-        f"done: best {score.replace('_', ' ')} {best[score]:.3f} (epoch {best['epoch']}); "
+        f"done: {which} {score.replace('_', ' ')} {best[score]:.3f} (epoch {best['epoch']}); "
         f"run folder {out}"
     )
     return run
@@ -315,7 +324,8 @@ def fit(
             state.history.append(row)
             score = row["val_elbo"] if model.probabilistic else -row["val_recon"]
             best_file = out / runs.WEIGHTS["best"]
-            if score > state.best_score or not best_file.exists():
+            selecting = not config.data.train_on_all  # else validation rows were trained on
+            if score > state.best_score or not best_file.exists() or not selecting:
                 state.best_score = score
                 runs.save_weights(model, best_file, {"epoch": str(epoch)})
             runs.save_weights(model, out / runs.WEIGHTS["last"], {"epoch": str(epoch)})

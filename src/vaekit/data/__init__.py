@@ -209,6 +209,8 @@ def load_splits(config: DataConfig) -> DataSplits:
         indices = [np.arange(len(whole))[s] for s in raw.splits]
     else:
         indices = [rows.numpy() for rows in split(len(whole), config, raw.where)]
+    if config.train_on_all:
+        indices = _train_on_all(indices, raw.where)
     datasets = [whole.take(torch.as_tensor(rows)) for rows in indices]
     x = whole.x
     if config.binarize != "none":
@@ -228,6 +230,19 @@ def load_splits(config: DataConfig) -> DataSplits:
         table=raw.table,
         rows=indices if raw.table is not None else None,
     )
+
+
+def _train_on_all(indices: list[np.ndarray], where: object) -> list[np.ndarray]:
+    """The rows of train and validation together for training (validation kept, for
+    monitoring only), refused where no test split remains unseen."""
+    if len(indices) < 3:
+        raise fail(
+            where,
+            "--train-on-all: this source has no test split, so nothing would stay unseen for "
+            "evaluation; leave it out (it is for sources with train/validation/test splits, "
+            "such as mnist)",
+        )
+    return [np.sort(np.concatenate(indices[:2])), *indices[1:]]
 
 
 STREAM_ABOVE = 1 << 30  # .npy files larger than this are streamed under data.stream = "auto"

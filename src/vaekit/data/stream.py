@@ -236,6 +236,8 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
         raise fail(path, "--binarize static needs the data in memory: use dynamic or --stream off")
     if config.condition:
         raise fail(path, "--condition needs the data in memory: train with --stream off")
+    if config.train_on_all:
+        raise fail(path, "--train-on-all: a single .npy file has no test split to keep unseen")
     rows = NpyRows(path)
     # Column moments are needed unless the rows are images whatever their range (8-bit pixels).
     columns = classify(rows.shape, rows.dtype, lambda: False, str(path))[0] == "tabular"

@@ -1,7 +1,8 @@
 """The model family behind one interface (see :class:`vaekit.models.base.Autoencoder`).
 
 A model is one entry in :data:`MODELS`; variants that differ only in a number or an option
-(sparse/denoising AE, beta-VAE, IWAE, the noisy AE) share a class and differ in ``ModelConfig``.
+(sparse/denoising AE, beta-VAE, IWAE, the noisy AE) share a class and differ in ``ModelConfig``;
+a VAE with ``lower_latent_dim`` is the two-stochastic-layer :class:`TwoLayerVAE`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from vaekit.errors import VaekitError
 from vaekit.models.autoencoder import AE
 from vaekit.models.base import Autoencoder, LossTerms
 from vaekit.models.pca import PCA
+from vaekit.models.two_layer import TwoLayerVAE
 from vaekit.models.vae import VAE
 
 MODELS: dict[str, type[Autoencoder]] = {
@@ -45,7 +47,9 @@ def build_model(config: ModelConfig) -> Autoencoder:
         )
     if config.prior == "conditional" and not config.condition_dim:
         raise VaekitError("--prior conditional: needs a conditional run (--condition COLUMN)")
+    if config.lower_latent_dim:
+        return TwoLayerVAE(config)
     return MODELS[config.model](config)
 
 
-__all__ = ["MODELS", "AE", "PCA", "VAE", "Autoencoder", "LossTerms", "build_model"]
+__all__ = ["MODELS", "AE", "PCA", "VAE", "TwoLayerVAE", "Autoencoder", "LossTerms", "build_model"]

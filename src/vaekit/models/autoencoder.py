@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 
 from vaekit.config import ModelConfig
-from vaekit.distributions import PointMass
-from vaekit.models.base import Autoencoder, LossTerms, full_precision
+from vaekit.distributions import PointMass, full_precision
+from vaekit.models.base import Autoencoder, LossTerms
 from vaekit.nets import build_encoder
 
 

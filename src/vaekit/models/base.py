@@ -29,16 +29,11 @@ from vaekit.distributions import (
     Gaussian,
     PerColumn,
     VampMixture,
+    full_precision,
     sample_prior,
 )
 from vaekit.errors import VaekitError
 from vaekit.nets import build_decoder
-
-
-def full_precision(t: torch.Tensor) -> torch.Tensor:
-    """Half-precision network outputs (bf16 autocast) back to float32 for the distributions;
-    float32 and float64 pass through unchanged."""
-    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
 
 
 @dataclass
@@ -102,9 +97,10 @@ class Autoencoder(nn.Module):
 
     # -- the decoder and its likelihood, one implementation for every network model ---------
 
-    def build_decoder(self) -> None:
+    def build_decoder(self, latent_dim: int | None = None) -> None:
         """Create ``self.decoder`` for the config's network and likelihood (two numbers per
-        value for a learned-variance Gaussian, one otherwise)."""
+        value for a learned-variance Gaussian, one otherwise), reading ``latent_dim`` numbers
+        (the config's by default)."""
         params = 2 if self.config.likelihood in ("gaussian-learned", "per-column") else 1
         c = self.config
         if c.likelihood == "per-column":
@@ -118,7 +114,13 @@ class Autoencoder(nn.Module):
                     f"{self.input_size}"
                 )
         self.decoder = build_decoder(
-            c.arch, c.latent_dim, c.hidden, c.channels, self.input_shape, params, c.condition_dim
+            c.arch,
+            latent_dim or c.latent_dim,
+            c.hidden,
+            c.channels,
+            self.input_shape,
+            params,
+            c.condition_dim,
         )
         self.log_sigma = math.log(c.sigma)
 
@@ -192,10 +194,16 @@ class Autoencoder(nn.Module):
         prior is N(0, I)."""
         return None
 
+    def reconstruction(
+        self, x: torch.Tensor, condition: torch.Tensor | None = None
+    ) -> Bernoulli | Gaussian | PerColumn:
+        """p(x | z = E[z|x]): the decoder's distribution at the posterior mean."""
+        return self.decode(self.encode(x, condition).mean, condition)
+
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         """Decoder mean at the posterior mean: (B, *input_shape)."""
-        return self.decode(self.encode(x, condition).mean, condition).mean
+        return self.reconstruction(x, condition).mean
 
     @torch.no_grad()
     def sample(

@@ -29,9 +29,11 @@ from vaekit.distributions import (
     DiagonalGaussian,
     FullGaussian,
     VampMixture,
+    full_precision,
     standard_normal_log_prob,
 )
-from vaekit.models.base import Autoencoder, LossTerms, full_precision
+from vaekit.flows import IAF, FlowPosterior
+from vaekit.models.base import Autoencoder, LossTerms
 from vaekit.nets import build_encoder, mlp
 from vaekit.objectives import iwae_bound, kl_penalty
 
@@ -52,8 +54,12 @@ class VAE(Autoencoder):
         z = config.latent_dim
         self.fixed_sigma = config.model == "noisy-ae"
         self.full = config.posterior == "full" and not self.fixed_sigma
+        self.flowing = config.posterior == "iaf" and not self.fixed_sigma
         outputs = z if self.fixed_sigma else z + z * (z + 1) // 2 if self.full else 2 * z
         c = config
+        if self.flowing:  # the encoder also gives the flow its context h
+            outputs += c.flow_hidden
+            self.flow = IAF(z, c.flow_steps, c.flow_hidden, c.flow_hidden)
         self.encoder = build_encoder(
             c.arch, self.input_shape, c.hidden, c.channels, outputs, c.condition_dim
         )
@@ -90,28 +96,28 @@ class VAE(Autoencoder):
         """(B, Z) KL(q(z|x, c) || p(z|c)) per latent dimension: to N(0, I), or to the learned
         conditional prior."""
         prior = self.prior(condition)
-        if isinstance(prior, VampMixture):  # estimated, with a fixed seed: a stable diagnosis
+        if isinstance(prior, VampMixture) or isinstance(posterior, FlowPosterior):
+            # estimated, with a fixed seed: a stable diagnosis
             generator = torch.Generator(posterior.mean.device).manual_seed(0)
-            return prior.kl_per_dim(posterior, generator)
+            if isinstance(prior, VampMixture):
+                return prior.kl_per_dim(posterior, generator)
+            return posterior.kl_per_dim(prior, generator)
         return posterior.kl_per_dim() if prior is None else posterior.kl_per_dim(prior)
 
-    def kl_estimate(self, posterior, prior: VampMixture, z: torch.Tensor) -> torch.Tensor:
-        """log q(z|x) - log p(z) at codes z (..., B, Z): the one-draw estimate of KL(q || p)
-        for a prior without a closed-form KL (the VampPrior); unbiased over z ~ q."""
-        return posterior.log_prob(z) - prior.log_prob(z)
-
-    def _kl(self, posterior, prior, z: torch.Tensor) -> torch.Tensor:
-        """(B,) KL(q || p): closed form, or estimated at the drawn codes z for the VampPrior."""
+    def _kl(self, posterior, prior, z: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+        """(B,) KL(q || p): closed form, or, for the VampPrior and a flow posterior, which have
+        none, the one-draw estimate log q(z|x) - log p(z) at the drawn codes z (unbiased)."""
+        if isinstance(prior, VampMixture) or isinstance(posterior, FlowPosterior):
+            return log_q - self._prior_log_prob(z, prior)
         if prior is None:
             return posterior.kl_to_standard_normal()
-        if isinstance(prior, VampMixture):
-            return self.kl_estimate(posterior, prior, z)
         return posterior.kl_per_dim(prior).sum(-1)
 
     def encode(
         self, x: torch.Tensor, condition: torch.Tensor | None = None
-    ) -> DiagonalGaussian | FullGaussian:
-        """q(z|x[, c]): diagonal or full-covariance Gaussian over (B, Z) codes."""
+    ) -> DiagonalGaussian | FullGaussian | FlowPosterior:
+        """q(z|x[, c]): diagonal or full-covariance Gaussian over (B, Z) codes, or the diagonal
+        one through the IAF."""
         self.check_condition(condition, len(x))
         out = full_precision(self.encoder(x, condition))  # posterior parameters never in bf16
         z = self.latent_dim
@@ -126,9 +132,11 @@ class VAE(Autoencoder):
             diagonal = F.softplus(torch.diagonal(tril, dim1=-2, dim2=-1)) + 1e-4
             tril = torch.tril(tril, diagonal=-1) + torch.diag_embed(diagonal)
             return FullGaussian(mean, tril)
-        mean, logvar = out.chunk(2, dim=-1)  # (B, Z) each
+        mean, logvar = out[:, :z], out[:, z : 2 * z]  # (B, Z) each
         if self.config.logvar_clamp is not None:
             logvar = logvar.clamp(-self.config.logvar_clamp, self.config.logvar_clamp)
+        if self.flowing:
+            return FlowPosterior(DiagonalGaussian(mean, logvar), out[:, 2 * z :], self.flow)
         return DiagonalGaussian(mean, logvar)
 
     def draw_noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -156,21 +164,29 @@ class VAE(Autoencoder):
             noise = self.draw_noise(x, generator)
         if self.samples > 1:
             return self._iwae_loss(x, posterior, prior, beta, noise, condition)
-        z = posterior.rsample(noise=noise)  # (B, Z)
+        z, log_q = posterior.rsample_with_log_prob(noise=noise)  # (B, Z), (B,)
         recon = -self.decode(z, condition).log_prob(x)  # (B,)
-        kl = self._kl(posterior, prior, z)  # (B,)
+        kl = self._kl(posterior, prior, z, log_q)  # (B,)
         free_bits = self.config.free_bits
-        # Free bits need the diagonal posterior, whose per-dimension KL takes either prior.
-        penalty = kl if free_bits <= 0 else kl_penalty(posterior.kl_per_dim(prior), free_bits)
+        # Free bits need a KL per dimension: the diagonal posterior's closed form, or the flow's
+        # estimate split by dimension at the same draw.
+        penalty = kl
+        if free_bits > 0:
+            per_dim = (
+                posterior.kl_per_dim(prior, noise=noise)
+                if isinstance(posterior, FlowPosterior)
+                else posterior.kl_per_dim(prior)
+            )
+            penalty = kl_penalty(per_dim, free_bits)
         return LossTerms(loss=(recon + beta * penalty).mean(), recon=recon, kl=kl)
 
     def _iwae_loss(self, x, posterior, prior, beta, noise: torch.Tensor, condition) -> LossTerms:
-        z = posterior.rsample(self.samples, noise=noise)  # (K, B, Z)
+        z, log_q = posterior.rsample_with_log_prob(self.samples, noise=noise)  # (K, B, Z), (K, B)
         log_px_z = self.decode(z, condition).log_prob(x)  # (K, B)
-        log_ratio = posterior.log_prob(z) - self._prior_log_prob(z, prior)  # (K, B)
+        log_ratio = log_q - self._prior_log_prob(z, prior)  # (K, B)
         bound = iwae_bound(log_px_z - beta * log_ratio)  # (B,)
         # The parts reported are the K-sample ELBO's: the mean over samples of each term.
-        kl = self._kl(posterior, prior, z[0])
+        kl = self._kl(posterior, prior, z[0], log_q[0])
         return LossTerms(loss=-bound.mean(), recon=-log_px_z.mean(0), kl=kl)
 
     @torch.no_grad()
@@ -182,8 +198,8 @@ class VAE(Autoencoder):
     ) -> torch.Tensor:
         """(B,) single-sample ELBO estimate (beta = 1); of log p(x|c) for a conditional model."""
         posterior = self.encode(x, condition)
-        z = posterior.rsample(generator=generator)
-        kl = self._kl(posterior, self.prior(condition), z)
+        z, log_q = posterior.rsample_with_log_prob(generator=generator)
+        kl = self._kl(posterior, self.prior(condition), z, log_q)
         return self.decode(z, condition).log_prob(x) - kl
 
     @torch.no_grad()
@@ -203,11 +219,9 @@ class VAE(Autoencoder):
         prior = self.prior(condition)
         weights = []
         for start in range(0, k, chunk):
-            z = posterior.rsample(min(chunk, k - start), generator=generator)  # (k', B, Z)
+            z, log_q = posterior.rsample_with_log_prob(min(chunk, k - start), generator=generator)
             log_w = (
-                self.decode(z, condition).log_prob(x)
-                + self._prior_log_prob(z, prior)
-                - posterior.log_prob(z)
-            )  # (k', B)
+                self.decode(z, condition).log_prob(x) + self._prior_log_prob(z, prior) - log_q
+            )  # (k', B): z is (k', B, Z)
             weights.append(log_w)
         return iwae_bound(torch.cat(weights))
