@@ -163,3 +163,13 @@ def test_a_conditional_two_layer_run_trains_and_scores(tmp_path):
         main(["--quiet", "score", str(out), "--data", "penguins", "--out", str(tmp_path / "s.csv")])
         == 0
     )
+
+
+def test_the_log_variance_clamp_holds_both_posterior_layers():
+    model = _model(logvar_clamp=0.5)
+    with torch.no_grad():
+        for layer in (model.encoder.net[-1], model.upper_encoder[-1]):
+            layer.bias.fill_(3.0)  # log-variances far above the clamp
+    q1 = model.lower_posterior(torch.rand(4, 1, 8, 8))
+    q2 = model.upper_posterior(q1.mean)
+    assert q1.logvar.max() == 0.5 and q2.logvar.max() == 0.5

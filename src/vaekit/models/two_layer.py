@@ -66,11 +66,18 @@ class TwoLayerVAE(Autoencoder):
     def lower_posterior(self, x: torch.Tensor, condition=None) -> DiagonalGaussian:
         """q(z1|x[, c]) over (B, Z1)."""
         self.check_condition(condition, len(x))
-        return _gaussian(self.encoder(x, condition))
+        return self._clamped(_gaussian(self.encoder(x, condition)))
 
     def upper_posterior(self, z1: torch.Tensor, condition=None) -> DiagonalGaussian:
         """q(z2|z1[, c]) for z1 (..., B, Z1)."""
-        return _gaussian(run_mlp(self.upper_encoder, z1, condition))
+        return self._clamped(_gaussian(run_mlp(self.upper_encoder, z1, condition)))
+
+    def _clamped(self, posterior: DiagonalGaussian) -> DiagonalGaussian:
+        """``--logvar-clamp`` applied to a posterior layer, as the one-layer VAE applies it."""
+        limit = self.config.logvar_clamp
+        if limit is not None:
+            posterior.logvar = posterior.logvar.clamp(-limit, limit)
+        return posterior
 
     def lower_prior(self, z2: torch.Tensor, condition=None) -> DiagonalGaussian:
         """p(z1|z2[, c]) for z2 (..., B, Z2)."""
