@@ -43,8 +43,8 @@ class MaskedLinear(nn.Linear):
 
 
 class IAFStep(nn.Module):
-    """One flow step: a one-hidden-layer MADE of z (in the order ``order``) plus the context,
-    giving the shift m and gate s of every dimension."""
+    """One flow step: a one-hidden-layer MADE of z (in the dimensions' order, or the reverse
+    with ``reverse``) plus the context, giving the shift m and gate s of every dimension."""
 
     def __init__(self, latent_dim: int, hidden: int, context_dim: int, reverse: bool) -> None:
         super().__init__()

@@ -36,6 +36,19 @@ from vaekit.errors import VaekitError
 from vaekit.nets import build_decoder
 
 
+def code_noise(
+    x: torch.Tensor,
+    width: int,
+    samples: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """eps ~ N(0, I) for the reparameterised codes of a batch ``x``: (B, width), or
+    (samples, B, width) when ``samples`` is given, on x's device in its float dtype."""
+    shape = (len(x), width) if samples is None else (samples, len(x), width)
+    dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+    return torch.randn(shape, device=x.device, dtype=dtype, generator=generator)
+
+
 @dataclass
 class LossTerms:
     """Per-example parts of an objective, in nats: ``loss`` is what the optimiser minimises."""

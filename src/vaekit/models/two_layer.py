@@ -27,7 +27,7 @@ from vaekit.distributions import (
     sample_prior,
     standard_normal_log_prob,
 )
-from vaekit.models.base import Autoencoder, LossTerms
+from vaekit.models.base import Autoencoder, LossTerms, code_noise
 from vaekit.models.vae import PRIOR_HIDDEN
 from vaekit.nets import build_encoder, mlp, run_mlp
 from vaekit.objectives import iwae_bound, kl_penalty
@@ -51,6 +51,7 @@ class TwoLayerVAE(Autoencoder):
         c = config
         top, lower = c.latent_dim, c.lower_latent_dim
         self.lower_dim = lower
+        self.noise_width = lower + top  # one eps per number of z1 and z2
         self.encoder = build_encoder(
             c.arch, self.input_shape, c.hidden, c.channels, 2 * lower, c.condition_dim
         )
@@ -131,11 +132,8 @@ class TwoLayerVAE(Autoencoder):
     def draw_noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """eps ~ N(0, I) for both layers' draws: (B, Z1 + Z2), or (K, B, Z1 + Z2) for the
         IWAE."""
-        shape = (len(x), self.lower_dim + self.latent_dim)
-        if self.samples > 1:
-            shape = (self.samples, *shape)
-        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
-        return torch.randn(shape, device=x.device, dtype=dtype, generator=generator)
+        samples = self.samples if self.samples > 1 else None
+        return code_noise(x, self.noise_width, samples, generator)
 
     def _draw(self, x, noise: torch.Tensor, condition):
         """One joint draw per noise row: the layers' posteriors, codes and p(z1|z2)."""
@@ -194,10 +192,7 @@ class TwoLayerVAE(Autoencoder):
         condition: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(B,) one-draw ELBO estimate (beta = 1)."""
-        noise = torch.randn(
-            len(x), self.lower_dim + self.latent_dim, generator=generator, device=x.device
-        )
-        return self._log_weights(x, noise, condition)
+        return self._log_weights(x, code_noise(x, self.noise_width, None, generator), condition)
 
     @torch.no_grad()
     def log_likelihood(
@@ -212,8 +207,7 @@ class TwoLayerVAE(Autoencoder):
         ``chunk`` at a time."""
         weights = []
         for start in range(0, k, chunk):
-            shape = (min(chunk, k - start), len(x), self.lower_dim + self.latent_dim)
-            noise = torch.randn(shape, generator=generator, device=x.device)
+            noise = code_noise(x, self.noise_width, min(chunk, k - start), generator)
             weights.append(self._log_weights(x, noise, condition))
         return iwae_bound(torch.cat(weights))
 
@@ -226,9 +220,7 @@ class TwoLayerVAE(Autoencoder):
         """The lower layer z1's posterior means (B, Z1) and a one-draw estimate (fixed seed) of
         each dimension's KL, log q(z1_d|x) - log p(z1_d|z2), z2 ~ q(z2|z1) (B, Z1)."""
         generator = torch.Generator(x.device).manual_seed(0)
-        noise = torch.randn(
-            len(x), self.lower_dim + self.latent_dim, generator=generator, device=x.device
-        )
+        noise = code_noise(x, self.noise_width, None, generator)
         q1, z1, _, _, p1 = self._draw(x, noise, condition)
         kl = normal_log_density(z1, q1.mean, q1.logvar) - normal_log_density(z1, p1.mean, p1.logvar)
         return {"mean": q1.mean, "kl_per_dim": kl}

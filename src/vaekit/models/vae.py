@@ -33,7 +33,7 @@ from vaekit.distributions import (
     standard_normal_log_prob,
 )
 from vaekit.flows import IAF, FlowPosterior
-from vaekit.models.base import Autoencoder, LossTerms
+from vaekit.models.base import Autoencoder, LossTerms, code_noise
 from vaekit.nets import build_encoder, mlp
 from vaekit.objectives import iwae_bound, kl_penalty
 
@@ -141,11 +141,8 @@ class VAE(Autoencoder):
 
     def draw_noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """eps ~ N(0, I) for the reparameterised draw: (B, Z), or (K, B, Z) for the IWAE."""
-        shape = (len(x), self.latent_dim)
-        if self.samples > 1:
-            shape = (self.samples, *shape)
-        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
-        return torch.randn(shape, device=x.device, dtype=dtype, generator=generator)
+        samples = self.samples if self.samples > 1 else None
+        return code_noise(x, self.latent_dim, samples, generator)
 
     def loss(
         self,
