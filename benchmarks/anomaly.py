@@ -41,8 +41,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import anomaly_data  # noqa: E402
 
 import vaekit  # noqa: E402
-from vaekit import progress  # noqa: E402
-from vaekit.data import load_splits  # noqa: E402
+from vaekit.core import progress  # noqa: E402
+from vaekit.data.splits import load_splits  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "anomaly.json"
 VAEKIT_SCORES = ("nll", "elbo", "recon")

@@ -20,7 +20,8 @@ for the conditional runs:
 A table too (``--table``, needs ``pip install rdata``; data from benchmarks/anomaly_data.py):
 Pima Indians diabetes, 768 rows, conditioned on ``diabetes`` (pos/neg). For each seed a 70/30
 split; a conditional VAE generates one row for each held-out row's diabetes value, and the
-column shapes (KS / TV complement, :mod:`vaekit.fidelity`) of generated against real rows are
+column shapes (KS / TV complement, :mod:`vaekit.metrics.fidelity`) of generated against real
+rows are
 scored per value. The baseline is what a user of an unconditional model does: train on the same
 rows with ``diabetes`` as a feature, sample, and keep the rows whose generated ``diabetes`` is
 the value asked for (rejection).
@@ -40,12 +41,12 @@ from pathlib import Path
 import torch
 
 import vaekit
-from vaekit.config import RunConfig
-from vaekit.evaluate import evaluate_run
-from vaekit.quality import judge_for
-from vaekit.records import read_rows
-from vaekit.runs import EVALUATION
-from vaekit.train import train
+from vaekit.config.run import RunConfig
+from vaekit.core.records import read_rows
+from vaekit.evaluation.evaluate import evaluate_run
+from vaekit.metrics.quality import judge_for
+from vaekit.runs.run import EVALUATION
+from vaekit.training.train import train
 
 RESULTS = Path(__file__).parent / "results" / "conditional.json"
 VARIANTS = {
@@ -66,7 +67,7 @@ def config(variant: str, seed: int, epochs: int) -> RunConfig:
     )
 
 
-def trained(variant: str, seed: int, epochs: int, out: Path) -> vaekit.runs.Run:
+def trained(variant: str, seed: int, epochs: int, out: Path) -> vaekit.runs.run.Run:
     """The run in ``out`` if it finished with this config, else a fresh one."""
     wanted = config(variant, seed, epochs)
     if (out / "summary.json").exists():
@@ -120,8 +121,8 @@ def table_scores(seed: int, out: Path, epochs: int = 300) -> dict:
 
     import numpy as np
 
-    from vaekit.conditional import conditional_column_shapes
-    from vaekit.fidelity import column_shapes, rows_where, spellings
+    from vaekit.metrics.conditional import conditional_column_shapes
+    from vaekit.metrics.fidelity import column_shapes, rows_where, spellings
 
     sys.path.insert(0, str(Path(__file__).parent))
     import anomaly_data

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from vaekit.tensorfiles import checksum
+from vaekit.core.tensorfiles import checksum
 
 RESULTS = Path(__file__).parent / "results" / "determinism.json"
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 
 import vaekit
-from vaekit import progress
-from vaekit.config import RunConfig
-from vaekit.evaluate import importance_log_likelihood
+from vaekit.config.run import RunConfig
+from vaekit.core import progress
+from vaekit.evaluation.evaluate import importance_log_likelihood
 
 
 def estimate(model, x: torch.Tensor, k: int, bf16: bool) -> tuple[torch.Tensor, float]:

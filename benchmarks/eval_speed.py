@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 
 import vaekit
-from vaekit import progress
-from vaekit.config import RunConfig
-from vaekit.evaluate import importance_log_likelihood
+from vaekit.config.run import RunConfig
+from vaekit.core import progress
+from vaekit.evaluation.evaluate import importance_log_likelihood
 
 
 def main() -> None:

@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 import vaekit
-from vaekit import progress
-from vaekit.config import RunConfig
-from vaekit.data import load_splits
-from vaekit.images import save_image_grid
+from vaekit.config.run import RunConfig
+from vaekit.core import progress
+from vaekit.data.splits import load_splits
+from vaekit.views.images import save_image_grid
 
 
 def specs(latent: int, epochs: int) -> dict[str, dict]:
@@ -70,8 +70,8 @@ def specs(latent: int, epochs: int) -> dict[str, dict]:
 @torch.no_grad()
 def measure(run: vaekit.Run, test, judge, seed: int = 0) -> dict:
     """Numbers on held-out data: reconstruction, ELBO, latent health, prior-sample quality."""
-    from vaekit.evaluate import validation_metrics
-    from vaekit.quality import sample_quality
+    from vaekit.evaluation.evaluate import validation_metrics
+    from vaekit.metrics.quality import sample_quality
 
     test_x = test.x
 
@@ -121,7 +121,7 @@ def main() -> None:
     (out / "family-runs").mkdir(parents=True, exist_ok=True)
     progress.QUIET = True
     rows, grids = {}, []
-    from vaekit.quality import judge_for
+    from vaekit.metrics.quality import judge_for
 
     splits = load_splits(RunConfig.from_dict({"data": {"source": args.data}}).data)
     judge = judge_for(splits)

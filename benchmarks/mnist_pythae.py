@@ -17,7 +17,8 @@ is read), as vaekit's side is. Needs ``pythae==0.1.2`` (a benchmark-only depende
 vaekit's pyproject): see benchmarks/mnist_nll.py for the venv.
 
 ``PythaeLikelihood`` wraps a trained pythae model for vaekit's importance-sampling estimator
-(``vaekit.evaluate.importance_log_likelihood``): the same log-weights pythae's model defines
+(``vaekit.evaluation.evaluate.importance_log_likelihood``): the same log-weights pythae's
+model defines
 (its Bernoulli likelihood is binary cross-entropy on sigmoid outputs, each log clamped at -100
 as torch's BCE does), with the normalising constants pythae leaves out put back.
 """
@@ -37,8 +38,8 @@ from pythae.models.nn import BaseDecoder, BaseEncoder
 from pythae.trainers import BaseTrainer, BaseTrainerConfig
 from torch import nn
 
-from vaekit.distributions import LOG_2PI, DiagonalGaussian, VampMixture
-from vaekit.objectives import iwae_bound
+from vaekit.models.distributions import LOG_2PI, DiagonalGaussian, VampMixture
+from vaekit.models.objectives import iwae_bound
 
 PIXELS = 784
 

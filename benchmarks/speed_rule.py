@@ -1,10 +1,10 @@
-"""The measurements behind ``--precision auto`` / ``--compile auto`` (vaekit.speed): for VAEs from
-0.04 to 4 GFLOP per step, the training step's time in each variant, the first compiled steps'
-time (the compile), and what auto chooses for a 30-epoch run.
+"""The measurements behind ``--precision auto`` / ``--compile auto`` (vaekit.training.speed):
+for VAEs from 0.04 to 4 GFLOP per step, the training step's time in each variant, the first
+compiled steps' time (the compile), and what auto chooses for a 30-epoch run.
 
     python benchmarks/speed_rule.py --out benchmarks/results/speed_rule.json
 
-Each variant's step is vaekit's own (``vaekit.step.training_step``, as ``fit`` runs it; the
+Each variant's step is vaekit's own (``vaekit.training.step.training_step``, as ``fit`` runs it; the
 stepper of benchmarks/throughput.py), timed as the median of 5 chunks after 13 warm-up steps, one
 variant after another in one process. The compile time is that of the first 3 steps in a fresh
 model; PyTorch's on-disk cache shortens it for a graph compiled before, so run this in a fresh
@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 from throughput import vaekit_stepper
 
-from vaekit import progress
-from vaekit.config import RunConfig
-from vaekit.data import first_examples, load_splits
-from vaekit.distributed import Cluster
-from vaekit.models import build_model
-from vaekit.speed import step_gflop
-from vaekit.train import choose_path, resolve_model_config
+from vaekit.config.run import RunConfig
+from vaekit.core import progress
+from vaekit.core.distributed import Cluster
+from vaekit.data.splits import first_examples, load_splits
+from vaekit.models.registry import build_model
+from vaekit.training.speed import step_gflop
+from vaekit.training.train import choose_path, resolve_model_config
 
 VARIANTS = ["fp32", "bf16", "fp32+compile", "bf16+compile"]
 CASES = [  # (data, model options, batch)

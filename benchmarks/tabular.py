@@ -17,7 +17,7 @@ libraries fit the same 70 % and generate as many rows as they were fitted on:
   the network and epochs in :data:`VAEKIT`, fed the same rows as a CSV file.
 
 Both sides are scored by the same code on the same columns (vaekit's schema of the training
-file): SDMetrics' quality score and its two parts (vaekit.fidelity, equal to sdmetrics'
+file): SDMetrics' quality score and its two parts (vaekit.metrics.fidelity, equal to sdmetrics'
 QualityReport to 1e-6 in tests/test_fidelity.py; sdmetrics' own report with SDV's metadata is
 printed beside it as a cross-check), ML usefulness (a HistGradientBoosting model trained on
 synthetic rows and on real rows, tested on the held-out rows), the distance to the closest
@@ -49,9 +49,9 @@ import tabular_data  # noqa: E402
 import tabular_tvae  # noqa: E402
 
 import vaekit  # noqa: E402
-from vaekit import progress  # noqa: E402
+from vaekit.core import progress  # noqa: E402
 from vaekit.data.table import Table, from_dataframe  # noqa: E402
-from vaekit.synthetic import synthetic_table_figures  # noqa: E402
+from vaekit.metrics.synthetic import synthetic_table_figures  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "tabular.json"
 # vaekit's settings for every table: the same command a user would type (see the README).

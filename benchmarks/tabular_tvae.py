@@ -186,7 +186,7 @@ def sdmetrics_quality(
     """
     # sdmetrics.reports.QualityReport, the current one (0.32 deprecates the single_table class,
     # which scores every column pair; this one scores the pairs that are correlated in the real
-    # data, as vaekit.fidelity does).
+    # data, as vaekit.metrics.fidelity does).
     from sdmetrics.reports import QualityReport
 
     report = QualityReport()

@@ -4,9 +4,9 @@ by side in one process on the same MNIST data and thread count.
     python benchmarks/throughput.py --quality-epochs 10 --seeds 3 \
         --out benchmarks/results/throughput.json
 
-A: the step ``fit`` runs for every batch (``vaekit.step.training_step``: noise drawn outside the
-loss, the loss, its gradients, the on-device non-finite flag, Adam, the epoch's running sums; with
-``--compile`` all of it one compiled graph, ``CompiledStep``), on batches sliced by
+A: the step ``fit`` runs for every batch (``vaekit.training.step.training_step``: noise drawn
+outside the loss, the loss, its gradients, the on-device non-finite flag, Adam, the epoch's running
+sums; with ``--compile`` all of it one compiled graph, ``CompiledStep``), on batches sliced by
 ``index_select`` from one tensor in a seeded permutation as ``fit`` slices them, for the reference
 model (MLP 784-400-20, Bernoulli decoder, Adam 1e-3). One A per variant: fp32 (the default), bf16
 (``--precision bf16``), fp32+compile and bf16+compile (``--compile``).
@@ -42,15 +42,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaekit import progress
-from vaekit.config import RunConfig
-from vaekit.data import DataSplits, load_splits
-from vaekit.distributed import Cluster
-from vaekit.evaluate import validation_metrics
-from vaekit.models import build_model
-from vaekit.numerics import denormals_flushed
-from vaekit.step import build_optimizer, training_step
-from vaekit.train import choose_path, fit, resolve_model_config
+from vaekit.config.run import RunConfig
+from vaekit.core import progress
+from vaekit.core.distributed import Cluster
+from vaekit.core.numerics import denormals_flushed
+from vaekit.data.splits import DataSplits, load_splits
+from vaekit.evaluation.evaluate import validation_metrics
+from vaekit.models.registry import build_model
+from vaekit.training.step import build_optimizer, training_step
+from vaekit.training.train import choose_path, fit, resolve_model_config
 
 LAYERS = [(784, 400), (400, 40), (20, 400), (400, 784)]  # encoder, then decoder
 TEXTBOOK = "textbook"
@@ -111,7 +111,7 @@ def default_variant(full: DataSplits, base: RunConfig, batch: int) -> tuple[str,
     return config.train.precision + compiled, reason
 
 
-@denormals_flushed()  # as vaekit.train runs fit
+@denormals_flushed()  # as vaekit.training.train runs fit
 def vaekit_fit(splits: DataSplits, config: RunConfig, out: Path, seed: int = 0):
     """Train with ``fit`` (the quality check); return the trained model."""
     torch.manual_seed(seed)
@@ -220,8 +220,9 @@ def textbook_stepper(x: torch.Tensor, batch: int):
 
 
 def vaekit_stepper(x: torch.Tensor, base: RunConfig, variant: str, batch: int):
-    """run(steps): vaekit's training step (``vaekit.step.training_step``, what ``fit`` calls per
-    batch) on batches sliced from one tensor by a seeded permutation, as ``fit`` slices them."""
+    """run(steps): vaekit's training step (``vaekit.training.step.training_step``, what ``fit``
+    calls per batch) on batches sliced from one tensor by a seeded permutation, as ``fit`` slices
+    them."""
     config = variant_config(base, variant, batch_size=batch)
     torch.manual_seed(0)
     model = build_model(config.model)
@@ -232,7 +233,7 @@ def vaekit_stepper(x: torch.Tensor, base: RunConfig, variant: str, batch: int):
     order, position = torch.randperm(len(x)), 0
     totals = torch.zeros(3, dtype=torch.float64)
 
-    @denormals_flushed()  # as vaekit.train runs fit
+    @denormals_flushed()  # as vaekit.training.train runs fit
     def run(steps: int) -> None:
         nonlocal order, position
         for _ in range(steps):

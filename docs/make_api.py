@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 import vaekit
-from vaekit.data import Dataset
-from vaekit.models import Autoencoder, LossTerms
+from vaekit.data.splits import Dataset
+from vaekit.models.base import Autoencoder, LossTerms
 
 PAGE = Path(__file__).with_name("api.md")
 MODEL_METHODS = (
@@ -106,9 +106,9 @@ def build() -> str:
         "",
         _text(vaekit.load.__doc__),
         "",
-        "## `vaekit." + _signature("train", vaekit.train) + "`",
+        "## `vaekit." + _signature("train", vaekit.training.train) + "`",
         "",
-        _text(vaekit.train.__doc__),
+        _text(vaekit.training.train.__doc__),
         "",
         "## `vaekit.Run`",
         "",
@@ -117,9 +117,9 @@ def build() -> str:
     ]
     for name, value in _members(vaekit.Run):
         lines += _member_block("Run", name, value)
-    lines += ["## `vaekit.data.Dataset`", "", _text(Dataset.__doc__), ""]
+    lines += ["## `vaekit.data.splits.Dataset`", "", _text(Dataset.__doc__), ""]
     lines += [
-        "## Models: `vaekit.models.Autoencoder`",
+        "## Models: `vaekit.models.registry.Autoencoder`",
         "",
         _text(Autoencoder.__doc__),
         "",
@@ -127,7 +127,8 @@ def build() -> str:
         "",
     ]
     for name in MODEL_METHODS:
-        owner = vaekit.models.VAE if hasattr(vaekit.models.VAE, name) else Autoencoder
+        vae = vaekit.models.registry.VAE
+        owner = vae if hasattr(vae, name) else Autoencoder
         lines += _member_block("model", name, getattr(owner, name))
     lines += ["### `LossTerms`", "", _text(LossTerms.__doc__), ""]
     lines += ["## Configuration", "", _text(vaekit.RunConfig.__doc__), ""]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vaekit import progress
-from vaekit.config import RunConfig
+from vaekit.config.run import RunConfig
+from vaekit.core import progress
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -47,7 +47,7 @@ def make_config():
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """A digits VAE trained for a few epochs, shared read-only by tests."""
-    from vaekit.train import train
+    from vaekit.training.train import train
 
     progress.QUIET = True
     out = tmp_path_factory.mktemp("runs") / "digits"

@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from vaekit.adam import FusedAdam
+from vaekit.training.adam import FusedAdam
 
 
 def _net() -> torch.nn.Module:
@@ -56,8 +56,8 @@ def test_a_state_dict_of_torchs_adam_continues_bit_for_bit():
 
 def test_training_never_imports_the_compiler(tmp_path):
     code = (
-        "import sys, vaekit, vaekit.progress as p; p.QUIET = True\n"
-        "from vaekit.config import RunConfig\n"
+        "import sys, vaekit, vaekit.core.progress as p; p.QUIET = True\n"
+        "from vaekit.config.run import RunConfig\n"
         "c = RunConfig.from_dict({'data': {'source': 'digits'}, 'train': {'epochs': 1}})\n"
         "vaekit.train(c, sys.argv[1], force=True)\n"
         "print('torch._dynamo' in sys.modules)\n"

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import vaekit
-from vaekit.cli import build_parser, main
+from vaekit.cli.main import build_parser, main
 
 FAST = ["--epochs", "1", "--hidden", "16", "--batch-size", "256", "--no-report"]
 
@@ -293,7 +293,7 @@ def test_every_command_ends_with_two_examples_that_parse(words):
 def test_commands_that_draw_nothing_do_not_import_matplotlib(trained_run):
     """matplotlib costs half a second of every command; only the ones that draw load it."""
     probe = (
-        "import sys; from vaekit.cli import main; main(['--quiet', 'info', sys.argv[1]]); "
+        "import sys; from vaekit.cli.main import main; main(['--quiet', 'info', sys.argv[1]]); "
         "print('matplotlib' in sys.modules)"
     )
     done = subprocess.run(
@@ -304,8 +304,8 @@ def test_commands_that_draw_nothing_do_not_import_matplotlib(trained_run):
 
 
 def test_the_plot_names_the_command_line_lists_are_the_plotters():
-    from vaekit.plot_kinds import KINDS
-    from vaekit.plots import PLOTTERS
+    from vaekit.views.plot_kinds import KINDS
+    from vaekit.views.plots import PLOTTERS
 
     assert list(KINDS) == list(PLOTTERS)
 

@@ -13,7 +13,8 @@ from safetensors.torch import load_file
 from scipy.stats import ks_2samp
 
 import vaekit
-from vaekit.cli import main
+from vaekit.cli.main import main
+from vaekit.core.errors import VaekitError
 from vaekit.data.schema import (
     condition_table,
     decode_conditions,
@@ -21,10 +22,9 @@ from vaekit.data.schema import (
     infer_table_schema,
 )
 from vaekit.data.table import read_csv
-from vaekit.distributions import DiagonalGaussian
-from vaekit.errors import VaekitError
-from vaekit.fidelity import column_shapes, ks_complement, tv_complement
-from vaekit.train import resume, train
+from vaekit.metrics.fidelity import column_shapes, ks_complement, tv_complement
+from vaekit.models.distributions import DiagonalGaussian
+from vaekit.training.train import resume, train
 
 FAST = ["--quiet", "train", "--hidden", "64", "--batch-size", "64", "--no-report"]
 
@@ -160,8 +160,8 @@ def test_condition_changes_the_samples_and_a_seed_fixes_them(digits_run):
 
 
 def test_the_classifier_agrees_with_the_requested_digit(digits_run):
-    from vaekit.conditional import conditional_accuracy
-    from vaekit.quality import judge_for
+    from vaekit.metrics.conditional import conditional_accuracy
+    from vaekit.metrics.quality import judge_for
 
     run = vaekit.load(digits_run)
     result = conditional_accuracy(run, judge_for(run.splits()), samples=500)
@@ -334,7 +334,7 @@ def test_a_table_against_itself_scores_one_and_shuffled_lower(people_csv, tmp_pa
 
 
 def test_code_sampler_draws_each_condition_from_its_own_codes(tmp_path):
-    from vaekit.samplers import CodeSampler
+    from vaekit.models.samplers import CodeSampler
 
     rng = np.random.default_rng(0)
     codes = np.concatenate([rng.normal(-5, 0.5, (200, 2)), rng.normal(5, 0.5, (200, 2))])
@@ -392,7 +392,7 @@ def test_pca_and_a_learned_prior_without_a_condition_are_refused(make_config, tm
 
 
 def test_the_explorer_decodes_with_the_chosen_condition(digits_run):
-    from vaekit.explore import BadRequest, Explorer
+    from vaekit.views.explore import BadRequest, Explorer
 
     explorer = Explorer(vaekit.load(digits_run), points=50)
     control = explorer.info["conditions"][0]
@@ -423,7 +423,7 @@ def test_a_condition_given_stands_in_for_a_file_without_one(digits_run, tmp_path
 
 
 def test_the_explorer_starts_for_categories_holding_commas(make_config, tmp_path):
-    from vaekit.explore import Explorer
+    from vaekit.views.explore import Explorer
 
     rng = np.random.default_rng(0)
     city = rng.choice(["Paris, FR", "Lyon, FR"], 80)

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from vaekit.config import RunConfig, read_config_file
-from vaekit.errors import VaekitError
+from vaekit.config.run import RunConfig, read_config_file
+from vaekit.core.errors import VaekitError
 
 
 def test_config_round_trips_through_json():

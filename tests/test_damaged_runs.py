@@ -29,9 +29,9 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from vaekit import progress
-from vaekit.cli import main
-from vaekit.errors import VaekitError
+from vaekit.cli.main import main
+from vaekit.core import progress
+from vaekit.core.errors import VaekitError
 
 TENSOR_FILES = (
     "model.safetensors",
@@ -290,8 +290,8 @@ def _run_command(argv: list[str]) -> tuple[int, str, str]:
 
 def _run_explorer(run: Path) -> tuple[int, bytes, str]:
     """The explorer's model-facing API, as `vaekit explore` builds it."""
-    from vaekit.explore import Explorer
-    from vaekit.runs import load
+    from vaekit.runs.run import load
+    from vaekit.views.explore import Explorer
 
     try:
         with warnings.catch_warnings():

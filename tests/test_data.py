@@ -11,9 +11,10 @@ import torch
 from PIL import Image
 from scipy.special import ndtri
 
-from vaekit.config import DataConfig, RunConfig
-from vaekit.data import builtin, load_splits
-from vaekit.errors import VaekitError
+from vaekit.config.run import DataConfig, RunConfig
+from vaekit.core.errors import VaekitError
+from vaekit.data import builtin
+from vaekit.data.splits import load_splits
 
 
 def test_digits_are_scaled_to_unit_range_with_labels_and_a_seeded_split():
@@ -210,7 +211,7 @@ def test_mnist_unpickler_reads_the_classic_layout(tmp_path, monkeypatch):
 
 def _three_splits(monkeypatch) -> None:
     """A source with fixed train/validation/test splits (as MNIST ships them): 30/10/10."""
-    import vaekit.data as data
+    import vaekit.data.splits as data
     from vaekit.data.raw import RawData
 
     images = np.random.default_rng(0).integers(0, 256, (50, 1, 4, 4)).astype(np.uint8)
@@ -220,7 +221,7 @@ def _three_splits(monkeypatch) -> None:
 
 
 def test_train_on_all_trains_on_training_and_validation_and_keeps_the_test_unseen(monkeypatch):
-    from vaekit.data import load_splits
+    from vaekit.data.splits import load_splits
 
     _three_splits(monkeypatch)
     usual = load_splits(DataConfig(source="three"))
@@ -231,7 +232,7 @@ def test_train_on_all_trains_on_training_and_validation_and_keeps_the_test_unsee
 
 
 def test_train_on_all_without_a_test_split_is_refused():
-    from vaekit.data import load_splits
+    from vaekit.data.splits import load_splits
 
     with pytest.raises(VaekitError, match="no test split"):
         load_splits(DataConfig(source="digits", train_on_all=True))
@@ -242,7 +243,7 @@ def test_a_train_on_all_run_keeps_its_last_weights(monkeypatch, tmp_path):
     when validation gets worse (made so here: each epoch's validation ELBO is lowered)."""
     from safetensors.torch import load_file
 
-    training = importlib.import_module("vaekit.train")  # vaekit.train is also a function
+    training = importlib.import_module("vaekit.training.train")  # the module
     measured = training._validate
 
     def worsening(*args, **kwargs):

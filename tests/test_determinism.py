@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from vaekit.tensorfiles import checksum
+from vaekit.core.tensorfiles import checksum
 
 # The processes a user starts the same command from: a shell, or a Python program. Kept short
 # for CI; benchmarks/determinism.py runs the same check 40 times on MNIST.

@@ -4,7 +4,7 @@ import torch
 from torch.distributions import Bernoulli as TorchBernoulli
 from torch.distributions import Independent, Normal, kl_divergence
 
-from vaekit.distributions import (
+from vaekit.models.distributions import (
     Bernoulli,
     DiagonalGaussian,
     Gaussian,
@@ -78,7 +78,7 @@ def test_gaussian_log_prob_matches_torch_normal():
 
 
 def _full_posterior(seed: int = 0, batch: int = 4, dim: int = 3):
-    from vaekit.distributions import FullGaussian
+    from vaekit.models.distributions import FullGaussian
 
     gen = torch.Generator().manual_seed(seed)
     mean = torch.randn(batch, dim, generator=gen, dtype=torch.float64)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import vaekit
-from vaekit.models import AE, PCA, VAE, Autoencoder
+from vaekit.models.registry import AE, PCA, VAE, Autoencoder
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import vaekit
-from vaekit.explore import make_server
+from vaekit.views.explore import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
@@ -76,7 +76,7 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
         "/api/interpolate?a=0,0&b=1,1&steps=x",
         "/../../etc/passwd",
         "/%2e%2e/%2e%2e/etc/passwd",
-        "/vaekit/explore.py",
+        "/vaekit/views/explore.py",
         "/api/decode?z=" + "1," * 5000,
     ]
     for path in bad:
@@ -117,7 +117,7 @@ def test_explorer_decodes_the_point_under_the_pointer(server, tmp_path):
 
 @pytest.fixture
 def conditional_server(tmp_path, make_config):
-    from vaekit.train import train
+    from vaekit.training.train import train
 
     run = train(make_config(data={"condition": ["label"]}), tmp_path / "cvae")
     httpd = make_server(vaekit.load(run.path), port=0)

@@ -6,10 +6,10 @@ import torch
 from safetensors.torch import load_file
 
 import vaekit
-from vaekit.config import MODEL_NAMES, ModelConfig
-from vaekit.data import load_splits
-from vaekit.models import build_model
-from vaekit.train import train
+from vaekit.config.run import MODEL_NAMES, ModelConfig
+from vaekit.data.splits import load_splits
+from vaekit.models.registry import build_model
+from vaekit.training.train import train
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -178,7 +178,7 @@ def test_noisy_ae_has_a_fixed_posterior_sigma():
 
 
 def test_gmm_sampler_draws_codes_like_the_training_codes(trained_run):
-    from vaekit.samplers import GaussianMixtureSampler
+    from vaekit.models.samplers import GaussianMixtureSampler
 
     run = vaekit.load(trained_run)
     codes = run.model.encode(run.data("train").x).mean.detach()

@@ -1,5 +1,5 @@
-"""vaekit.fidelity and vaekit.synthetic against SDMetrics 0.32.0 (a test-only dependency), and
-the properties their scores must have."""
+"""vaekit.metrics.fidelity and vaekit.metrics.synthetic against SDMetrics 0.32.0 (a test-only
+dependency), and the properties their scores must have."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from scipy.stats.contingency import association
 
 from vaekit.data.schema import Column
 from vaekit.data.table import Table, take_rows
-from vaekit.fidelity import association_matrix, bins, column_pair_trends, quality
-from vaekit.synthetic import closest_distances, privacy, usefulness
+from vaekit.metrics.fidelity import association_matrix, bins, column_pair_trends, quality
+from vaekit.metrics.synthetic import closest_distances, privacy, usefulness
 
 COLUMNS = [
     Column("x", "continuous"),

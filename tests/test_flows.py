@@ -9,13 +9,13 @@ import torch
 from safetensors.torch import load_file
 
 import vaekit
-from vaekit.cli import main
-from vaekit.config import ModelConfig
-from vaekit.distributions import DiagonalGaussian, normal_log_density
-from vaekit.errors import VaekitError
-from vaekit.flows import IAF, FlowPosterior
-from vaekit.models import build_model
-from vaekit.train import resume, train
+from vaekit.cli.main import main
+from vaekit.config.run import ModelConfig
+from vaekit.core.errors import VaekitError
+from vaekit.models.distributions import DiagonalGaussian, normal_log_density
+from vaekit.models.flows import IAF, FlowPosterior
+from vaekit.models.registry import build_model
+from vaekit.training.train import resume, train
 
 
 def _flow_posterior(latent: int = 4, steps: int = 3) -> FlowPosterior:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from vaekit.cli import main
-from vaekit.config import DataConfig, RunConfig
-from vaekit.data import first_examples, load_splits
-from vaekit.errors import VaekitError
+from vaekit.cli.main import main
+from vaekit.config.run import DataConfig, RunConfig
+from vaekit.core.errors import VaekitError
+from vaekit.data.splits import first_examples, load_splits
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,7 +1,7 @@
 import torch
 
-from vaekit.config import ModelConfig
-from vaekit.models import build_model
+from vaekit.config.run import ModelConfig
+from vaekit.models.registry import build_model
 
 
 def _vae(likelihood: str = "bernoulli", shape=(1, 4, 4)) -> torch.nn.Module:

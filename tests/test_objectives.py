@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from vaekit.config import ModelConfig
-from vaekit.objectives import beta_at, iwae_bound, kl_penalty
+from vaekit.config.run import ModelConfig
+from vaekit.models.objectives import beta_at, iwae_bound, kl_penalty
 
 
 def test_constant_schedule():

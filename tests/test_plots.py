@@ -10,13 +10,13 @@ from matplotlib.legend import Legend
 from PIL import Image
 
 import vaekit
-from vaekit import plots
-from vaekit.data import Dataset
-from vaekit.errors import VaekitError
-from vaekit.images import grid, save_examples, save_image_grid
-from vaekit.plots import KINDS, manifold_grid, render
-from vaekit.report import SECTIONS, build_report
-from vaekit.train import train
+from vaekit.core.errors import VaekitError
+from vaekit.data.splits import Dataset
+from vaekit.training.train import train
+from vaekit.views import plots
+from vaekit.views.images import grid, save_examples, save_image_grid
+from vaekit.views.plots import KINDS, manifold_grid, render
+from vaekit.views.report import SECTIONS, build_report
 
 
 def _write_mixed_csv(path, rows: int = 200) -> None:
@@ -41,7 +41,7 @@ def _write_mixed_csv(path, rows: int = 200) -> None:
 def runs(tmp_path_factory, make_config):
     """Tiny trained runs: MLP and conv on images, MLP on a numeric table, on a table of mixed
     column kinds (with a label column) and on a table too wide for one page."""
-    from vaekit import progress
+    from vaekit.core import progress
 
     tiny_config = make_config
     progress.QUIET = True
@@ -331,7 +331,7 @@ def test_report_is_valid_self_contained_html_with_every_section(runs):
 
 
 def test_train_command_writes_the_report(tmp_path):
-    from vaekit.cli import main
+    from vaekit.cli.main import main
 
     run = tmp_path / "run"
     assert main(["--quiet", "train", "--epochs", "2", "--hidden", "16", "--out", str(run)]) == 0

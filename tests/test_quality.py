@@ -1,8 +1,8 @@
 import torch
 
-from vaekit.config import DataConfig
-from vaekit.data import load_splits
-from vaekit.quality import class_coverage, frechet_distance, judge_for, precision_recall
+from vaekit.config.run import DataConfig
+from vaekit.data.splits import load_splits
+from vaekit.metrics.quality import class_coverage, frechet_distance, judge_for, precision_recall
 
 
 def _features(seed: int, n: int = 3000, dim: int = 8) -> torch.Tensor:

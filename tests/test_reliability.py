@@ -17,10 +17,10 @@ import torch
 from safetensors.torch import load_file
 
 import vaekit
-from vaekit.checkpoint import load_checkpoint
-from vaekit.cli import main
-from vaekit.errors import VaekitError
-from vaekit.models import build_model
+from vaekit.cli.main import main
+from vaekit.core.errors import VaekitError
+from vaekit.models.registry import build_model
+from vaekit.training.checkpoint import load_checkpoint
 
 # Long enough (about 2 s of training) for a kill to land mid-run.
 ARGS = ["--epochs", "30", "--hidden", "256", "--batch-size", "32", "--seed", "3", "--no-report"]
@@ -60,7 +60,7 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
 
 def _checkpoint_is_loadable(run: Path) -> int:
     """Load the checkpoint into a fresh model and optimiser; return its epoch."""
-    config = vaekit.runs.read_config(run)
+    config = vaekit.runs.run.read_config(run)
     model = build_model(config.model)
     optimizer = torch.optim.Adam(model.parameters())
     gens = {"order": torch.Generator(), "noise": torch.Generator()}
@@ -101,8 +101,8 @@ def test_sigkill_at_random_moments_never_loses_the_checkpoint(reference, tmp_pat
 
 KILL_DURING_THIRD_CHECKPOINT = """
 import os, signal, sys
-import vaekit.tensorfiles as tensorfiles
-from vaekit.cli import main
+import vaekit.core.tensorfiles as tensorfiles
+from vaekit.cli.main import main
 real, calls = tensorfiles.save_file, []
 def dying(tensors, filename, metadata=None):
     if "checkpoint" in filename:
@@ -129,12 +129,12 @@ def test_kill_during_the_checkpoint_write_keeps_the_previous_one(reference, tmp_
 
 
 def test_resume_can_extend_a_finished_run(tmp_path, make_config):
-    from vaekit.train import resume, train
+    from vaekit.training.train import resume, train
 
     train(make_config(train={"epochs": 2}), tmp_path / "r")
     run = resume(tmp_path / "r", epochs=4)
     assert [row["epoch"] for row in run.metrics] == [1, 2, 3, 4]
-    assert vaekit.runs.read_config(tmp_path / "r").train.epochs == 4
+    assert vaekit.runs.run.read_config(tmp_path / "r").train.epochs == 4
 
 
 def test_resume_refuses_other_options(tmp_path, capsys):
@@ -146,7 +146,7 @@ def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
     tmp_path, make_config, monkeypatch
 ):
     from vaekit.models.vae import VAE
-    from vaekit.train import train
+    from vaekit.training.train import train
 
     real_loss, calls = VAE.loss, []
 
@@ -168,7 +168,7 @@ def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
 
 
 def test_gradient_clipping_and_logvar_clamp_train(tmp_path, make_config):
-    from vaekit.train import train
+    from vaekit.training.train import train
 
     config = make_config(train={"epochs": 2, "clip_grad": 1.0}, model={"logvar_clamp": 5.0})
     run = train(config, tmp_path / "r")
@@ -176,8 +176,8 @@ def test_gradient_clipping_and_logvar_clamp_train(tmp_path, make_config):
 
 
 def test_disk_full_is_a_clear_error_and_earlier_files_survive(tmp_path, make_config, monkeypatch):
-    from vaekit import tensorfiles
-    from vaekit.train import resume, train
+    from vaekit.core import tensorfiles
+    from vaekit.training.train import resume, train
 
     train(make_config(train={"epochs": 2}), tmp_path / "r")
     before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
@@ -211,8 +211,8 @@ def test_a_pickle_planted_as_the_checkpoint_is_refused_without_running(
 
 
 def test_same_seed_gives_identical_samples_and_evaluation(tmp_path, make_config):
-    from vaekit.evaluate import validation_metrics
-    from vaekit.train import train
+    from vaekit.evaluation.evaluate import validation_metrics
+    from vaekit.training.train import train
 
     a = train(make_config(), tmp_path / "a")
     b = train(make_config(), tmp_path / "b")

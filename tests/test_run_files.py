@@ -11,12 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from vaekit import runs
-from vaekit.cli import main
-from vaekit.errors import VaekitError
-from vaekit.files import append_line
-from vaekit.records import read_metrics, read_rows, read_summary
-from vaekit.tensorfiles import CHECKSUM, checksum, read_tensors, write_tensors
+from vaekit.cli.main import main
+from vaekit.core.errors import VaekitError
+from vaekit.core.files import append_line
+from vaekit.core.records import read_metrics, read_rows, read_summary
+from vaekit.core.tensorfiles import CHECKSUM, checksum, read_tensors, write_tensors
+from vaekit.runs import run as runs
 
 
 def _tensors() -> dict[str, torch.Tensor]:
@@ -108,7 +108,7 @@ def test_a_line_appended_to_a_cut_short_file_stays_whole(tmp_path):
 
 
 def test_the_report_passes_over_evaluations_of_other_weights_data_or_limits(trained_run, tmp_path):
-    from vaekit.report import latest_evaluation
+    from vaekit.views.report import latest_evaluation
 
     run_dir = tmp_path / "run"
     subprocess.run(["cp", "-r", str(trained_run), str(run_dir)], check=True)
@@ -137,25 +137,25 @@ def _in_fresh_python(code: str) -> str:
 
 
 def test_importing_vaekit_makes_mkl_reproducible():
-    from vaekit.numerics import _torch_mkl
+    from vaekit.core.numerics import _torch_mkl
 
     if _torch_mkl() is None:
         pytest.skip("this torch has no MKL")
     probe = (
-        "from vaekit.numerics import _torch_mkl, MKL_CBWR_BRANCH; "
+        "from vaekit.core.numerics import _torch_mkl, MKL_CBWR_BRANCH; "
         "print(_torch_mkl().mkl_serv_cbwr_get(MKL_CBWR_BRANCH))"
     )
     assert _in_fresh_python("import vaekit; " + probe) == "2"  # MKL_CBWR_AUTO
     late = "import torch; torch.ones(64, 64) @ torch.ones(64, 64); import vaekit; "
-    assert _in_fresh_python(late + "print(vaekit.numerics.reproducible_mkl())") == "False"
+    assert _in_fresh_python(late + "print(vaekit.core.numerics.reproducible_mkl())") == "False"
 
 
 def test_the_sample_quality_judge_does_not_depend_on_the_callers_random_state(
     tmp_path, monkeypatch
 ):
-    from vaekit.config import DataConfig
-    from vaekit.data import load_splits
-    from vaekit.quality import judge_for
+    from vaekit.config.run import DataConfig
+    from vaekit.data.splits import load_splits
+    from vaekit.metrics.quality import judge_for
 
     splits = load_splits(DataConfig(source="digits"))
     weights = []

@@ -15,11 +15,11 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 import vaekit
-from vaekit.cli import main
+from vaekit.cli.main import main
+from vaekit.core.errors import VaekitError
 from vaekit.data.table import read_csv
-from vaekit.errors import VaekitError
-from vaekit.evaluate import evaluate_run
-from vaekit.train import train
+from vaekit.evaluation.evaluate import evaluate_run
+from vaekit.training.train import train
 
 MIXED_HEADER = ["colour", "rooms", "smoker", "income", "age", "id"]
 
@@ -43,7 +43,7 @@ def write_mixed_csv(path, n: int = 240, seed: int = 0) -> None:
 def mixed_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("mixed")
     write_mixed_csv(root / "people.csv")
-    config = vaekit.config.RunConfig.from_dict(
+    config = vaekit.config.run.RunConfig.from_dict(
         {
             "model": {"latent_dim": 2, "hidden": [32]},
             "data": {"source": str(root / "people.csv")},
@@ -159,7 +159,7 @@ def test_a_file_that_does_not_fit_is_one_line_naming_file_and_column(
 
 
 def test_far_outside_the_training_range_warns_with_the_statistic(mixed_run, tmp_path, capsys):
-    from vaekit import progress
+    from vaekit.core import progress
 
     run, root = mixed_run
     path = _bad_table(
@@ -179,7 +179,7 @@ def test_far_outside_the_training_range_warns_with_the_statistic(mixed_run, tmp_
 
 
 def test_a_label_like_column_gets_a_hint_and_labels_make_it_a_label(tmp_path, make_config, capsys):
-    from vaekit import progress
+    from vaekit.core import progress
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
@@ -365,7 +365,7 @@ def test_values_outside_a_bernoulli_decoders_support_are_refused(tmp_path, make_
 
 
 def test_numbers_too_large_to_standardise_are_refused_before_a_run_exists(tmp_path, capsys):
-    from vaekit.cli import main
+    from vaekit.cli.main import main
 
     np.save(tmp_path / "huge.npy", np.array([[1.0], [1e300], [0.0], [0.0]]))
     args = ["--quiet", "train", "--data", str(tmp_path / "huge.npy"), "--out", str(tmp_path / "r")]

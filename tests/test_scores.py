@@ -10,11 +10,11 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from vaekit import runs
-from vaekit.cli import main
-from vaekit.errors import VaekitError
-from vaekit.evaluate import importance_log_likelihood
-from vaekit.scores import anomaly_scores, detection_quality, threshold_for
+from vaekit.cli.main import main
+from vaekit.core.errors import VaekitError
+from vaekit.evaluation.evaluate import importance_log_likelihood
+from vaekit.metrics.scores import anomaly_scores, detection_quality, threshold_for
+from vaekit.runs import run as runs
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_bad_score_options_are_one_line(trained_run, tmp_path, capsys, extra, me
 
 
 def test_autoencoders_are_scored_by_reconstruction_only(tmp_path, make_config):
-    from vaekit.train import train
+    from vaekit.training.train import train
 
     run = train(make_config(model={"model": "ae"}, train={"epochs": 1}), tmp_path / "ae")
     x = run.data().x[:5]

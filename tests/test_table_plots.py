@@ -10,13 +10,13 @@ from matplotlib import pyplot as plt
 from PIL import Image
 
 import vaekit
-from vaekit import plots
-from vaekit.cli import main
+from vaekit.cli.main import main
+from vaekit.core.errors import VaekitError
 from vaekit.data.table import from_dataframe
-from vaekit.errors import VaekitError
-from vaekit.evaluate import evaluate_run
-from vaekit.fidelity import association_matrix, quality
-from vaekit.report import _synthetic_section, build_report, sections
+from vaekit.evaluation.evaluate import evaluate_run
+from vaekit.metrics.fidelity import association_matrix, quality
+from vaekit.views import plots
+from vaekit.views.report import _synthetic_section, build_report, sections
 
 CITIES = [f"town {k}" for k in range(16)]  # more categories than a marginals panel has bars
 GENERATED = ["income", "children", "colour", "smoker", "city"]  # not the label, species

@@ -7,14 +7,14 @@ import torch
 from torch import distributions as D
 
 import vaekit
-from vaekit.cli import main
+from vaekit.cli.main import main
 from vaekit.data.scaling import fit_quantiles, from_normal, to_normal
 from vaekit.data.schema import infer_table_schema, likelihood_layout
 from vaekit.data.table import Table, from_dataframe
-from vaekit.distributions import ColumnLayout, PerColumn
-from vaekit.evaluate import evaluate_run
-from vaekit.fidelity import quality
-from vaekit.summaries import render_evaluation
+from vaekit.evaluation.evaluate import evaluate_run
+from vaekit.metrics.fidelity import quality
+from vaekit.models.distributions import ColumnLayout, PerColumn
+from vaekit.views.summaries import render_evaluation
 
 # number, categorical (3) with its missing indicator, binary, number with its indicator
 LAYOUT = ["gaussian", "categorical:3", "missing", "bernoulli", "gaussian", "missing"]
@@ -231,8 +231,9 @@ def test_evaluate_refuses_a_target_the_model_does_not_generate(mixed_run, capsys
 
 
 def test_the_built_in_penguins_table_is_checked_and_typed(tmp_path, monkeypatch):
-    from vaekit.config import DataConfig
-    from vaekit.data import builtin, load_splits
+    from vaekit.config.run import DataConfig
+    from vaekit.data import builtin
+    from vaekit.data.splits import load_splits
 
     splits = load_splits(DataConfig(source="penguins"))
     kinds = {c.name: (c.kind, c.missing) for c in splits.schema.columns}

@@ -7,15 +7,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaekit import load, progress
-from vaekit.config import TrainConfig
-from vaekit.data import load_splits
-from vaekit.errors import VaekitError
-from vaekit.evaluate import validation_metrics
-from vaekit.models import build_model
-from vaekit.numerics import cpu_has_native_bf16, denormals_flushed, flushing_denormals
-from vaekit.step import CompiledStep, TrainingStep, build_optimizer, training_step
-from vaekit.train import lr_at, pick_device, resolve_model_config, resume, train
+from vaekit import load
+from vaekit.config.run import TrainConfig
+from vaekit.core import progress
+from vaekit.core.errors import VaekitError
+from vaekit.core.numerics import cpu_has_native_bf16, denormals_flushed, flushing_denormals
+from vaekit.data.splits import load_splits
+from vaekit.evaluation.evaluate import validation_metrics
+from vaekit.models.registry import build_model
+from vaekit.training.step import CompiledStep, TrainingStep, build_optimizer, training_step
+from vaekit.training.train import lr_at, pick_device, resolve_model_config, resume, train
 
 
 def test_training_raises_the_validation_elbo_far_above_the_untrained_model(make_config, tmp_path):
@@ -99,7 +100,7 @@ def test_gaussian_decoder_on_tabular_data(make_config, tmp_path):
 def test_bernoulli_decoder_refuses_data_outside_unit_range(make_config, tmp_path):
     import numpy as np
 
-    from vaekit.errors import VaekitError
+    from vaekit.core.errors import VaekitError
 
     np.save(tmp_path / "t.npy", np.linspace(-1, 3, 40).reshape(10, 4))
     config = make_config(
@@ -140,7 +141,7 @@ def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
 def test_bf16_on_a_cpu_without_bf16_instructions_says_it_will_be_slow(
     make_config, tmp_path, monkeypatch, capsys
 ):
-    training = sys.modules["vaekit.train"]  # the module; vaekit.train is also a function
+    training = sys.modules["vaekit.training.train"]  # the module (vaekit.train: the function)
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
     monkeypatch.setattr(progress, "QUIET", False)
     train(make_config(train={"epochs": 1, "precision": "bf16"}), tmp_path / "r")
@@ -339,7 +340,7 @@ def test_denormals_reach_torchs_workers_when_another_openmp_was_loaded_first():
 
     script = (
         "import sklearn.cluster, torch\n"
-        "from vaekit.numerics import denormals_flushed\n"
+        "from vaekit.core.numerics import denormals_flushed\n"
         "d = torch.full((1 << 22,), 1e-39)\n"
         "assert bool((d * 1.0 != 0).all())\n"
         "with denormals_flushed():\n"

@@ -10,11 +10,11 @@ import torch
 from safetensors.torch import load_file
 
 import vaekit
-from vaekit.cli import main
-from vaekit.config import ModelConfig
-from vaekit.errors import VaekitError
-from vaekit.models import TwoLayerVAE, build_model
-from vaekit.train import resume, train
+from vaekit.cli.main import main
+from vaekit.config.run import ModelConfig
+from vaekit.core.errors import VaekitError
+from vaekit.models.registry import TwoLayerVAE, build_model
+from vaekit.training.train import resume, train
 
 
 def _linear_chain() -> tuple[TwoLayerVAE, dict[str, torch.Tensor]]:

@@ -11,12 +11,12 @@ from safetensors.torch import load_file
 from torch import distributions as D
 
 import vaekit
-from vaekit.cli import main
-from vaekit.config import ModelConfig
-from vaekit.distributions import DiagonalGaussian, VampMixture
-from vaekit.errors import VaekitError
-from vaekit.models import build_model
-from vaekit.train import resume, train
+from vaekit.cli.main import main
+from vaekit.config.run import ModelConfig
+from vaekit.core.errors import VaekitError
+from vaekit.models.distributions import DiagonalGaussian, VampMixture
+from vaekit.models.registry import build_model
+from vaekit.training.train import resume, train
 
 
 def _mixture(mean: torch.Tensor, logvar: torch.Tensor) -> D.MixtureSameFamily:

@@ -5,16 +5,13 @@ run = vaekit.load("runs/digits")
 images = run.model.sample(16)
 """
 
-__version__ = "0.1.0"
-
-from vaekit.numerics import reproducible_mkl  # noqa: E402
-
-reproducible_mkl()  # before anything of vaekit's runs a matrix product: MKL takes it only then
-
-from vaekit.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from vaekit.errors import VaekitError  # noqa: E402
-from vaekit.runs import Run, load  # noqa: E402
-from vaekit.train import train  # noqa: E402
+# First: importing vaekit.core.numerics turns on MKL's reproducible mode before any product.
+from vaekit.core import numerics as _numerics  # noqa: F401  isort: skip
+from vaekit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vaekit.core.errors import VaekitError
+from vaekit.core.version import __version__
+from vaekit.runs import Run, load
+from vaekit.training import train
 
 __all__ = [
     "DataConfig",

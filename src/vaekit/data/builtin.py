@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vaekit.core.errors import VaekitError, fail
+from vaekit.core.progress import log
 from vaekit.data.raw import RawData
-from vaekit.errors import VaekitError, fail
-from vaekit.progress import log
 
 DIGITS_MEMBER = "digits.csv.gz"
 DIGITS_SHA256 = "68aea062d35a127749050fa0e52dca09d6569ac08092c925610e0954e172dde2"  # decoded

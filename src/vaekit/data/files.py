@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vaekit.config import DataConfig
+from vaekit.config.run import DataConfig
+from vaekit.core.errors import VaekitError, fail
 from vaekit.data.raw import RawData, check_values, in_unit_range
 from vaekit.data.table import from_array, read_csv
-from vaekit.errors import VaekitError, fail
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 X_KEYS = ("x", "X", "data", "images", "features", "arr_0")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vaekit.core.errors import fail
 from vaekit.data.table import Table
-from vaekit.errors import fail
 
 
 @dataclass

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from vaekit.core.errors import VaekitError, fail
+from vaekit.core.progress import log
 from vaekit.data.scaling import fit_quantiles, from_normal, to_normal
 from vaekit.data.table import Table, format_number, is_numeric, missing_mask, spell
-from vaekit.errors import VaekitError, fail
-from vaekit.progress import log
 
 KINDS = ("continuous", "integer", "binary", "categorical", "constant", "ignored")
 SCALINGS = ("quantile", "standard")  # how a number feature maps (vaekit.data.scaling)
@@ -407,7 +407,7 @@ Schema = ImageSchema | TableSchema
 
 def likelihood_layout(schema: TableSchema) -> list[str]:
     """The per-column likelihood's blocks for a table's model columns, in order (see
-    :class:`vaekit.distributions.ColumnLayout`): a number column ``gaussian``, a binary one
+    :class:`vaekit.models.distributions.ColumnLayout`): a number column ``gaussian``, a binary one
     ``bernoulli``, a category column ``categorical:K``, each followed by ``missing`` where
     the column has a missing-value indicator."""
     blocks = []

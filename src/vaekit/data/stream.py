@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from vaekit.config import DataConfig
+from vaekit.config.run import DataConfig
+from vaekit.core.errors import fail
+from vaekit.core.progress import log
 from vaekit.data.schema import Column, ImageSchema, Schema, TableSchema
 from vaekit.data.table import format_number, from_array
-from vaekit.errors import fail
-from vaekit.progress import log
 
 if TYPE_CHECKING:
-    from vaekit.data import DataSplits
+    from vaekit.data.splits import DataSplits
 
 BLOCK_BYTES = 8 << 20
 WINDOW_BLOCKS = 8  # blocks shuffled together: 64 MiB of raw rows
@@ -225,9 +225,15 @@ class StreamingDataset:
 
 def load_streaming_splits(config: DataConfig) -> DataSplits:
     """Splits for a streamed .npy file: training rows stay on disk, validation in memory."""
-    from vaekit.data import Dataset, DataSplits, check_unit_range, recorded_schema, validation_count
     from vaekit.data.files import classify, read_labels
     from vaekit.data.raw import check_labels
+    from vaekit.data.splits import (
+        Dataset,
+        DataSplits,
+        check_unit_range,
+        recorded_schema,
+        validation_count,
+    )
 
     path = Path(config.source).expanduser()
     if not path.is_file():

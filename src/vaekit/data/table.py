@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from vaekit.errors import fail
-from vaekit.files import atomic_write
+from vaekit.core.errors import fail
+from vaekit.core.files import atomic_write
 
 # Cells that mean "no value", compared in lower case after stripping spaces.
 MISSING_CELLS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})

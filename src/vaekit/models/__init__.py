@@ -1,55 +1,6 @@
-"""The model family behind one interface (see :class:`vaekit.models.base.Autoencoder`).
+"""The model family behind one interface, its networks, distributions, objectives and samplers."""
 
-A model is one entry in :data:`MODELS`; variants that differ only in a number or an option
-(sparse/denoising AE, beta-VAE, IWAE, the noisy AE) share a class and differ in ``ModelConfig``;
-a VAE with ``lower_latent_dim`` is the two-stochastic-layer :class:`TwoLayerVAE`.
-"""
-
-from __future__ import annotations
-
-from vaekit.config import ModelConfig
-from vaekit.errors import VaekitError
-from vaekit.models.autoencoder import AE
 from vaekit.models.base import Autoencoder, LossTerms
-from vaekit.models.pca import PCA
-from vaekit.models.two_layer import TwoLayerVAE
-from vaekit.models.vae import VAE
+from vaekit.models.registry import MODELS, build_model
 
-MODELS: dict[str, type[Autoencoder]] = {
-    "pca": PCA,
-    "ae": AE,
-    "sparse-ae": AE,
-    "denoising-ae": AE,
-    "noisy-ae": VAE,
-    "vae": VAE,
-    "beta-vae": VAE,
-    "iwae": VAE,
-}
-
-
-def build_model(config: ModelConfig) -> Autoencoder:
-    """Build an untrained model from its config (``input_shape`` must be filled in)."""
-    if config.model not in MODELS:
-        raise VaekitError(f"model: unknown model {config.model!r} (known: {', '.join(MODELS)})")
-    if not config.input_shape:
-        raise VaekitError("model.input_shape: not set; it is filled in from the data")
-    if config.arch == "conv" and len(config.input_shape) != 3:
-        raise VaekitError("--arch conv: needs image data (C, H, W); use --arch mlp for tables")
-    if config.condition_dim and config.model == "pca":
-        raise VaekitError(
-            "--condition: pca has no conditional form; use any other model (vae, beta-vae, "
-            "iwae, noisy-ae, ae, sparse-ae, denoising-ae)"
-        )
-    if config.prior == "vamp" and config.condition_dim:
-        raise VaekitError(
-            "--prior vamp: not for a conditional run (its pseudo-inputs carry no condition); "
-            "use --prior conditional or standard"
-        )
-    if config.prior == "conditional" and not config.condition_dim:
-        raise VaekitError("--prior conditional: needs a conditional run (--condition COLUMN)")
-    if config.lower_latent_dim:
-        return TwoLayerVAE(config)
-    return MODELS[config.model](config)
-
-
-__all__ = ["MODELS", "AE", "PCA", "VAE", "TwoLayerVAE", "Autoencoder", "LossTerms", "build_model"]
+__all__ = ["MODELS", "Autoencoder", "LossTerms", "build_model"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import torch
 
-from vaekit.config import ModelConfig
-from vaekit.distributions import PointMass, full_precision
+from vaekit.config.run import ModelConfig
 from vaekit.models.base import Autoencoder, LossTerms
-from vaekit.nets import build_encoder
+from vaekit.models.distributions import PointMass, full_precision
+from vaekit.models.nets import build_encoder
 
 
 class AE(Autoencoder):

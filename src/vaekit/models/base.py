@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaekit.config import ModelConfig
-from vaekit.distributions import (
+from vaekit.config.run import ModelConfig
+from vaekit.core.errors import VaekitError
+from vaekit.models.distributions import (
     Bernoulli,
     ColumnLayout,
     DiagonalGaussian,
@@ -32,8 +33,7 @@ from vaekit.distributions import (
     full_precision,
     sample_prior,
 )
-from vaekit.errors import VaekitError
-from vaekit.nets import build_decoder
+from vaekit.models.nets import build_decoder
 
 
 def code_noise(
@@ -66,7 +66,7 @@ class LossTerms:
 class Autoencoder(nn.Module):
     """Base class of every vaekit model: the config, shape bookkeeping, and the decoder's
     likelihood, shared by all. Built from a :class:`vaekit.ModelConfig` whose ``input_shape``
-    is filled in (``vaekit.models.build_model``); tensors are in model space (images in
+    is filled in (``vaekit.models.registry.build_model``); tensors are in model space (images in
     [0, 1], table columns standardised), (B, *input_shape), codes (B, latent_dim)."""
 
     probabilistic = False  # True where the ELBO and log-likelihood are defined

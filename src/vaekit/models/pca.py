@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from vaekit.config import ModelConfig
-from vaekit.distributions import Gaussian, PointMass
-from vaekit.errors import VaekitError
+from vaekit.config.run import ModelConfig
+from vaekit.core.errors import VaekitError
 from vaekit.models.base import Autoencoder, LossTerms
+from vaekit.models.distributions import Gaussian, PointMass
 
 
 class PCA(Autoencoder):

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import torch
 
-from vaekit.config import ModelConfig
-from vaekit.distributions import (
+from vaekit.config.run import ModelConfig
+from vaekit.models.base import Autoencoder, LossTerms, code_noise
+from vaekit.models.distributions import (
     Bernoulli,
     DiagonalGaussian,
     Gaussian,
@@ -27,10 +28,9 @@ from vaekit.distributions import (
     sample_prior,
     standard_normal_log_prob,
 )
-from vaekit.models.base import Autoencoder, LossTerms, code_noise
+from vaekit.models.nets import build_encoder, mlp, run_mlp
+from vaekit.models.objectives import iwae_bound, kl_penalty
 from vaekit.models.vae import PRIOR_HIDDEN
-from vaekit.nets import build_encoder, mlp, run_mlp
-from vaekit.objectives import iwae_bound, kl_penalty
 
 
 def _gaussian(out: torch.Tensor) -> DiagonalGaussian:

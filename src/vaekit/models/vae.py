@@ -24,18 +24,18 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vaekit.config import ModelConfig
-from vaekit.distributions import (
+from vaekit.config.run import ModelConfig
+from vaekit.models.base import Autoencoder, LossTerms, code_noise
+from vaekit.models.distributions import (
     DiagonalGaussian,
     FullGaussian,
     VampMixture,
     full_precision,
     standard_normal_log_prob,
 )
-from vaekit.flows import IAF, FlowPosterior
-from vaekit.models.base import Autoencoder, LossTerms, code_noise
-from vaekit.nets import build_encoder, mlp
-from vaekit.objectives import iwae_bound, kl_penalty
+from vaekit.models.flows import IAF, FlowPosterior
+from vaekit.models.nets import build_encoder, mlp
+from vaekit.models.objectives import iwae_bound, kl_penalty
 
 PRIOR_HIDDEN = 128  # width of the learned conditional prior's one hidden layer
 

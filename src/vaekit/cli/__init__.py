@@ -1,0 +1,5 @@
+"""The ``vaekit`` command."""
+
+from vaekit.cli.main import main
+
+__all__ = ["main"]

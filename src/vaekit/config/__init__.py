@@ -1,0 +1,6 @@
+"""A run's configuration: plain dataclasses, their option declarations, and reading, merging
+and upgrading config files."""
+
+from vaekit.config.run import DataConfig, ModelConfig, RunConfig, TrainConfig
+
+__all__ = ["DataConfig", "ModelConfig", "RunConfig", "TrainConfig"]

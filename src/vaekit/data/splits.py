@@ -1,0 +1,338 @@
+"""Datasets: read raw data from a built-in source or the user's files, map it, split it.
+
+Every reader returns a :class:`RawData` (images as untouched arrays, or a table of named columns);
+one pipeline then maps it into model space by the data's schema (:mod:`vaekit.data.schema`) and
+splits it, so the same rules apply to every format. The schema inferred the first time is
+recorded in the run's config (``data.schema``) and used for every file the run is given later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaekit.config.run import DataConfig
+from vaekit.core.errors import fail
+from vaekit.data.raw import RawData
+from vaekit.data.schema import (
+    Schema,
+    encode_conditions,
+    infer_image_schema,
+    infer_table_schema,
+    schema_from_dict,
+)
+from vaekit.data.table import Table, take_rows
+
+BUILTIN = ("digits", "mnist", "penguins")
+
+
+@dataclass
+class Dataset:
+    """Examples in model space: ``x`` is (N, *shape) float32, ``labels`` (N,) int64 or None,
+    ``conditions`` (N, condition width) float32 for a conditional run, else None."""
+
+    x: torch.Tensor
+    labels: torch.Tensor | None
+    conditions: torch.Tensor | None = None
+
+    def take(self, rows: slice | torch.Tensor) -> Dataset:
+        """The examples at ``rows`` (a slice or indices), with their labels and conditions."""
+        return Dataset(
+            self.x[rows],
+            None if self.labels is None else self.labels[rows],
+            None if self.conditions is None else self.conditions[rows],
+        )
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass
+class DataSplits:
+    train: Dataset
+    val: Dataset
+    test: Dataset | None
+    schema: Schema
+    source: str
+    # A table's rows as read (the user's units, before any mapping), and each split's row
+    # indices into it: train, val[, test]. Empty for images and streamed files.
+    table: Table | None = None
+    rows: list[np.ndarray] | None = None
+
+    def table_of(self, name: str) -> Table | None:
+        """The rows of split ``name`` (train, val, test) as read from the file (None where the
+        data is not an in-memory table)."""
+        if self.table is None or self.rows is None:
+            return None
+        index = {"train": 0, "val": 1, "test": 2}[name]
+        return take_rows(self.table, self.rows[index]) if index < len(self.rows) else None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One example in model space: (C, H, W) for images, (width,) for tables."""
+        return tuple(self.schema.shape)
+
+    @property
+    def kind(self) -> str:
+        """ "image" or "table"."""
+        return self.schema.kind
+
+    @property
+    def class_names(self) -> list[str] | None:
+        return self.schema.classes
+
+    @property
+    def eval_split(self) -> Dataset:
+        """The held-out data evaluation uses by default: test when the source has one."""
+        return self.test if self.test is not None else self.val
+
+    @property
+    def eval_split_name(self) -> str:
+        return "test" if self.test is not None else "val"
+
+
+def value_range(dataset) -> tuple[float, float]:
+    """(min, max) of a split in model space; a streamed split knows it from its scan."""
+    if hasattr(dataset, "value_range"):
+        return dataset.value_range
+    return float(dataset.x.min()), float(dataset.x.max())
+
+
+def first_examples(dataset, limit: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Up to ``limit`` examples and their labels, in memory, from any split (streamed too)."""
+    if hasattr(dataset, "head"):
+        return dataset.head(limit)
+    labels = None if dataset.labels is None else dataset.labels[:limit]
+    return dataset.x[:limit], labels
+
+
+def read_raw(config: DataConfig) -> RawData:
+    """Read the configured source into raw arrays or a table (no scaling yet)."""
+    source = config.source
+    if source in BUILTIN:
+        from vaekit.data import builtin
+
+        return builtin.read(source)
+    from vaekit.data import files
+
+    path = Path(source).expanduser()
+    if not path.exists():
+        known = ", ".join(BUILTIN)
+        raise fail(source, f"no such file or folder, and not a built-in dataset ({known})")
+    return files.read(path, config)
+
+
+def recorded_schema(config: DataConfig, where: object = "config.json") -> Schema | None:
+    """The schema recorded in ``config`` (None before the data was first read)."""
+    return schema_from_dict(config.schema, where) if config.schema else None
+
+
+def infer_schema(raw: RawData, config: DataConfig) -> Schema:
+    """The schema of training data read for the first time (the user's column spec applied)."""
+    if raw.table is not None:
+        label = config.labels if config.labels in raw.table.names else None
+        return infer_table_schema(
+            raw.table, config.columns, label, config.condition, config.scaling
+        )
+    if config.columns:
+        raise fail(raw.where, "--column: column kinds are for tables; this data is images")
+    return infer_image_schema(raw.values, raw.scale, raw.class_names, raw.labels, config.condition)
+
+
+Encoded = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # x, labels, conditions
+
+
+def encode(raw: RawData, schema: Schema) -> Encoded:
+    """Raw data in its own units -> (model-space float32 examples, labels, conditions) by
+    ``schema``; conditions are None unless the run is conditional."""
+    if (raw.table is not None) != (schema.kind == "table"):
+        what = "a table" if raw.table is not None else "images"
+        trained = "a table" if schema.kind == "table" else "images"
+        raise fail(raw.where, f"holds {what}, but this run was trained on {trained}")
+    if raw.table is not None:
+        x, labels = schema.encode(raw.table)
+        conditions = None
+        if schema.conditions and all(c.name in raw.table.names for c in schema.conditions):
+            conditions = encode_conditions(schema.conditions, raw.table)
+        return x, labels if labels is not None else raw.labels, conditions
+    x, labels = schema.encode(raw.values, raw.where), _labels_by_name(raw, schema)
+    conditions = None
+    if schema.conditions and labels is not None:
+        conditions = encode_conditions(schema.conditions, schema.condition_table(labels, raw.where))
+    return x, labels, conditions
+
+
+def missing_conditions(schema: Schema) -> str:
+    """What data without the run's conditions lacks, for its one-line error."""
+    if schema.kind == "image":
+        return "has no labels, and this run is conditioned on the class label"
+    names = ", ".join(repr(c.name) for c in schema.conditions)
+    return f"does not hold every condition column of this run ({names})"
+
+
+def _labels_by_name(raw: RawData, schema: Schema) -> np.ndarray | None:
+    """Image labels in the run's class numbering: classes named by the source (folder names)
+    are matched to the run's class names, so a folder missing a class still lines up."""
+    if raw.labels is None or not raw.class_names or not schema.classes:
+        return raw.labels
+    if raw.class_names == schema.classes:
+        return raw.labels
+    index = {name: i for i, name in enumerate(schema.classes)}
+    unknown = [name for name in raw.class_names if name not in index]
+    if unknown:
+        raise fail(
+            raw.where,
+            f"class {unknown[0]!r} was not a class in training "
+            f"({', '.join(schema.classes[:10])}{', ...' if len(schema.classes) > 10 else ''})",
+        )
+    return np.asarray([index[name] for name in raw.class_names])[raw.labels]
+
+
+def load_splits(config: DataConfig) -> DataSplits:
+    """Read, check, map into model space and split the data described by ``config``.
+
+    ``config.schema`` is inferred and filled in when empty (first use) and used when set.
+    """
+    if streams(config):
+        from vaekit.data.stream import load_streaming_splits
+
+        return load_streaming_splits(config)
+    raw = read_raw(config)
+    schema = recorded_schema(config) or infer_schema(raw, config)
+    whole = _to_dataset(*encode(raw, schema))
+    if schema.conditions and whole.conditions is None:  # training data must carry them
+        raise fail(raw.where, missing_conditions(schema))
+    if raw.splits is not None:
+        indices = [np.arange(len(whole))[s] for s in raw.splits]
+    else:
+        indices = [rows.numpy() for rows in split(len(whole), config, raw.where)]
+    if config.train_on_all:
+        indices = _train_on_all(indices, raw.where)
+    datasets = [whole.take(torch.as_tensor(rows)) for rows in indices]
+    x = whole.x
+    if config.binarize != "none":
+        check_unit_range(x, raw.where, "--binarize")
+        gen = torch.Generator().manual_seed(config.split_seed + 1)
+        # Held-out data is binarised once with a fixed seed; "dynamic" re-samples train each epoch.
+        for i, d in enumerate(datasets):
+            if i > 0 or config.binarize == "static":
+                d.x = torch.bernoulli(d.x, generator=gen)
+    config.schema = schema.to_dict()
+    return DataSplits(
+        train=datasets[0],
+        val=datasets[1],
+        test=datasets[2] if len(datasets) > 2 else None,
+        schema=schema,
+        source=config.source,
+        table=raw.table,
+        rows=indices if raw.table is not None else None,
+    )
+
+
+def _train_on_all(indices: list[np.ndarray], where: object) -> list[np.ndarray]:
+    """The rows of train and validation together for training (validation kept, for
+    monitoring only), refused where no test split remains unseen."""
+    if len(indices) < 3:
+        raise fail(
+            where,
+            "--train-on-all: this source has no test split, so nothing would stay unseen for "
+            "evaluation; leave it out (it is for sources with train/validation/test splits, "
+            "such as mnist)",
+        )
+    return [np.sort(np.concatenate(indices[:2])), *indices[1:]]
+
+
+STREAM_ABOVE = 1 << 30  # .npy files larger than this are streamed under data.stream = "auto"
+
+
+def streams(config: DataConfig) -> bool:
+    """Whether this source is read as a stream (a .npy file, never loaded whole)."""
+    if config.stream == "off" or not config.source.lower().endswith(".npy"):
+        return False
+    path = Path(config.source).expanduser()
+    return config.stream == "on" or (path.is_file() and path.stat().st_size > STREAM_ABOVE)
+
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def split_named(splits: DataSplits, source: str | None, config: DataConfig) -> Dataset:
+    """``splits``' train, val or test split (``source``; None: the held-out one), in memory."""
+    if source == "test" and splits.test is None:
+        raise fail(
+            "--data test",
+            f"{config.source} has no test split (only train and validation); use --data val, "
+            "or pass a file of test examples",
+        )
+    chosen = {"train": splits.train, "val": splits.val, "test": splits.test}.get(
+        source, splits.eval_split
+    )
+    if not isinstance(chosen, Dataset):
+        raise fail(
+            source,
+            f"this run's training split is streamed from {config.source} (larger than "
+            "memory); use val, or pass a file holding the examples you want",
+        )
+    return chosen
+
+
+def load_examples(source: str, config: DataConfig, schema: Schema) -> Dataset:
+    """Read new data for an existing run (a file/folder or a built-in name) and map it into
+    model space by the run's schema. The run's own splits: ``Run.data``."""
+    return _to_dataset(*encode(read_new(source, config), schema))
+
+
+def read_new(source: str, config: DataConfig) -> RawData:
+    """Read a file/folder (or built-in name) given to an existing run, as the training data was
+    read, without mapping it."""
+    new = DataConfig(**{**config.__dict__, "source": source})
+    new.labels = None if source != config.source else config.labels
+    return read_raw(new)
+
+
+def validation_count(n: int, val_fraction: float, where: object, cap: int | None = None) -> int:
+    """Examples held out for validation: ``val_fraction`` of ``n`` (at most ``cap``), refusing a
+    split that leaves either side empty."""
+    n_val = int(round(n * val_fraction))
+    if cap is not None:
+        n_val = min(cap, n_val)
+    if val_fraction >= 1 or n_val < 1 or n - n_val < 1:
+        raise fail(
+            where,
+            f"{n} examples cannot be split with val_fraction={val_fraction}: "
+            "need at least one training and one validation example",
+        )
+    return n_val
+
+
+def split(n: int, config: DataConfig, where: str) -> list[torch.Tensor]:
+    """Seeded train/validation split of ``n`` examples: the train rows, then the validation
+    rows, each in file order."""
+    n_val = validation_count(n, config.val_fraction, where)
+    order = np.random.default_rng(config.split_seed).permutation(n)
+    return [torch.from_numpy(np.sort(idx)) for idx in (order[n_val:], order[:n_val])]
+
+
+def check_unit_range(
+    x: np.ndarray | torch.Tensor,
+    where: str,
+    why: str,
+    fix: str = "use --likelihood gaussian (or rescale the data)",
+) -> None:
+    """Bernoulli decoders and binarisation need every value in [0, 1]."""
+    lo, hi = float(x.min()), float(x.max())
+    if lo < 0 or hi > 1:
+        raise fail(
+            where, f"values lie in [{lo:.4g}, {hi:.4g}], outside [0, 1], which {why} needs; {fix}"
+        )
+
+
+def _to_dataset(
+    x: np.ndarray, labels: np.ndarray | None, conditions: np.ndarray | None = None
+) -> Dataset:
+    y = None if labels is None else torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
+    c = None if conditions is None else torch.from_numpy(np.ascontiguousarray(conditions))
+    return Dataset(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), y, c)

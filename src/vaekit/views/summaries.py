@@ -1,0 +1,215 @@
+"""Text forms of a run and its evaluation: the rows the terminal tables and the HTML report
+share, so the two never disagree."""
+
+from __future__ import annotations
+
+from vaekit.config.run import ModelConfig
+from vaekit.core.errors import fail
+from vaekit.core.records import check_fields
+
+
+def describe_network(model: ModelConfig) -> str:
+    """The network in a few words, e.g. "mlp, hidden 400"; a two-layer model's stochastic
+    layers too."""
+    if model.model == "pca":
+        return "linear (closed-form PCA)"
+    if model.arch == "conv":
+        words = "conv, channels " + " ".join(map(str, model.channels))
+    else:
+        words = "mlp, hidden " + " ".join(map(str, model.hidden))
+    if model.lower_latent_dim:
+        words += (
+            f"; two stochastic layers, z1 {model.lower_latent_dim} (x side) and z2 "
+            f"{model.latent_dim} (the code), hidden "
+            + " ".join(map(str, model.lower_hidden))
+            + " between them"
+        )
+    return words
+
+
+def render_evaluation(result: dict) -> str:
+    """The evaluation as a readable two-column table, then the diagnosis."""
+    rows = evaluation_rows(result)
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{key:<{width}}  {value}" for key, value in rows]
+    lines += ["", "diagnosis:"] + [f"  - {note}" for note in result["diagnosis"]]
+    return "\n".join(lines)
+
+
+def figure(value: float | None, spec: str = ".3f") -> str:
+    """A number for a table, or a dash where the run has none."""
+    return "–" if value is None else format(value, spec)
+
+
+def check_evaluation(result: dict, where: str) -> None:
+    """Refuse a recorded evaluation (an evaluation.jsonl line) that cannot be shown: one line
+    naming ``where`` and the field, with the fix."""
+    fields = {"run": "text", "data": "text", "examples": "whole number", "diagnosis": "list"}
+    check_fields(result, fields, where)
+    try:
+        evaluation_rows(result)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
+        raise fail(
+            where,
+            f"not an evaluation vaekit can show ({type(err).__name__}: {err}); delete the line "
+            "and run `vaekit evaluate` again",
+        ) from None
+
+
+def evaluation_rows(result: dict) -> list[tuple[str, str]]:
+    e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
+    rows = [
+        ("run", result["run"]),
+        ("model", result["model"]),
+        ("data", f"{result['data']} ({result['examples']} examples)"),
+        ("ELBO (nats)", f"{figure(e['elbo'])}  (recon {figure(e['recon'])}, KL {figure(e['kl'])})"),
+        ("ELBO bits/dim", figure(e["bits_per_dim"], ".4f")),
+        (
+            "log p(x) (nats)",
+            "–"
+            if ll is None
+            else f"{ll['mean']:.3f} ± {figure(ll['stderr'])}  (K = {ll['k']} importance samples"
+            f"{', bf16' if ll.get('precision') == 'bf16' else ''})",
+        ),
+        ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
+        ("recon MSE", figure(e["mse"], ".4f")),
+        ("active units", f"{lat['active_units']} of {lat['latent_dim']}"),
+        (
+            "KL per dim",
+            "–" if lat["kl_per_dim"] is None else " ".join(f"{v:.2f}" for v in lat["kl_per_dim"]),
+        ),
+        ("aggregate mean", " ".join(f"{v:+.2f}" for v in lat["aggregate_mean"])),
+        ("aggregate var", " ".join(f"{v:.2f}" for v in lat["aggregate_var"])),
+    ]
+    if lat.get("lower"):
+        low = lat["lower"]
+        rows.insert(
+            rows.index(("recon MSE", figure(e["mse"], ".4f"))) + 1,
+            (
+                "lower layer z1",
+                f"{low['active_units']} of {low['latent_dim']} active, KL "
+                f"{sum(low['kl_per_dim']):.2f} nats (the rows below: the top layer z2)",
+            ),
+        )
+    c = result["continuity"]
+    if c:
+        rows.append(
+            (
+                "continuity",
+                f"roughness {c['roughness']:.3f}, output change per latent "
+                f"std {c['change_per_std']:.3f}",
+            )
+        )
+    q = result["sample_quality"]
+    if "synthetic" in result:
+        rows += synthetic_rows(result["synthetic"])
+    elif "skipped" in q:
+        rows.append(("sample quality", f"skipped: {q['skipped']}"))
+    else:
+        rows += [
+            ("classifier acc.", f"{q['classifier_accuracy']:.4f} (the judge's own test accuracy)"),
+            ("Fréchet distance", f"{q['frechet_distance']:.3f}"),
+            ("precision/recall", f"{q['precision']:.3f} / {q['recall']:.3f}"),
+            (
+                "classes covered",
+                f"{q['classes_covered']} of {q['classes']} (total variation "
+                f"{q['total_variation']:.3f})",
+            ),
+            ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
+            ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
+        ]
+    rows += _conditional_rows(result)
+    rows.append(("seconds", f"{result['seconds']}"))
+    return rows
+
+
+def synthetic_rows(s: dict) -> list[tuple[str, str]]:
+    """A table run's synthetic-table figures (see
+    :func:`vaekit.metrics.synthetic.synthetic_table_figures`) as table rows: quality, the columns
+    generated least alike, privacy, usefulness."""
+    q, n = s["quality"], s["rows"]
+    rows = [
+        (
+            "synthetic table",
+            f"{n['synthetic']} rows generated, compared with {n['real']} {s['compared_with']}",
+        ),
+        (
+            "quality",
+            f"{figure(q['overall'])}  (column shapes {figure(q['column_shapes'])}, pair trends "
+            f"{figure(q['column_pair_trends'])}; SDMetrics' Quality Report, 1 = alike)",
+        ),
+    ]
+    worst = sorted(q["columns"].items(), key=lambda item: item[1])[:3]
+    if worst:
+        rows.append(("  least alike", ", ".join(f"{name} {v:.3f}" for name, v in worst)))
+    p = s["privacy"]
+    if p is not None:
+        rows += [
+            (
+                "closest-row distance",
+                f"median {p['synthetic_to_train']:.4f} synthetic, {p['holdout_to_train']:.4f} "
+                "held-out (to the training rows; 0 = a copy)",
+            ),
+            (
+                "exact copies",
+                f"{p['synthetic_copies']:.2%} of synthetic rows, {p['holdout_copies']:.2%} of "
+                "held-out rows (the data's own repeats)",
+            ),
+            (
+                "closer to training",
+                f"{p['closer_to_train']:.1%} of synthetic rows (50 % when the model did not "
+                f"memorise; overfitting protection {p['overfitting_protection']:.3f})",
+            ),
+        ]
+    u = s["usefulness"]
+    if u is not None:
+        scores = ", ".join(
+            f"{name} {u['synthetic'][name]:.3f} vs {u['real'][name]:.3f}" for name in u["real"]
+        )
+        rows.append((f"usefulness ({u['target']})", f"{scores}  (trained on synthetic vs real)"))
+    return rows
+
+
+def _conditional_rows(result: dict) -> list[tuple[str, str]]:
+    """A conditional run's rows: what it is conditioned on and how well samples follow it."""
+    if "conditional" not in result:
+        return []
+    rows = [("conditioned on", ", ".join(result["conditioned_on"]) + "  (log p(x) is log p(x|c))")]
+    c = result["conditional"]
+    if "skipped" in c:
+        rows.append(("conditional acc.", f"skipped: {c['skipped']}"))
+    elif "prior" in c:
+        for sampler, words in (("prior", "z from the prior"), ("gmm", "z from class mixtures")):
+            part = c[sampler]
+            rows.append(
+                (
+                    f"conditional acc. ({sampler})",
+                    f"{part['accuracy']:.4f} of {c['samples']} samples ({words}) classified as "
+                    "the class asked for",
+                )
+            )
+            per_class = " ".join(f"{name} {v:.3f}" for name, v in part["per_class"].items())
+            rows.append(("  per class", per_class))
+    else:
+        rows.append(
+            (
+                "column shapes",
+                f"{figure(c['column_shapes'])} (generated for held-out rows' conditions)",
+            )
+        )
+        for value, part in c["by_condition"].items():
+            rows.append((f"  {value}", f"{figure(part['column_shapes'])}  ({part['rows']} rows)"))
+    return rows
+
+
+COMPARE_KEYS = [
+    "model",
+    "ELBO (nats)",
+    "log p(x) (nats)",
+    "recon MSE",
+    "active units",
+    "continuity",
+    "Fréchet distance",
+    "precision/recall",
+    "classes covered",
+]
