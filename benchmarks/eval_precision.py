@@ -24,7 +24,7 @@ import torch
 import vaekit
 from vaekit.config.run import RunConfig
 from vaekit.core import progress
-from vaekit.evaluation.evaluate import importance_log_likelihood
+from vaekit.metrics.likelihood import importance_log_likelihood
 
 
 def estimate(model, x: torch.Tensor, k: int, bf16: bool) -> tuple[torch.Tensor, float]:

@@ -70,7 +70,7 @@ def specs(latent: int, epochs: int) -> dict[str, dict]:
 @torch.no_grad()
 def measure(run: vaekit.Run, test, judge, seed: int = 0) -> dict:
     """Numbers on held-out data: reconstruction, ELBO, latent health, prior-sample quality."""
-    from vaekit.evaluation.evaluate import validation_metrics
+    from vaekit.metrics.likelihood import validation_metrics
     from vaekit.metrics.quality import sample_quality
 
     test_x = test.x

@@ -35,7 +35,7 @@ import vaekit
 from vaekit.config.run import DataConfig, RunConfig
 from vaekit.core import progress
 from vaekit.data.splits import load_splits
-from vaekit.evaluation.evaluate import importance_log_likelihood
+from vaekit.metrics.likelihood import importance_log_likelihood
 
 PUBLISHED = {
     "vae": "89.9 (Rezende & Mohamed 2015; pythae 89.78); ~86.9 in other public FC benchmarks",

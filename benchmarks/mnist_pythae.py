@@ -17,7 +17,7 @@ is read), as vaekit's side is. Needs ``pythae==0.1.2`` (a benchmark-only depende
 vaekit's pyproject): see benchmarks/mnist_nll.py for the venv.
 
 ``PythaeLikelihood`` wraps a trained pythae model for vaekit's importance-sampling estimator
-(``vaekit.evaluation.evaluate.importance_log_likelihood``): the same log-weights pythae's
+(``vaekit.metrics.likelihood.importance_log_likelihood``): the same log-weights pythae's
 model defines
 (its Bernoulli likelihood is binary cross-entropy on sigmoid outputs, each log clamped at -100
 as torch's BCE does), with the normalising constants pythae leaves out put back.

@@ -47,7 +47,7 @@ from vaekit.core import progress
 from vaekit.core.distributed import Cluster
 from vaekit.core.numerics import denormals_flushed
 from vaekit.data.splits import DataSplits, load_splits
-from vaekit.evaluation.evaluate import validation_metrics
+from vaekit.metrics.likelihood import validation_metrics
 from vaekit.models.registry import build_model
 from vaekit.training.step import build_optimizer, training_step
 from vaekit.training.train import choose_path, fit, resolve_model_config

@@ -74,7 +74,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
 
 def test_likelihood_shards_reassemble_the_single_process_estimate(trained_run):
     import vaekit
-    from vaekit.evaluation.evaluate import importance_log_likelihood, log_likelihood_shard
+    from vaekit.metrics.likelihood import importance_log_likelihood, log_likelihood_shard
 
     run = vaekit.load(trained_run)
     x = run.data("val").x

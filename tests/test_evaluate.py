@@ -8,7 +8,8 @@ import torch
 import vaekit
 from vaekit.cli.main import main
 from vaekit.config.run import ModelConfig
-from vaekit.evaluation.evaluate import diagnose, importance_log_likelihood, latent_statistics
+from vaekit.metrics.latent import diagnose, latent_statistics
+from vaekit.metrics.likelihood import importance_log_likelihood
 from vaekit.models.registry import build_model
 
 

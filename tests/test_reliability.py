@@ -211,7 +211,7 @@ def test_a_pickle_planted_as_the_checkpoint_is_refused_without_running(
 
 
 def test_same_seed_gives_identical_samples_and_evaluation(tmp_path, make_config):
-    from vaekit.evaluation.evaluate import validation_metrics
+    from vaekit.metrics.likelihood import validation_metrics
     from vaekit.training.train import train
 
     a = train(make_config(), tmp_path / "a")

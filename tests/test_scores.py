@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from vaekit.cli.main import main
 from vaekit.core.errors import VaekitError
-from vaekit.evaluation.evaluate import importance_log_likelihood
+from vaekit.metrics.likelihood import importance_log_likelihood
 from vaekit.metrics.scores import anomaly_scores, detection_quality, threshold_for
 from vaekit.runs import run as runs
 

@@ -131,7 +131,7 @@ def test_a_compile_the_user_asked_for_still_stops_with_one_line(make_config, tmp
 
 def test_the_likelihood_in_bf16_is_the_float32_estimate_to_a_fraction_of_a_nat(trained_run):
     from vaekit import load
-    from vaekit.evaluation.evaluate import importance_log_likelihood
+    from vaekit.metrics.likelihood import importance_log_likelihood
 
     run = load(trained_run)
     x = run.data("val").x[:64]

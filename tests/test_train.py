@@ -13,7 +13,7 @@ from vaekit.core import progress
 from vaekit.core.errors import VaekitError
 from vaekit.core.numerics import cpu_has_native_bf16, denormals_flushed, flushing_denormals
 from vaekit.data.splits import load_splits
-from vaekit.evaluation.evaluate import validation_metrics
+from vaekit.metrics.likelihood import validation_metrics
 from vaekit.models.registry import build_model
 from vaekit.training.step import CompiledStep, TrainingStep, build_optimizer, training_step
 from vaekit.training.train import lr_at, pick_device, resolve_model_config, resume, train

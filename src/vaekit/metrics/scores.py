@@ -17,7 +17,7 @@ import torch
 from vaekit.core.errors import VaekitError
 from vaekit.core.numerics import denormals_flushed
 from vaekit.core.progress import ProgressBar
-from vaekit.evaluation.evaluate import condition_rows, importance_log_likelihood
+from vaekit.metrics.likelihood import condition_rows, importance_log_likelihood
 from vaekit.models.registry import Autoencoder
 
 SCORES = ("nll", "elbo", "recon")

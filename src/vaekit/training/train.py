@@ -37,7 +37,7 @@ from vaekit.data.splits import (
     value_range,
 )
 from vaekit.data.stream import StreamingDataset
-from vaekit.evaluation.evaluate import validation_metrics
+from vaekit.metrics.likelihood import validation_metrics
 from vaekit.models.objectives import beta_at
 from vaekit.models.registry import Autoencoder, build_model
 from vaekit.models.samplers import CodeSampler

@@ -47,7 +47,7 @@ class Explorer:
     """The model-facing half: turns validated requests into JSON-ready answers."""
 
     def __init__(self, run, points: int = MAX_POINTS) -> None:
-        from vaekit.evaluation.evaluate import latent_statistics
+        from vaekit.metrics.latent import latent_statistics
 
         self.run = run
         data = run.data().take(slice(0, points))  # the held-out split

@@ -32,7 +32,7 @@ from vaekit.core.errors import VaekitError  # noqa: E402
 from vaekit.core.files import atomic_write  # noqa: E402
 from vaekit.data.splits import Dataset  # noqa: E402
 from vaekit.data.table import format_number, missing_mask, spell  # noqa: E402
-from vaekit.evaluation.evaluate import latent_statistics  # noqa: E402
+from vaekit.metrics.latent import latent_statistics  # noqa: E402
 from vaekit.views.images import grid  # noqa: E402
 from vaekit.views.plot_kinds import KINDS  # noqa: E402
 
