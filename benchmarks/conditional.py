@@ -41,12 +41,12 @@ from pathlib import Path
 import torch
 
 import vaekit
+from vaekit.api import train
 from vaekit.config.run import RunConfig
 from vaekit.core.records import read_rows
 from vaekit.evaluation.evaluate import evaluate_run
 from vaekit.metrics.quality import judge_for
-from vaekit.runs.run import EVALUATION
-from vaekit.training.train import train
+from vaekit.runs.folder import EVALUATION
 
 RESULTS = Path(__file__).parent / "results" / "conditional.json"
 VARIANTS = {
@@ -121,7 +121,7 @@ def table_scores(seed: int, out: Path, epochs: int = 300) -> dict:
 
     import numpy as np
 
-    from vaekit.metrics.conditional import conditional_column_shapes
+    from vaekit.evaluation.conditional import conditional_column_shapes
     from vaekit.metrics.fidelity import column_shapes, rows_where, spellings
 
     sys.path.insert(0, str(Path(__file__).parent))

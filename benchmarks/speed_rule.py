@@ -28,8 +28,8 @@ from vaekit.core import progress
 from vaekit.core.distributed import Cluster
 from vaekit.data.splits import first_examples, load_splits
 from vaekit.models.registry import build_model
+from vaekit.training.setup import choose_path, resolve_model_config
 from vaekit.training.speed import step_gflop
-from vaekit.training.train import choose_path, resolve_model_config
 
 VARIANTS = ["fp32", "bf16", "fp32+compile", "bf16+compile"]
 CASES = [  # (data, model options, batch)

@@ -49,8 +49,9 @@ from vaekit.core.numerics import denormals_flushed
 from vaekit.data.splits import DataSplits, load_splits
 from vaekit.metrics.likelihood import validation_metrics
 from vaekit.models.registry import build_model
+from vaekit.training.loop import fit
+from vaekit.training.setup import choose_path, resolve_model_config
 from vaekit.training.step import build_optimizer, training_step
-from vaekit.training.train import choose_path, fit, resolve_model_config
 
 LAYERS = [(784, 400), (400, 40), (20, 400), (400, 784)]  # encoder, then decoder
 TEXTBOOK = "textbook"

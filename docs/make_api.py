@@ -66,11 +66,14 @@ def _annotation(annotation) -> str:
 
 
 def _members(cls) -> list[tuple[str, object]]:
-    """Public methods and properties defined by ``cls`` itself, in source order."""
-    out = []
-    for name, value in vars(cls).items():
-        if name.startswith("_"):
+    """Public methods and properties defined by ``cls`` and its vaekit bases (a Run's codec),
+    each class in source order."""
+    out, seen = [], set()
+    owners = [k for k in cls.__mro__ if k.__module__.startswith("vaekit")]
+    for name, value in [item for owner in owners for item in vars(owner).items()]:
+        if name.startswith("_") or name in seen:
             continue
+        seen.add(name)
         if isinstance(value, (property, functools.cached_property)):
             out.append((name, value))
         elif inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod)):
@@ -106,9 +109,9 @@ def build() -> str:
         "",
         _text(vaekit.load.__doc__),
         "",
-        "## `vaekit." + _signature("train", vaekit.training.train) + "`",
+        "## `vaekit." + _signature("train", vaekit.train) + "`",
         "",
-        _text(vaekit.training.train.__doc__),
+        _text(vaekit.train.__doc__),
         "",
         "## `vaekit.Run`",
         "",
@@ -117,9 +120,9 @@ def build() -> str:
     ]
     for name, value in _members(vaekit.Run):
         lines += _member_block("Run", name, value)
-    lines += ["## `vaekit.data.splits.Dataset`", "", _text(Dataset.__doc__), ""]
+    lines += ["## `vaekit.data.Dataset`", "", _text(Dataset.__doc__), ""]
     lines += [
-        "## Models: `vaekit.models.registry.Autoencoder`",
+        "## Models: `vaekit.models.Autoencoder`",
         "",
         _text(Autoencoder.__doc__),
         "",

@@ -47,7 +47,7 @@ def make_config():
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """A digits VAE trained for a few epochs, shared read-only by tests."""
-    from vaekit.training.train import train
+    from vaekit.api import train
 
     progress.QUIET = True
     out = tmp_path_factory.mktemp("runs") / "digits"

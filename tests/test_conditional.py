@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from scipy.stats import ks_2samp
 
 import vaekit
+from vaekit.api import resume, train
 from vaekit.cli.main import main
 from vaekit.core.errors import VaekitError
 from vaekit.data.schema import (
@@ -24,7 +25,6 @@ from vaekit.data.schema import (
 from vaekit.data.table import read_csv
 from vaekit.metrics.fidelity import column_shapes, ks_complement, tv_complement
 from vaekit.models.distributions import DiagonalGaussian
-from vaekit.training.train import resume, train
 
 FAST = ["--quiet", "train", "--hidden", "64", "--batch-size", "64", "--no-report"]
 
@@ -160,7 +160,7 @@ def test_condition_changes_the_samples_and_a_seed_fixes_them(digits_run):
 
 
 def test_the_classifier_agrees_with_the_requested_digit(digits_run):
-    from vaekit.metrics.conditional import conditional_accuracy
+    from vaekit.evaluation.conditional import conditional_accuracy
     from vaekit.metrics.quality import judge_for
 
     run = vaekit.load(digits_run)

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from vaekit.config.run import RunConfig, read_config_file
+from vaekit.config.files import read_config_file
+from vaekit.config.run import RunConfig
 from vaekit.core.errors import VaekitError
 
 

@@ -7,7 +7,7 @@ import torch
 
 import vaekit
 from vaekit.cli.main import main
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.metrics.latent import diagnose, latent_statistics
 from vaekit.metrics.likelihood import importance_log_likelihood
 from vaekit.models.registry import build_model

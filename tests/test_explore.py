@@ -117,7 +117,7 @@ def test_explorer_decodes_the_point_under_the_pointer(server, tmp_path):
 
 @pytest.fixture
 def conditional_server(tmp_path, make_config):
-    from vaekit.training.train import train
+    from vaekit.api import train
 
     run = train(make_config(data={"condition": ["label"]}), tmp_path / "cvae")
     httpd = make_server(vaekit.load(run.path), port=0)

@@ -6,10 +6,10 @@ import torch
 from safetensors.torch import load_file
 
 import vaekit
-from vaekit.config.run import MODEL_NAMES, ModelConfig
+from vaekit.api import train
+from vaekit.config.model import MODEL_NAMES, ModelConfig
 from vaekit.data.splits import load_splits
 from vaekit.models.registry import build_model
-from vaekit.training.train import train
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -9,13 +9,13 @@ import torch
 from safetensors.torch import load_file
 
 import vaekit
+from vaekit.api import resume, train
 from vaekit.cli.main import main
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.core.errors import VaekitError
 from vaekit.models.distributions import DiagonalGaussian, normal_log_density
 from vaekit.models.flows import IAF, FlowPosterior
 from vaekit.models.registry import build_model
-from vaekit.training.train import resume, train
 
 
 def _flow_posterior(latent: int = 4, steps: int = 3) -> FlowPosterior:

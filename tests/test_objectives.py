@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.models.objectives import beta_at, iwae_bound, kl_penalty
 
 

@@ -1,4 +1,7 @@
+import base64
+import html
 import io
+import re
 import warnings
 from html.parser import HTMLParser
 
@@ -7,16 +10,18 @@ import pytest
 import torch
 from matplotlib import pyplot as plt
 from matplotlib.legend import Legend
+from matplotlib.text import Text
 from PIL import Image
 
 import vaekit
+from vaekit.api import train
 from vaekit.core.errors import VaekitError
 from vaekit.data.splits import Dataset
-from vaekit.training.train import train
 from vaekit.views import plots
 from vaekit.views.images import grid, save_examples, save_image_grid
-from vaekit.views.plots import KINDS, manifold_grid, render
-from vaekit.views.report import SECTIONS, build_report
+from vaekit.views.plot_kinds import KINDS
+from vaekit.views.plots import manifold_grid, render
+from vaekit.views.report import SECTIONS, build_report, sections
 
 
 def _write_mixed_csv(path, rows: int = 200) -> None:
@@ -74,9 +79,82 @@ def _png_size(png: bytes) -> tuple[int, int]:
         return image.size
 
 
+def _drawn(png: bytes) -> np.ndarray:
+    """``png`` decoded to RGB pixels, checked to hold a picture: a real PNG, not one flat
+    colour, in more colours than a few greys (a blank figure is a single white)."""
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+        pixels = np.asarray(image.convert("RGB"), dtype=float)
+    assert pixels.std() > 5
+    assert len(np.unique(pixels.reshape(-1, 3), axis=0)) >= 16
+    return pixels
+
+
+def _render_keeping_figure(monkeypatch, run, kind, **options):
+    """``render(run, kind)``'s PNG bytes and the Figure it drew (closed, still readable)."""
+    drawn, plotter = [], plots.PLOTTERS[kind]
+
+    def keep(*args, **kwargs):
+        drawn.append(plotter(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setitem(plots.PLOTTERS, kind, keep)
+    png = render(run, kind, **options)
+    return png, drawn[0]
+
+
+def _words(fig) -> str:
+    """Every text drawn on ``fig``: titles, axis and tick labels, legends, table cells."""
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    tables = [table for ax in fig.get_axes() for table in ax.tables]
+    texts += [cell.get_text().get_text() for t in tables for cell in t.get_celld().values()]
+    return "\n".join(texts)
+
+
+def _empty_panels(fig, run) -> list[str]:
+    """Titles of the figure's panels that draw nothing: no line, point, bar, image or table.
+    A constant column's panel is left out: it holds its value in words, or (plot
+    conditional) nothing."""
+    columns = run.schema.outputs if run.kind == "table" else []
+    constant = {c.name for c in columns if c.kind == "constant"}
+    return [
+        ax.get_title()
+        for ax in fig.get_axes()
+        if ax.get_visible()
+        and ax.get_title() not in constant | {""}
+        and not (ax.lines or ax.collections or ax.images or ax.patches or ax.tables)
+    ]
+
+
+def _expected_words(run, kind) -> list[str]:
+    """Names the picture of ``kind`` must show for ``run``: a table's own column names (or
+    its model-space columns' for the line plots), the latent dimensions', the condition's,
+    or for images the titles of its rows."""
+    image = run.kind == "image"
+    columns = [] if image else [c.name for c in run.schema.outputs]
+    scored = [c.name for c in run.schema.outputs if c.kind != "constant"] if not image else []
+    lines = [] if image else [label for _, label in run.schema.model_columns()]
+    condition = run.schema.conditions[0].name if run.model.conditional else ""
+    return {
+        "curves": ["epoch", "nats per example", run.config.model.model],
+        "recon": columns or ["originals", "reconstructions"],
+        "samples": columns or ["(prior)", "mixture fitted to training codes"],
+        "latent": ["posterior means", "prior 1σ"],
+        "manifold": columns or ["decoded latent plane"],
+        "interpolate": lines or ["straight line", "spherical (slerp)"],
+        "traverse": lines + ["z0", "swept from −3σ to +3σ"],
+        "kl": ["z0", "latent dimension"],
+        "scores": ["anomaly score"] + (columns[:1] or ["most unusual", "least unusual"]),
+        "conditional": [f"{condition}="] + columns,
+        "restyle": ["original", f"decoded with {condition} ="],
+        "marginals": scored + ["synthetic"],
+        "pairs": scored + ["|real − synthetic|"],
+    }[kind]
+
+
 @pytest.mark.parametrize("name", ["mlp", "conv", "tabular", "mixed", "cond-conv", "cond-mixed"])
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "compare"])
-def test_every_plot_kind_renders_a_png(runs, name, kind):
+def test_every_plot_kind_draws_its_data_with_its_names(monkeypatch, runs, name, kind):
     run = runs[name]
     if kind in ("marginals", "pairs") and run.kind == "image":
         with pytest.raises(VaekitError, match=f"^plot {kind}: is for table runs"):
@@ -90,8 +168,13 @@ def test_every_plot_kind_renders_a_png(runs, name, kind):
         with pytest.raises(VaekitError, match="^plot restyle: draws images; for a table use"):
             render(run, kind)
         return
-    width, height = _png_size(render(run, kind))
+    png, fig = _render_keeping_figure(monkeypatch, run, kind)
+    height, width, _ = _drawn(png).shape
     assert width >= 250 and height >= 150
+    assert fig.get_axes() and not _empty_panels(fig, run)  # not only frames and words
+    words = _words(fig)
+    missing = [word for word in _expected_words(run, kind) if word not in words]
+    assert not missing, f"{kind} of {name} does not name {missing}"
 
 
 def test_compare_plot_shows_every_run(runs):
@@ -333,9 +416,17 @@ def test_report_is_valid_self_contained_html_with_every_section(runs):
 def test_train_command_writes_the_report(tmp_path):
     from vaekit.cli.main import main
 
-    run = tmp_path / "run"
+    run = tmp_path / "digits-report-run"
     assert main(["--quiet", "train", "--epochs", "2", "--hidden", "16", "--out", str(run)]) == 0
-    assert (run / "report.html").stat().st_size > 10_000
     assert (run / "evaluation.jsonl").exists()
     loaded = vaekit.load(run)
     assert torch.is_tensor(loaded.model.sample(2))
+    text = (run / "report.html").read_text()
+    assert "<title>vaekit report — digits-report-run</title>" in text
+    headings = re.findall(r"<h2>(.*?)</h2>", text)
+    titles = [html.escape(title) for _, title, _ in sections(loaded)]
+    assert headings == ["What was trained", "Evaluation", *titles]
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"', text)
+    assert [alt for alt, _ in images] == titles  # one picture per section, in its order
+    for _, encoded in images:
+        _drawn(base64.b64decode(encoded, validate=True))

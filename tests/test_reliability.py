@@ -60,7 +60,7 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
 
 def _checkpoint_is_loadable(run: Path) -> int:
     """Load the checkpoint into a fresh model and optimiser; return its epoch."""
-    config = vaekit.runs.run.read_config(run)
+    config = vaekit.runs.folder.read_config(run)
     model = build_model(config.model)
     optimizer = torch.optim.Adam(model.parameters())
     gens = {"order": torch.Generator(), "noise": torch.Generator()}
@@ -129,12 +129,12 @@ def test_kill_during_the_checkpoint_write_keeps_the_previous_one(reference, tmp_
 
 
 def test_resume_can_extend_a_finished_run(tmp_path, make_config):
-    from vaekit.training.train import resume, train
+    from vaekit.api import resume, train
 
     train(make_config(train={"epochs": 2}), tmp_path / "r")
     run = resume(tmp_path / "r", epochs=4)
     assert [row["epoch"] for row in run.metrics] == [1, 2, 3, 4]
-    assert vaekit.runs.run.read_config(tmp_path / "r").train.epochs == 4
+    assert vaekit.runs.folder.read_config(tmp_path / "r").train.epochs == 4
 
 
 def test_resume_refuses_other_options(tmp_path, capsys):
@@ -145,8 +145,8 @@ def test_resume_refuses_other_options(tmp_path, capsys):
 def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
     tmp_path, make_config, monkeypatch
 ):
+    from vaekit.api import train
     from vaekit.models.vae import VAE
-    from vaekit.training.train import train
 
     real_loss, calls = VAE.loss, []
 
@@ -168,16 +168,66 @@ def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
 
 
 def test_gradient_clipping_and_logvar_clamp_train(tmp_path, make_config):
-    from vaekit.training.train import train
+    from vaekit.api import train
 
     config = make_config(train={"epochs": 2, "clip_grad": 1.0}, model={"logvar_clamp": 5.0})
     run = train(config, tmp_path / "r")
     assert run.metrics[-1]["val_elbo"] > run.metrics[0]["val_elbo"] - 1
 
 
+class _RecordingOptimizer:
+    """Stands in for Adam in one training step: records the gradient norm it is handed."""
+
+    def __init__(self, params):
+        self.params = list(params)
+        self.norms = []
+
+    def zero_grad(self, set_to_none=True):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.norms.append(
+            float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in self.params])))
+        )
+
+
+@pytest.mark.parametrize("clip", [None, 0.01])
+def test_the_step_hands_adam_gradients_clipped_to_the_limit(clip):
+    from vaekit.config.model import ModelConfig
+    from vaekit.config.run import TrainConfig
+    from vaekit.training.step import TrainingStep
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(latent_dim=2, hidden=[16], input_shape=[1, 8, 8]))
+    optimizer = _RecordingOptimizer(model.parameters())
+    opts = TrainConfig(clip_grad=clip, compile="off", precision="fp32")
+    step = TrainingStep(model, model, optimizer, opts, torch.device("cpu"), torch.Generator())
+    step(torch.rand(16, 1, 8, 8).round(), 1.0, torch.zeros(3, dtype=torch.float64))
+    if clip is None:
+        assert optimizer.norms[0] > 1.0  # the limit below is far under the raw norm
+    else:
+        assert optimizer.norms[0] == pytest.approx(clip, rel=1e-3)
+
+
+def test_the_logvar_clamp_bounds_the_posterior_it_gives():
+    from vaekit.config.model import ModelConfig
+
+    for clamp, expected in ((5.0, 5.0), (None, 50.0)):
+        torch.manual_seed(0)
+        config = ModelConfig(latent_dim=2, hidden=[16], input_shape=[1, 8, 8], logvar_clamp=clamp)
+        model = build_model(config)
+        with torch.no_grad():
+            last = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Linear)][-1]
+            last.weight.zero_()
+            last.bias.fill_(50.0)  # log-variances far beyond the clamp
+        logvar = model.encode(torch.rand(4, 1, 8, 8)).logvar
+        assert torch.all(logvar == expected)
+
+
 def test_disk_full_is_a_clear_error_and_earlier_files_survive(tmp_path, make_config, monkeypatch):
+    from vaekit.api import resume, train
     from vaekit.core import tensorfiles
-    from vaekit.training.train import resume, train
 
     train(make_config(train={"epochs": 2}), tmp_path / "r")
     before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
@@ -211,8 +261,8 @@ def test_a_pickle_planted_as_the_checkpoint_is_refused_without_running(
 
 
 def test_same_seed_gives_identical_samples_and_evaluation(tmp_path, make_config):
+    from vaekit.api import train
     from vaekit.metrics.likelihood import validation_metrics
-    from vaekit.training.train import train
 
     a = train(make_config(), tmp_path / "a")
     b = train(make_config(), tmp_path / "b")

@@ -18,7 +18,7 @@ def test_load_round_trip_is_bit_exact(trained_run, tmp_path):
     assert saved.keys() == loaded.keys()
     assert all(torch.equal(saved[k], loaded[k]) for k in saved)
     # Saving the loaded model again gives the same bytes of tensor data.
-    vaekit.runs.run.save_weights(run.model, tmp_path / "again.safetensors")
+    vaekit.runs.folder.save_weights(run.model, tmp_path / "again.safetensors")
     again = load_file(str(tmp_path / "again.safetensors"))
     assert all(torch.equal(saved[k], again[k]) for k in saved)
 

@@ -15,11 +15,11 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 import vaekit
+from vaekit.api import train
 from vaekit.cli.main import main
 from vaekit.core.errors import VaekitError
 from vaekit.data.table import read_csv
 from vaekit.evaluation.evaluate import evaluate_run
-from vaekit.training.train import train
 
 MIXED_HEADER = ["colour", "rooms", "smoker", "income", "age", "id"]
 

@@ -116,7 +116,7 @@ def test_bad_score_options_are_one_line(trained_run, tmp_path, capsys, extra, me
 
 
 def test_autoencoders_are_scored_by_reconstruction_only(tmp_path, make_config):
-    from vaekit.training.train import train
+    from vaekit.api import train
 
     run = train(make_config(model={"model": "ae"}, train={"epochs": 1}), tmp_path / "ae")
     x = run.data().x[:5]

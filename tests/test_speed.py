@@ -9,12 +9,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaekit.cli.main import build_parser, config_from_args, main
+from vaekit.api import resume, train
+from vaekit.cli.main import build_parser, main
+from vaekit.cli.options import config_from_args
 from vaekit.config.run import RunConfig
 from vaekit.models.registry import build_model
 from vaekit.training import speed
 from vaekit.training.speed import choose_speed, step_gflop
-from vaekit.training.train import resume, train
 
 DIGITS = {"gflop_per_step": 0.04, "steps": 39, "parameter_tensors": 8}
 MNIST_30_EPOCHS = {"gflop_per_step": 0.42, "steps": 11_730, "parameter_tensors": 8}
@@ -130,8 +131,8 @@ def test_a_compile_the_user_asked_for_still_stops_with_one_line(make_config, tmp
 
 
 def test_the_likelihood_in_bf16_is_the_float32_estimate_to_a_fraction_of_a_nat(trained_run):
-    from vaekit import load
     from vaekit.metrics.likelihood import importance_log_likelihood
+    from vaekit.runs.run import load
 
     run = load(trained_run)
     x = run.data("val").x[:64]

@@ -11,13 +11,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from vaekit.api import resume, train
 from vaekit.cli.main import main
 from vaekit.config.run import DataConfig
 from vaekit.core.errors import TrainingInterrupted, VaekitError
 from vaekit.data import stream as stream_module
 from vaekit.data.splits import load_splits
 from vaekit.models.vae import VAE
-from vaekit.training.train import resume, train
 
 
 @pytest.fixture

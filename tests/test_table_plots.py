@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 from matplotlib import pyplot as plt
+from matplotlib.text import Text
 from PIL import Image
 
 import vaekit
@@ -121,11 +122,31 @@ def test_pairs_draws_real_synthetic_and_their_difference(table_run):
 
 
 @pytest.mark.parametrize("kind", ["marginals", "pairs"])
-def test_plot_command_writes_the_png(table_run, tmp_path, kind):
+def test_plot_command_writes_the_picture_of_the_run_s_columns(
+    table_run, tmp_path, monkeypatch, kind
+):
+    drawn, plotter = [], plots.PLOTTERS[kind]
+
+    def keep(*args, **kwargs):  # the figure the command draws, to read its words
+        drawn.append(plotter(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setitem(plots.PLOTTERS, kind, keep)
     out = tmp_path / f"{kind}.png"
     assert main(["--quiet", "plot", str(table_run.path), kind, "-o", str(out)]) == 0
     with Image.open(io.BytesIO(out.read_bytes())) as image:
         assert image.format == "PNG" and image.width > 500 and image.height > 300
+        pixels = np.asarray(image.convert("RGB"), dtype=float)
+    # Drawn, not blank: real rows in blue (C0) and synthetic ones in orange (C1) among greys.
+    assert pixels.std() > 5 and len(np.unique(pixels.reshape(-1, 3), axis=0)) >= 16
+    colourful = (pixels.max(-1) - pixels.min(-1)) > 60
+    assert colourful.mean() > 0.01
+    (fig,) = drawn
+    words = {t.get_text() for t in fig.findobj(Text)}
+    names = {name for word in words for name in GENERATED if name in word.split()}
+    assert names == set(GENERATED)  # every generated column, named as in the CSV
+    assert table_run.path.name in fig.get_suptitle()
+    assert "species" not in " ".join(words)  # the label column is not generated
 
 
 @pytest.mark.parametrize("kind", ["marginals", "pairs"])

@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vaekit import load
+from vaekit.api import resume, train
 from vaekit.config.run import TrainConfig
 from vaekit.core import progress
 from vaekit.core.errors import VaekitError
@@ -15,8 +15,10 @@ from vaekit.core.numerics import cpu_has_native_bf16, denormals_flushed, flushin
 from vaekit.data.splits import load_splits
 from vaekit.metrics.likelihood import validation_metrics
 from vaekit.models.registry import build_model
+from vaekit.runs.run import load
+from vaekit.training.loop import lr_at
+from vaekit.training.setup import pick_device, resolve_model_config
 from vaekit.training.step import CompiledStep, TrainingStep, build_optimizer, training_step
-from vaekit.training.train import lr_at, pick_device, resolve_model_config, resume, train
 
 
 def test_training_raises_the_validation_elbo_far_above_the_untrained_model(make_config, tmp_path):
@@ -141,7 +143,7 @@ def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
 def test_bf16_on_a_cpu_without_bf16_instructions_says_it_will_be_slow(
     make_config, tmp_path, monkeypatch, capsys
 ):
-    training = sys.modules["vaekit.training.train"]  # the module (vaekit.train: the function)
+    training = sys.modules["vaekit.training.loop"]  # the module (vaekit.train: the function)
     monkeypatch.setattr(training, "cpu_has_native_bf16", lambda: False)
     monkeypatch.setattr(progress, "QUIET", False)
     train(make_config(train={"epochs": 1, "precision": "bf16"}), tmp_path / "r")

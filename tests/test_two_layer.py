@@ -5,16 +5,18 @@ the exact log p(x); elsewhere the likelihood bounds the ELBO; runs train, resume
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
 
 import vaekit
+from vaekit.api import resume, train
 from vaekit.cli.main import main
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.core.errors import VaekitError
-from vaekit.models.registry import TwoLayerVAE, build_model
-from vaekit.training.train import resume, train
+from vaekit.models.registry import build_model
+from vaekit.models.two_layer import TwoLayerVAE
 
 
 def _linear_chain() -> tuple[TwoLayerVAE, dict[str, torch.Tensor]]:
@@ -159,10 +161,13 @@ def test_a_conditional_two_layer_run_trains_and_scores(tmp_path):
     common = ["--quiet", "train", "--data", "penguins", "--condition", "species"]
     options = ["--lower-latent-dim", "4", "--prior", "conditional", "--epochs", "2", "--no-report"]
     assert main([*common, *options, "--out", str(out)]) == 0
-    assert (
-        main(["--quiet", "score", str(out), "--data", "penguins", "--out", str(tmp_path / "s.csv")])
-        == 0
-    )
+    scores_csv = tmp_path / "s.csv"
+    assert main(["--quiet", "score", str(out), "--data", "penguins", "--out", str(scores_csv)]) == 0
+    written = pd.read_csv(scores_csv)
+    expected = vaekit.load(out).score("penguins", k=1000, seed=0)  # the command's defaults
+    assert len(written) == 344 and list(written["row"]) == list(range(344))
+    np.testing.assert_allclose(written["score"], expected, rtol=1e-6)
+    assert np.isfinite(expected).all() and expected.std() > 0
 
 
 def test_the_log_variance_clamp_holds_both_posterior_layers():

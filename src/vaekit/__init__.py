@@ -7,11 +7,12 @@ images = run.model.sample(16)
 
 # First: importing vaekit.core.numerics turns on MKL's reproducible mode before any product.
 from vaekit.core import numerics as _numerics  # noqa: F401  isort: skip
-from vaekit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from vaekit.api import train
+from vaekit.config.model import ModelConfig
+from vaekit.config.run import DataConfig, RunConfig, TrainConfig
 from vaekit.core.errors import VaekitError
 from vaekit.core.version import __version__
-from vaekit.runs import Run, load
-from vaekit.training import train
+from vaekit.runs.run import Run, load
 
 __all__ = [
     "DataConfig",

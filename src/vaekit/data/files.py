@@ -217,19 +217,14 @@ def read_image_folder(folder: Path, size: list[int] | None, label_hint: str | No
             raise fail(file, f"not a readable image ({type(err).__name__})") from None
     grey = all(img.mode in ("1", "L", "LA", "I", "I;16", "F") for img in images)
     mode = "L" if grey else "RGB"
-    if size is None:
-        sizes = {img.size for img in images}
-        if len(sizes) > 1:
-            first, other = (
-                files[0],
-                next(f for f, i in zip(files, images, strict=True) if i.size != images[0].size),
-            )
-            (w0, h0), (w1, h1) = images[0].size, Image.open(other).size
-            raise fail(
-                folder,
-                f"images differ in size ({first.name} is {h0}x{w0}, {other.name} "
-                f"is {h1}x{w1}); pass --image-size H W to resize all to one size",
-            )
+    if size is None and len({img.size for img in images}) > 1:
+        other = next(i for i, img in enumerate(images) if img.size != images[0].size)
+        (w0, h0), (w1, h1) = images[0].size, images[other].size
+        raise fail(
+            folder,
+            f"images differ in size ({files[0].name} is {h0}x{w0}, {files[other].name} "
+            f"is {h1}x{w1}); pass --image-size H W to resize all to one size",
+        )
     arrays = []
     for img in images:
         img = img.convert(mode)

@@ -8,7 +8,6 @@ recorded in the run's config (``data.schema``) and used for every file the run i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,82 +15,18 @@ import torch
 
 from vaekit.config.run import DataConfig
 from vaekit.core.errors import fail
+from vaekit.data.builtin import read as read_builtin
+from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
+from vaekit.data.files import read as read_file
 from vaekit.data.raw import RawData
-from vaekit.data.schema import (
-    Schema,
-    encode_conditions,
-    infer_image_schema,
-    infer_table_schema,
-    schema_from_dict,
-)
-from vaekit.data.table import Table, take_rows
+from vaekit.data.schema.columns import encode_conditions, listing
+from vaekit.data.schema.image import infer_image_schema
+from vaekit.data.schema.infer import infer_table_schema
+from vaekit.data.schema.legacy import recorded_schema
+from vaekit.data.schema.table import Schema
+from vaekit.data.stream import load_streaming_splits
 
 BUILTIN = ("digits", "mnist", "penguins")
-
-
-@dataclass
-class Dataset:
-    """Examples in model space: ``x`` is (N, *shape) float32, ``labels`` (N,) int64 or None,
-    ``conditions`` (N, condition width) float32 for a conditional run, else None."""
-
-    x: torch.Tensor
-    labels: torch.Tensor | None
-    conditions: torch.Tensor | None = None
-
-    def take(self, rows: slice | torch.Tensor) -> Dataset:
-        """The examples at ``rows`` (a slice or indices), with their labels and conditions."""
-        return Dataset(
-            self.x[rows],
-            None if self.labels is None else self.labels[rows],
-            None if self.conditions is None else self.conditions[rows],
-        )
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
-
-
-@dataclass
-class DataSplits:
-    train: Dataset
-    val: Dataset
-    test: Dataset | None
-    schema: Schema
-    source: str
-    # A table's rows as read (the user's units, before any mapping), and each split's row
-    # indices into it: train, val[, test]. Empty for images and streamed files.
-    table: Table | None = None
-    rows: list[np.ndarray] | None = None
-
-    def table_of(self, name: str) -> Table | None:
-        """The rows of split ``name`` (train, val, test) as read from the file (None where the
-        data is not an in-memory table)."""
-        if self.table is None or self.rows is None:
-            return None
-        index = {"train": 0, "val": 1, "test": 2}[name]
-        return take_rows(self.table, self.rows[index]) if index < len(self.rows) else None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """One example in model space: (C, H, W) for images, (width,) for tables."""
-        return tuple(self.schema.shape)
-
-    @property
-    def kind(self) -> str:
-        """ "image" or "table"."""
-        return self.schema.kind
-
-    @property
-    def class_names(self) -> list[str] | None:
-        return self.schema.classes
-
-    @property
-    def eval_split(self) -> Dataset:
-        """The held-out data evaluation uses by default: test when the source has one."""
-        return self.test if self.test is not None else self.val
-
-    @property
-    def eval_split_name(self) -> str:
-        return "test" if self.test is not None else "val"
 
 
 def value_range(dataset) -> tuple[float, float]:
@@ -113,21 +48,12 @@ def read_raw(config: DataConfig) -> RawData:
     """Read the configured source into raw arrays or a table (no scaling yet)."""
     source = config.source
     if source in BUILTIN:
-        from vaekit.data import builtin
-
-        return builtin.read(source)
-    from vaekit.data import files
-
+        return read_builtin(source)
     path = Path(source).expanduser()
     if not path.exists():
         known = ", ".join(BUILTIN)
         raise fail(source, f"no such file or folder, and not a built-in dataset ({known})")
-    return files.read(path, config)
-
-
-def recorded_schema(config: DataConfig, where: object = "config.json") -> Schema | None:
-    """The schema recorded in ``config`` (None before the data was first read)."""
-    return schema_from_dict(config.schema, where) if config.schema else None
+    return read_file(path, config)
 
 
 def infer_schema(raw: RawData, config: DataConfig) -> Schema:
@@ -148,10 +74,7 @@ Encoded = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # x, labels, 
 def encode(raw: RawData, schema: Schema) -> Encoded:
     """Raw data in its own units -> (model-space float32 examples, labels, conditions) by
     ``schema``; conditions are None unless the run is conditional."""
-    if (raw.table is not None) != (schema.kind == "table"):
-        what = "a table" if raw.table is not None else "images"
-        trained = "a table" if schema.kind == "table" else "images"
-        raise fail(raw.where, f"holds {what}, but this run was trained on {trained}")
+    check_kind(raw.table is not None, schema, raw.where)
     if raw.table is not None:
         x, labels = schema.encode(raw.table)
         conditions = None
@@ -185,8 +108,7 @@ def _labels_by_name(raw: RawData, schema: Schema) -> np.ndarray | None:
     if unknown:
         raise fail(
             raw.where,
-            f"class {unknown[0]!r} was not a class in training "
-            f"({', '.join(schema.classes[:10])}{', ...' if len(schema.classes) > 10 else ''})",
+            f"class {unknown[0]!r} was not a class in training ({listing(schema.classes, 10)})",
         )
     return np.asarray([index[name] for name in raw.class_names])[raw.labels]
 
@@ -197,8 +119,6 @@ def load_splits(config: DataConfig) -> DataSplits:
     ``config.schema`` is inferred and filled in when empty (first use) and used when set.
     """
     if streams(config):
-        from vaekit.data.stream import load_streaming_splits
-
         return load_streaming_splits(config)
     raw = read_raw(config)
     schema = recorded_schema(config) or infer_schema(raw, config)
@@ -293,41 +213,12 @@ def read_new(source: str, config: DataConfig) -> RawData:
     return read_raw(new)
 
 
-def validation_count(n: int, val_fraction: float, where: object, cap: int | None = None) -> int:
-    """Examples held out for validation: ``val_fraction`` of ``n`` (at most ``cap``), refusing a
-    split that leaves either side empty."""
-    n_val = int(round(n * val_fraction))
-    if cap is not None:
-        n_val = min(cap, n_val)
-    if val_fraction >= 1 or n_val < 1 or n - n_val < 1:
-        raise fail(
-            where,
-            f"{n} examples cannot be split with val_fraction={val_fraction}: "
-            "need at least one training and one validation example",
-        )
-    return n_val
-
-
 def split(n: int, config: DataConfig, where: str) -> list[torch.Tensor]:
     """Seeded train/validation split of ``n`` examples: the train rows, then the validation
     rows, each in file order."""
     n_val = validation_count(n, config.val_fraction, where)
     order = np.random.default_rng(config.split_seed).permutation(n)
     return [torch.from_numpy(np.sort(idx)) for idx in (order[n_val:], order[:n_val])]
-
-
-def check_unit_range(
-    x: np.ndarray | torch.Tensor,
-    where: str,
-    why: str,
-    fix: str = "use --likelihood gaussian (or rescale the data)",
-) -> None:
-    """Bernoulli decoders and binarisation need every value in [0, 1]."""
-    lo, hi = float(x.min()), float(x.max())
-    if lo < 0 or hi > 1:
-        raise fail(
-            where, f"values lie in [{lo:.4g}, {hi:.4g}], outside [0, 1], which {why} needs; {fix}"
-        )
 
 
 def _to_dataset(

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,11 +22,14 @@ import torch
 from vaekit.config.run import DataConfig
 from vaekit.core.errors import fail
 from vaekit.core.progress import log
-from vaekit.data.schema import Column, ImageSchema, Schema, TableSchema
+from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
+from vaekit.data.files import classify, read_labels
+from vaekit.data.raw import check_labels
+from vaekit.data.schema.columns import Column
+from vaekit.data.schema.image import ImageSchema
+from vaekit.data.schema.legacy import recorded_schema
+from vaekit.data.schema.table import Schema, TableSchema
 from vaekit.data.table import format_number, from_array
-
-if TYPE_CHECKING:
-    from vaekit.data.splits import DataSplits
 
 BLOCK_BYTES = 8 << 20
 WINDOW_BLOCKS = 8  # blocks shuffled together: 64 MiB of raw rows
@@ -225,25 +227,7 @@ class StreamingDataset:
 
 def load_streaming_splits(config: DataConfig) -> DataSplits:
     """Splits for a streamed .npy file: training rows stay on disk, validation in memory."""
-    from vaekit.data.files import classify, read_labels
-    from vaekit.data.raw import check_labels
-    from vaekit.data.splits import (
-        Dataset,
-        DataSplits,
-        check_unit_range,
-        recorded_schema,
-        validation_count,
-    )
-
-    path = Path(config.source).expanduser()
-    if not path.is_file():
-        raise fail(config.source, "no such file")
-    if config.binarize == "static":
-        raise fail(path, "--binarize static needs the data in memory: use dynamic or --stream off")
-    if config.condition:
-        raise fail(path, "--condition needs the data in memory: train with --stream off")
-    if config.train_on_all:
-        raise fail(path, "--train-on-all: a single .npy file has no test split to keep unseen")
+    path = _streamable(config)
     rows = NpyRows(path)
     # Column moments are needed unless the rows are images whatever their range (8-bit pixels).
     columns = classify(rows.shape, rows.dtype, lambda: False, str(path))[0] == "tabular"
@@ -259,23 +243,15 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
                 f"note: {path}: a streamed table's columns are standardised, not mapped by "
                 "their quantiles (that needs the whole file in memory; --stream off does it)"
             )
-    if (schema.kind == "table") != (kind == "tabular"):
-        raise fail(
-            path,
-            f"holds {'a table' if kind == 'tabular' else 'images'}, but this run "
-            f"was trained on {'a table' if schema.kind == 'table' else 'images'}",
-        )
+    check_kind(kind == "tabular", schema, path)
     config.schema = schema.to_dict()
     to_model_space = block_encoder(schema, path, (stats.lo, stats.hi))
     # Each column's extremes map to its extremes in model space (every map here is monotone).
-    width = rows.row_values
-    extremes = np.stack(
-        [
-            stats.column_lo if columns else np.full(width, stats.lo),
-            stats.column_hi if columns else np.full(width, stats.hi),
-        ]
-    ).astype(rows.dtype)
-    scaled = to_model_space(extremes).numpy()
+    if columns:
+        extremes = np.stack([stats.column_lo, stats.column_hi])
+    else:
+        extremes = np.full((2, rows.row_values), [[stats.lo], [stats.hi]])
+    scaled = to_model_space(extremes.astype(rows.dtype)).numpy()
     value_range = (float(scaled.min()), float(scaled.max()))
     shape = tuple(schema.shape)
     labels = None
@@ -297,6 +273,20 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
     return DataSplits(train=train, val=val, test=None, schema=schema, source=config.source)
 
 
+def _streamable(config: DataConfig) -> Path:
+    """The file to stream, refusing what needs the data in memory."""
+    path = Path(config.source).expanduser()
+    if not path.is_file():
+        raise fail(config.source, "no such file")
+    if config.binarize == "static":
+        raise fail(path, "--binarize static needs the data in memory: use dynamic or --stream off")
+    if config.condition:
+        raise fail(path, "--condition needs the data in memory: train with --stream off")
+    if config.train_on_all:
+        raise fail(path, "--train-on-all: a single .npy file has no test split to keep unseen")
+    return path
+
+
 def streamed_schema(rows: NpyRows, stats: FileStats, kind: str, shape, scale) -> Schema:
     """The schema of a file known only from its scan: images by their type and range, tables
     as continuous columns (constant where a column never changes)."""
@@ -311,16 +301,8 @@ def streamed_schema(rows: NpyRows, stats: FileStats, kind: str, shape, scale) ->
         if lo == hi:
             columns.append(Column(f"x{i}", "constant", value=format_number(lo)))
         else:
-            columns.append(
-                Column(
-                    f"x{i}",
-                    "continuous",
-                    mean=float(stats.mean[i]),
-                    std=float(stats.std[i]) or 1.0,
-                    lo=lo,
-                    hi=hi,
-                )
-            )
+            mean, std = float(stats.mean[i]), float(stats.std[i]) or 1.0
+            columns.append(Column(f"x{i}", "continuous", mean=mean, std=std, lo=lo, hi=hi))
     if not any(c.kind == "continuous" for c in columns):
         raise fail(rows.path, "has no column left to model (every column is constant)")
     return TableSchema(columns)

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import math
+import time
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
+from vaekit.core.errors import VaekitError
+from vaekit.data.splits import Dataset
+from vaekit.evaluation.conditional import conditional_accuracy, conditional_column_shapes
+from vaekit.evaluation.synthetic import synthetic_report
 from vaekit.metrics.latent import continuity, diagnose, latent_statistics
 from vaekit.metrics.likelihood import importance_log_likelihood, validation_metrics
+from vaekit.metrics.quality import Judge, judge_for, sample_quality
+from vaekit.metrics.synthetic import check_target
+
+if TYPE_CHECKING:
+    from vaekit.runs.run import Run
+
+NO_JUDGE = {"skipped": "needs labelled image data (a classifier judges the samples)"}
 
 
 def evaluate_run(
-    run,
+    run: Run,
     source: str | None = None,
     k: int = 1000,
     samples: int = 10000,
@@ -23,29 +38,13 @@ def evaluate_run(
     synthetic table's quality, privacy and (given a ``target`` column) ML usefulness, from as
     many generated rows as the training split has (see
     :func:`vaekit.metrics.synthetic.synthetic_table_figures`)."""
-    import math
-    import time
-
-    from vaekit.core.errors import VaekitError
-    from vaekit.metrics.quality import judge_for, sample_quality
-
-    if k < 1:
-        raise VaekitError(f"--k: must be at least 1, got {k}")
-    if samples < 2:
-        raise VaekitError(f"--samples: must be at least 2, got {samples}")
-    if target is not None:
-        if run.kind != "table":
-            raise VaekitError("--target: is for table runs (a column to predict)")
-        from vaekit.metrics.synthetic import check_target
-
-        check_target(run.schema.columns, target)
+    _check_options(run, k, samples, target)
     started = time.perf_counter()
     # run.data and the sample-quality judge share the run's splits, read once: reading MNIST
     # twice raised the peak memory of `vaekit evaluate` from 650 MB to 840 MB.
     data = run.data(source).take(slice(0, limit))
     x, labels, conditions = data.x, data.labels, data.conditions
     model = run.model
-    dims = model.input_size
     result: dict = {
         "run": str(run.path),
         "model": run.config.model.model,
@@ -54,79 +53,75 @@ def evaluate_run(
         "weights_sha256": run.weights_checksum,  # which weights these numbers are of
         "k": k,
         "seed": seed,
+        **_likelihood(run, data, k, seed),
     }
-    val = validation_metrics(model, x, seed=seed, conditions=conditions)
-    run.require_finite(np.array([v for v in val.values() if v is not None]), "ELBO terms")
-    result["elbo"] = {
-        **val,
-        "bits_per_dim": None if val["elbo"] is None else -val["elbo"] / (dims * math.log(2)),
-    }
-    if model.probabilistic:
-        # A run trained in bf16 (auto chose it: the device has bf16 units and the products
-        # are large) is evaluated in bf16 too, where it was measured as accurate.
-        precision = run.config.train.precision
-        ll = importance_log_likelihood(
-            model, x, k=k, seed=seed, conditions=conditions, precision=precision
-        )
-        run.require_finite(np.asarray(ll), "log-likelihoods")
-        result["log_likelihood"] = {
-            "mean": float(ll.mean()),
-            "stderr": float(ll.std() / math.sqrt(len(ll))) if len(ll) > 1 else None,
-            "bits_per_dim": float(-ll.mean() / (dims * math.log(2))),
-            "k": k,
-            "precision": precision,
-        }
-    else:
-        result["log_likelihood"] = None
     stats = latent_statistics(model, x, conditions=conditions)
     result["latent"] = stats
     result["continuity"] = (
         continuity(model, x, seed=seed, conditions=conditions) if len(x) >= 2 else None
     )
-    judge = None
-    if run.kind == "image" and labels is not None:
-        judge = judge_for(run.splits(), seed=seed)
+    judge = (
+        judge_for(run.splits(), seed=seed) if run.kind == "image" and labels is not None else None
+    )
     if model.conditional:
         result["conditioned_on"] = [c.name for c in run.schema.conditions]
         result["conditional"] = _conditional(run, judge, data, samples, seed)
-    if judge is None:
-        result["sample_quality"] = {
-            "skipped": "needs labelled image data (a classifier judges the samples)"
-        }
-    else:
+    result["sample_quality"] = NO_JUDGE
+    if judge is not None:
         fake = torch.as_tensor(run.sample(samples, seed=seed, sampler="prior", warn=False))
         result["sample_quality"] = sample_quality(judge, x, labels, fake)
     if run.kind == "table":
-        result["synthetic"] = _synthetic(run, source, limit, target, seed)
+        result["synthetic"] = synthetic_report(run, source, limit, target, seed)
     result["diagnosis"] = diagnose(model, stats, result["elbo"], run.config.model.beta)
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
 
 
-def _synthetic(run, source: str | None, limit: int | None, target: str | None, seed: int) -> dict:
-    """Synthetic rows, as many as the training rows (what a model trained on them for ML
-    usefulness sees, as on real ones), scored against the evaluated real rows and the training
-    rows (privacy); evaluating on the training split itself scores quality only."""
-    from vaekit.metrics.synthetic import real_and_synthetic, synthetic_table_figures
+def _check_options(run: Run, k: int, samples: int, target: str | None) -> None:
+    if k < 1:
+        raise VaekitError(f"--k: must be at least 1, got {k}")
+    if samples < 2:
+        raise VaekitError(f"--samples: must be at least 2, got {samples}")
+    if target is not None:
+        if run.kind != "table":
+            raise VaekitError("--target: is for table runs (a column to predict)")
+        check_target(run.schema.columns, target)
 
-    train, real, fake = real_and_synthetic(run, source, seed, limit)
-    on_train = source == "train"
-    if source is None:
-        words = "held-out rows"
-    else:  # "rows of the test split", "rows of new.csv"
-        words = f"rows of {'the ' if source in ('val', 'test') else ''}{run.split_label(source)}"
-    return synthetic_table_figures(
-        train, None if on_train else real, fake, run.schema.columns, target, seed, words
+
+def _likelihood(run: Run, data: Dataset, k: int, seed: int) -> dict:
+    """The ELBO's parts and, for a probabilistic model, log p(x) importance-sampled with k
+    draws, each also in bits per dimension."""
+    model, x, conditions = run.model, data.x, data.conditions
+    per_dim = model.input_size * math.log(2)
+    val = validation_metrics(model, x, seed=seed, conditions=conditions)
+    run.require_finite(np.array([v for v in val.values() if v is not None]), "ELBO terms")
+    elbo = {**val, "bits_per_dim": None if val["elbo"] is None else -val["elbo"] / per_dim}
+    if not model.probabilistic:
+        return {"elbo": elbo, "log_likelihood": None}
+    # A run trained in bf16 (auto chose it: the device has bf16 units and the products are
+    # large) is evaluated in bf16 too, where it was measured as accurate.
+    precision = run.config.train.precision
+    ll = importance_log_likelihood(
+        model, x, k=k, seed=seed, conditions=conditions, precision=precision
     )
+    run.require_finite(np.asarray(ll), "log-likelihoods")
+    return {
+        "elbo": elbo,
+        "log_likelihood": {
+            "mean": float(ll.mean()),
+            "stderr": float(ll.std() / math.sqrt(len(ll))) if len(ll) > 1 else None,
+            "bits_per_dim": float(-ll.mean() / per_dim),
+            "k": k,
+            "precision": precision,
+        },
+    }
 
 
-def _conditional(run, judge, data, samples: int, seed: int) -> dict:
+def _conditional(run: Run, judge: Judge | None, data: Dataset, samples: int, seed: int) -> dict:
     """Whether samples follow their condition: the classifier's agreement with the asked-for
     class (images), or column shapes per condition value (tables)."""
-    from vaekit.metrics.conditional import conditional_accuracy, conditional_column_shapes
-
     if run.kind == "table":
         return conditional_column_shapes(run, data, seed)
     if judge is None:
-        return {"skipped": "needs labelled image data (a classifier judges the samples)"}
+        return NO_JUDGE
     return conditional_accuracy(run, judge, samples, seed)

@@ -11,14 +11,17 @@ Every score is deterministic for a seed: the noise comes from generators seeded 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.numerics import denormals_flushed
-from vaekit.core.progress import ProgressBar
+from vaekit.core.progress import ProgressBar, log
 from vaekit.metrics.likelihood import condition_rows, importance_log_likelihood
-from vaekit.models.registry import Autoencoder
+from vaekit.models.base import Autoencoder
 
 SCORES = ("nll", "elbo", "recon")
 CHUNK = 1000  # examples per progress step
@@ -106,3 +109,65 @@ def detection_quality(scores: np.ndarray, anomalous: np.ndarray) -> dict[str, fl
         "roc_auc": float(roc_auc_score(anomalous, scores)),
         "average_precision": float(average_precision_score(anomalous, scores)),
     }
+
+
+class ScoreTable(NamedTuple):
+    """Scores ready to write and report (see :func:`score_table`)."""
+
+    columns: dict[str, np.ndarray]  # row, score, then 0/1 flagged, anomalous; (N,) float64 each
+    threshold: float | None  # scores above it are flagged
+    anomalous: np.ndarray | None  # (N,) bool, from the labels
+    quantiles: np.ndarray  # the scores' median, 90% and 99% (NaN without scores)
+
+
+def score_table(
+    scores: np.ndarray,
+    contamination: float | None = None,
+    labels: torch.Tensor | np.ndarray | None = None,
+    classes: Sequence[object] | None = None,
+    normal: str | None = None,
+) -> ScoreTable:
+    """``scores`` as a table: the rows flagged above the threshold the ``contamination`` share
+    sets (where given), and the anomalous ones by their ``labels`` (:func:`anomalous_from_labels`).
+    Raises VaekitError for a share outside (0, 0.5) or ``normal`` labels that are not there."""
+    threshold = None if contamination is None else threshold_for(scores, contamination)
+    anomalous = anomalous_from_labels(labels, classes, normal)
+    flagged = None if threshold is None else scores > threshold
+    named = {
+        "row": np.arange(len(scores)),
+        "score": scores,
+        "flagged": flagged,
+        "anomalous": anomalous,
+    }
+    columns = {k: np.asarray(v, dtype=np.float64) for k, v in named.items() if v is not None}
+    quantiles = np.quantile(scores, [0.5, 0.9, 0.99]) if len(scores) else np.full(3, np.nan)
+    return ScoreTable(columns, threshold, anomalous, quantiles)
+
+
+def anomalous_from_labels(
+    labels: torch.Tensor | np.ndarray | None, classes: Sequence[object] | None, normal: str | None
+) -> np.ndarray | None:
+    """(N,) bool from class ids ``labels`` (indices into ``classes``): the classes named in
+    ``normal`` (comma-separated) are normal, the rest anomalous; without ``normal``, labels 0/1
+    (or false/true) are taken as they are. None where that cannot be said."""
+    if labels is None:
+        if normal:
+            raise VaekitError("--normal: these examples have no labels (train with --labels)")
+        return None
+    names = [str(n) for n in (classes or [])]
+    ids = labels.numpy() if hasattr(labels, "numpy") else np.asarray(labels)
+    if normal:
+        wanted = [v.strip() for v in normal.split(",") if v.strip()]
+        unknown = [v for v in wanted if v not in names]
+        if unknown:
+            raise VaekitError(
+                f"--normal: {', '.join(unknown)} not among the labels ({', '.join(names)})"
+            )
+        return ~np.isin(ids, [names.index(v) for v in wanted])
+    if [n.lower() for n in names] in (["0", "1"], ["false", "true"]):
+        return ids == 1
+    log(
+        f"labels present ({', '.join(names[:12])}); name the normal ones with --normal "
+        "to measure ROC-AUC"
+    )
+    return None

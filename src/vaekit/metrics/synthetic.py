@@ -300,20 +300,3 @@ def synthetic_table_figures(
             usefulness(train, holdout, fake, present, target, seed)
         )
     return out
-
-
-def real_and_synthetic(
-    run, source: str | None = None, seed: int = 0, limit: int | None = None
-) -> tuple[Table, Table, Table]:
-    """What a table run's synthetic rows are compared with, the one way ``vaekit evaluate``
-    and the ``marginals``/``pairs`` plots draw them: (the training rows, the real rows of
-    ``source`` (None: the held-out split; the first ``limit``), as many synthetic rows as
-    training rows drawn with ``seed``), all in the data's units. As many as the training
-    rows, because a usefulness model trained on them should see as many rows as one trained
-    on the real ones."""
-    from vaekit.data.table import from_dataframe
-
-    real = take_rows(run.table(source), slice(0, limit))
-    train = run.table("train")
-    fake = from_dataframe(run.sample(len(train), seed=seed), "synthetic rows")
-    return train, real, fake

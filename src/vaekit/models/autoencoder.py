@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.models.base import Autoencoder, LossTerms
 from vaekit.models.distributions import PointMass, full_precision
 from vaekit.models.nets import build_encoder

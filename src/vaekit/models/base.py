@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.core.errors import VaekitError
 from vaekit.models.distributions import (
     Bernoulli,
@@ -66,11 +66,13 @@ class LossTerms:
 class Autoencoder(nn.Module):
     """Base class of every vaekit model: the config, shape bookkeeping, and the decoder's
     likelihood, shared by all. Built from a :class:`vaekit.ModelConfig` whose ``input_shape``
-    is filled in (``vaekit.models.registry.build_model``); tensors are in model space (images in
+    is filled in (``vaekit.models.build_model``); tensors are in model space (images in
     [0, 1], table columns standardised), (B, *input_shape), codes (B, latent_dim)."""
 
     probabilistic = False  # True where the ELBO and log-likelihood are defined
     regularised_latent = False  # True where training pulls codes towards N(0, I)
+    kl_weighted = False  # True where the objective has a KL term weighted by beta
+    closed_form = False  # True where ``fit(x)`` replaces the optimiser (no network, no loop)
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()

@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 
 
 def beta_at(step: int, total_steps: int, config: ModelConfig) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.core.errors import VaekitError
 from vaekit.models.base import Autoencoder, LossTerms
 from vaekit.models.distributions import Gaussian, PointMass
@@ -22,6 +22,7 @@ class PCA(Autoencoder):
     codes are the whitened principal coordinates; trained by no optimiser."""
 
     regularised_latent = True  # whitened codes: the N(0, I) prior matches them by construction
+    closed_form = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)

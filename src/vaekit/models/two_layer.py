@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.models.base import Autoencoder, LossTerms, code_noise
 from vaekit.models.distributions import (
     Bernoulli,
@@ -44,6 +44,7 @@ class TwoLayerVAE(Autoencoder):
     KL, [log q(z1|x) - log p(z1|z2)] at the draw plus KL(q(z2|z1) || p(z2)) in closed form."""
 
     probabilistic = True
+    kl_weighted = True
     regularised_latent = True
 
     def __init__(self, config: ModelConfig) -> None:

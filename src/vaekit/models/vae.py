@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vaekit.config.run import ModelConfig
+from vaekit.config.model import ModelConfig
 from vaekit.models.base import Autoencoder, LossTerms, code_noise
 from vaekit.models.distributions import (
     DiagonalGaussian,
@@ -48,6 +48,7 @@ class VAE(Autoencoder):
 
     probabilistic = True
     regularised_latent = True
+    kl_weighted = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)

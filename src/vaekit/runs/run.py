@@ -1,21 +1,9 @@
-"""Run folders: everything a trained model needs, as JSON and safetensors only.
-
-    RUN/config.json        RunConfig (model, data pipeline, training) + vaekit version
-    RUN/model.safetensors  weights with the best validation ELBO (what ``load`` uses)
-    RUN/last.safetensors   weights after the last epoch
-    RUN/checkpoint.safetensors  weights + optimiser + RNG state + counters, for --resume
-    RUN/metrics.jsonl      one JSON object per epoch
-    RUN/summary.json       data facts, parameter count, best and final numbers
-    RUN/sampler.safetensors  a Gaussian mixture fitted to the training codes (--sampler gmm)
-    RUN/*.png              pictures written at the end of training
-
-Loading never unpickles: configs are parsed JSON, weights are safetensors checked against the
-model the config describes.
-"""
+"""The :class:`Run`: a trained run loaded from its folder, answering in the user's units:
+samples, reconstructions, codes, decodings, scores. ``load`` reads the folder (see
+:mod:`vaekit.runs.folder`); nothing in it is executed."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,126 +13,41 @@ import numpy as np
 import torch
 
 from vaekit.config.run import RunConfig
+from vaekit.core.errors import VaekitError, fail
+from vaekit.core.progress import log
+from vaekit.core.records import read_metrics, read_summary
+from vaekit.core.tensorfiles import checksum
+from vaekit.data.schema import Schema
 from vaekit.data.splits import (
     SPLIT_NAMES,
     Dataset,
     DataSplits,
-    _to_dataset,
-    check_unit_range,
-    load_examples,
     load_splits,
-    missing_conditions,
     read_new,
     recorded_schema,
     split_named,
 )
-from vaekit.data.schema import (
-    Schema,
-    condition_table,
-    decode_conditions,
-    encode_conditions,
-)
 from vaekit.data.table import (
     Table,
-    from_array,
-    from_dataframe,
-    is_dataframe,
-    spell,
-    to_dataframe,
 )
+from vaekit.models.base import Autoencoder
 from vaekit.models.distributions import PerColumn
-from vaekit.core.errors import VaekitError, fail
-from vaekit.core.files import atomic_write_json
-from vaekit.models.registry import Autoencoder, build_model
-from vaekit.core.progress import log
-from vaekit.core.records import parse_json, read_metrics, read_summary
+from vaekit.models.registry import build_model
 from vaekit.models.samplers import CodeSampler
-from vaekit.core.tensorfiles import check_tensors, checksum, read_tensors, write_tensors
-
-CONFIG = "config.json"
-WEIGHTS = {"best": "model.safetensors", "last": "last.safetensors"}
-METRICS = "metrics.jsonl"
-SUMMARY = "summary.json"
-SAMPLER = "sampler.safetensors"
-PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png", "report.html")
-# Files a run folder may hold; --force removes only these, never anything else of the user's.
-CHECKPOINT = "checkpoint.safetensors"  # see vaekit.training.checkpoint
-EVALUATION = "evaluation.jsonl"  # one line per `vaekit evaluate`
-OWNED = (CONFIG, *WEIGHTS.values(), CHECKPOINT, METRICS, SUMMARY, SAMPLER, EVALUATION, *PICTURES)
-
-
-def prepare_folder(path: Path, force: bool) -> None:
-    """Create a fresh run folder; refuse an existing non-empty one unless ``force``."""
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise fail(path, "exists and is not a folder")
-    if path.exists() and any(path.iterdir()):
-        if not force:
-            raise fail(
-                path,
-                "already exists and is not empty; choose another --out or pass "
-                "--force to replace the run in it",
-            )
-        if not (path / CONFIG).exists():
-            raise fail(
-                path,
-                "is not empty and is not a vaekit run; refusing to replace it even with --force",
-            )
-        for name in OWNED:
-            (path / name).unlink(missing_ok=True)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise fail(path, f"cannot create the run folder ({err.strerror})") from None
-
-
-def remove_stale_temporaries(path: Path) -> int:
-    """Delete temporary files a crash left behind mid-write (the real files are intact)."""
-    stale = list(Path(path).glob(".*.tmp"))
-    for file in stale:
-        file.unlink(missing_ok=True)
-    return len(stale)
-
-
-def save_weights(model: Autoencoder, path: Path, metadata: dict[str, str] | None = None) -> None:
-    # Saved from the unwrapped module on CPU, contiguous: what safetensors requires.
-    write_tensors(path, model.state_dict(), metadata)
-
-
-def load_weights(model: Autoencoder, path: Path) -> None:
-    """Load safetensors weights into ``model``, naming any missing/extra/mis-shaped tensor and
-    refusing a damaged file or non-finite values."""
-    tensors, _ = read_tensors(path, "weights")
-    check_tensors(path, tensors, model.state_dict(), "the model in config.json")
-    model.load_state_dict(tensors)
-
-
-def read_config(path: Path) -> RunConfig:
-    file = Path(path) / CONFIG
-    if not Path(path).is_dir():
-        raise fail(path, "no such run folder")
-    if not file.exists():
-        raise fail(path, "not a vaekit run (no config.json)")
-    try:
-        raw = parse_json(file.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise fail(file, f"not valid JSON ({err})") from None
-    config = RunConfig.from_dict(raw, where=file)
-    shape = list(config.model.input_shape)
-    if not shape:
-        raise fail(file, "model.input_shape is missing: not a trained run's config")
-    schema = recorded_schema(config.data, file)
-    if schema is not None and list(schema.shape) != shape:
-        raise fail(
-            file,
-            f"data.schema describes examples of shape {list(schema.shape)} but "
-            f"model.input_shape is {shape}",
-        )
-    return config
+from vaekit.runs.codec import Codec
+from vaekit.runs.folder import (
+    CONFIG,
+    METRICS,
+    SAMPLER,
+    SUMMARY,
+    WEIGHTS,
+    load_weights,
+    read_config,
+)
 
 
 @dataclass
-class Run:
+class Run(Codec):
     """A trained run loaded from its folder (see :func:`load`): its config, its model and the
     schema of its data.
 
@@ -165,7 +68,7 @@ class Run:
         scores = run.score("new.npz")              # (N,) nats, higher = more unusual
 
     Attributes: ``path`` (the folder), ``config`` (:class:`vaekit.RunConfig`), ``model`` (the
-    :class:`vaekit.models.registry.Autoencoder`, in eval mode), ``weights`` ("best" or "last").
+    :class:`vaekit.models.Autoencoder`, in eval mode), ``weights`` ("best" or "last").
     """
 
     path: Path
@@ -242,177 +145,6 @@ class Run:
             name = source or self.splits().eval_split_name
             return {"val": "validation", "train": "training", "test": "test"}[name] + " split"
         return str(source)
-
-    def to_model(self, data: Any, where: str | None = None, condition: Any = None) -> Dataset:
-        """Bring data into model space by the run's schema: a file's path, a numpy array or
-        torch tensor of images (uint8 pixels or floats in [0, 1]; the training files' own units
-        too), or a table (DataFrame, CSV path, 2-D array in column order). A Dataset passes
-        through. A conditional run's conditions come from the data (a table's condition
-        columns, a file's labels) or from ``condition`` (see :meth:`conditions`). Raises
-        VaekitError naming ``where`` (and the column) when it does not fit."""
-        where = where or (
-            str(data)
-            if isinstance(data, (str, Path))
-            else "DataFrame"
-            if is_dataframe(data)
-            else "array"
-        )
-        dataset = self._to_model(data, where)
-        if condition is not None or (self.model.conditional and dataset.conditions is None):
-            if condition is None:
-                raise fail(
-                    where,
-                    f"{missing_conditions(self.schema)}; add it, or give the condition "
-                    "(--condition VALUE, or condition=...)",
-                )
-            conditions = self.conditions(len(dataset), condition).cpu()
-            dataset = Dataset(dataset.x, dataset.labels, conditions)
-        return dataset
-
-    def _to_model(self, data: Any, where: str) -> Dataset:
-        if isinstance(data, Dataset):
-            return data
-        if isinstance(data, (str, Path)):
-            dataset = load_examples(str(data), self.config.data, self.schema)
-            self._check_support(dataset.x, where)
-            return dataset
-        schema = self.schema
-        conditions = None
-        if schema.kind == "table":
-            if is_dataframe(data):
-                table = from_dataframe(data, where)
-            else:
-                values = _numpy(data)
-                if values.ndim != 2:
-                    raise fail(where, f"a table needs a 2-D array, got shape {values.shape}")
-                table = from_array(values, where)
-                table.names = _columns_in_array(schema, values.shape[1], where)
-            x, labels = schema.encode(table)
-            if schema.conditions and all(c.name in table.names for c in schema.conditions):
-                conditions = encode_conditions(schema.conditions, table)
-        else:
-            values = _numpy(data)
-            one = tuple(schema.shape)
-            if values.shape in (one, one[1:] if one[0] == 1 else one):  # a single example
-                values = values[None]
-            x, labels = schema.encode(values, where), None
-        self._check_support(x, where)
-        return _to_dataset(x, labels, conditions)
-
-    def to_data(self, x: np.ndarray | torch.Tensor, conditions: Any = None) -> Any:
-        """Model-space values -> the user's units: images as floats in [0, 1] (N, C, H, W);
-        tables as a pandas DataFrame with the training file's column names, kinds and
-        categories (a conditional run's condition columns too, from model-space
-        ``conditions``)."""
-        values = _numpy(x)
-        schema = self.schema
-        if schema.kind == "image":
-            return schema.decode(values)
-        return to_dataframe(
-            self.to_table(values, conditions), {c.name: c.kind for c in schema.columns}
-        )
-
-    def to_table(self, x: np.ndarray, conditions: Any = None) -> Table:
-        """Model-space table rows (and their conditions) -> a Table in the data's units, the
-        condition columns in their place among the features."""
-        table = self.schema.decode(_numpy(x))
-        if conditions is None or not self.schema.conditions:
-            return table
-        given = decode_conditions(self.schema.conditions, _numpy(conditions))
-        order = [c.name for c in self.schema.columns if c.name in table.names + given.names]
-        columns = dict(zip(table.names + given.names, table.columns + given.columns, strict=True))
-        table.names, table.columns = order, [columns[name] for name in order]
-        return table
-
-    # -- conditions ---------------------------------------------------------------------------
-
-    def _condition_names(self) -> str:
-        return ", ".join(c.name for c in self.schema.conditions)
-
-    def conditions(
-        self, n: int, condition: Any = None, seed: int | None = None, where: str = "condition"
-    ) -> torch.Tensor | None:
-        """(n, C) model-space conditions for a conditional run (None for another run):
-
-        - None: drawn at random (``seed``) from the training examples' conditions, so samples
-          follow the training mix;
-        - one value for every example: a class name or number (``3``, ``"south"``) when the
-          run has one condition, ``"region=south,age=40"`` or ``{"region": "south"}`` by name;
-        - one value per example: a list, array or 1-D tensor of length n of such values;
-        - model-space conditions: a float tensor (n, C), passed through.
-
-        Raises VaekitError naming ``where`` for an unknown value, a missing condition, or a
-        condition given to a run trained without one."""
-        if not self.model.conditional:
-            if condition is not None:
-                raise fail(
-                    where,
-                    "this run was trained without a condition; train with --condition COLUMN "
-                    "(or label, for images) to generate by one",
-                )
-            return None
-        device = self.model.device
-        width = self.model.condition_dim
-        if condition is None:
-            pool = self.splits().train.conditions
-            gen = torch.Generator().manual_seed(seed) if seed is not None else None
-            return pool[torch.randint(len(pool), (n,), generator=gen)].to(device)
-        if isinstance(condition, torch.Tensor) and condition.is_floating_point():
-            if tuple(condition.shape) != (n, width):
-                raise fail(
-                    where,
-                    f"model-space conditions must have shape ({n}, {width}), got "
-                    f"{tuple(condition.shape)}",
-                )
-            return condition.to(device=device, dtype=torch.float32)
-        if n == 0:
-            return torch.zeros(0, width, device=device)
-        values = _numpy(condition).tolist() if _per_example(condition) else [condition]
-        if len(values) not in (1, n):
-            raise fail(where, f"{len(values)} values for {n} examples")
-        encoded: dict[str, np.ndarray] = {}
-        rows = []
-        for value in values:
-            key = repr(value)
-            if key not in encoded:
-                encoded[key] = self._condition_row(value, where)
-            rows.append(encoded[key])
-        c = np.concatenate(rows if len(rows) == n else rows * n)
-        return torch.from_numpy(c).to(device)
-
-    def _condition_row(self, value: Any, where: str = "condition") -> np.ndarray:
-        """One condition value -> (1, C) model space."""
-        columns = self.schema.conditions
-        if isinstance(value, dict):
-            given = value
-        elif isinstance(value, str) and "=" in value:
-            given = {}
-            for part in value.split(","):
-                name, _, cell = part.partition("=")
-                given[name.strip()] = cell.strip()
-        elif len(columns) == 1:
-            given = {columns[0].name: value}
-        else:
-            example = ",".join(f"{c.name}=VALUE" for c in columns)
-            raise fail(
-                where,
-                f"this run has {len(columns)} conditions ({self._condition_names()}); give "
-                f"each by name, e.g. {example}",
-            )
-        return encode_conditions(columns, condition_table(columns, given, where))
-
-    def describe_conditions(self, conditions: np.ndarray | torch.Tensor) -> list[str]:
-        """Model-space conditions (N, C) as words, one per example: ``label=3``."""
-        table = decode_conditions(self.schema.conditions, _numpy(conditions))
-        columns = [[f"{n}={v}" for v in spell(table.column(n), "(missing)")] for n in table.names]
-        words = [", ".join(cells) for cells in zip(*columns, strict=True)]
-        return words
-
-    def _check_support(self, x: np.ndarray | torch.Tensor, where: str) -> None:
-        if self.config.model.likelihood == "bernoulli" and len(x):
-            check_unit_range(
-                x, where, "this run's Bernoulli decoder", "bring the data to the training units"
-            )
 
     @torch.no_grad()
     def sample(
@@ -593,34 +325,6 @@ class Run:
         return None if x is None else self._tensor(x)
 
 
-def _per_example(condition: Any) -> bool:
-    """Whether ``condition`` holds one value per example (a list, array or 1-D tensor)."""
-    if isinstance(condition, (list, tuple)):
-        return True
-    return isinstance(condition, (np.ndarray, torch.Tensor)) and condition.ndim == 1
-
-
-def _columns_in_array(schema: Schema, width: int, where: str) -> list[str]:
-    """The column names of a bare 2-D array: the table's columns in file order, with or
-    without its label column (ignored columns never)."""
-    kept = [c.name for c in schema.columns if c.role != "ignored"]
-    features = [c.name for c in schema.columns if c.role == "feature"]
-    for names in (kept, features):
-        if width == len(names):
-            return names
-    raise fail(
-        where,
-        f"has {width} columns; this run's table has {len(kept)} ({', '.join(kept)}); pass a "
-        "DataFrame to match columns by name",
-    )
-
-
-def _numpy(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
 def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:
     """Load the run in folder ``path`` (written by ``vaekit train``) as a :class:`Run`.
 
@@ -643,25 +347,6 @@ def load(path: str | Path, weights: str = "best", device: str = "cpu") -> Run:
     load_weights(model, path / WEIGHTS[weights])
     model.to(device).eval()
     return Run(path, config, model, weights)
-
-
-def write_config(path: Path, config: RunConfig) -> None:
-    atomic_write_json(Path(path) / CONFIG, config.to_dict())
-
-
-def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    atomic_write_json(Path(path) / SUMMARY, summary)
-
-
-def discard_unfinished(path: Path) -> None:
-    """Remove vaekit's files from a run that failed before its first checkpoint, and the folder
-    itself when nothing else is in it; anything else of the user's is left alone."""
-    path = Path(path)
-    for name in OWNED:
-        (path / name).unlink(missing_ok=True)
-    remove_stale_temporaries(path)
-    with contextlib.suppress(OSError):
-        path.rmdir()  # only succeeds when empty
 
 
 def _generator(seed: int | None) -> torch.Generator | None:

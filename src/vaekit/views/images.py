@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vaekit.core.files import atomic_write
+from vaekit.data.splits import DataSplits
+from vaekit.models.words import prior_words
 
 
 def grid(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
@@ -182,3 +185,36 @@ def save_examples(
         return
     picture = labelled_grid(rows, titles, min(len(rows[0]), 16), heading)
     atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
+
+
+if TYPE_CHECKING:
+    from vaekit.runs.run import Run
+
+
+def write_run_pictures(run: Run, splits: DataSplits, n: int = 32, seed: int = 0) -> None:
+    """reconstructions.png (originals above, reconstructions below), samples.png (prior) and
+    samples-gmm.png (codes from the mixture fitted to training codes), each block titled and
+    each picture headed with the run's folder name (and the samples' seed)."""
+    shown = splits.val.take(slice(0, n))
+    originals = shown.x
+    recon = run.reconstruct(shown, model_space=True)
+    save_examples(
+        [originals.numpy(), recon],
+        ["original (validation)", "reconstruction"],
+        splits.schema,
+        run.path / "reconstructions.png",
+        heading=f"run {run.path.name}",
+    )
+    count = 64 if splits.kind == "image" else n
+    for sampler, name, title in (
+        ("prior", "samples.png", f"prior samples: z ~ {prior_words(run.config.model)}"),
+        ("gmm", "samples-gmm.png", "gmm samples: z from the mixture fitted to training codes"),
+    ):
+        images = run.sample(count, seed=seed, sampler=sampler, warn=False, model_space=True)
+        save_examples(
+            [images],
+            [title],
+            splits.schema,
+            run.path / name,
+            heading=f"run {run.path.name}, seed {seed}",
+        )

@@ -15,11 +15,11 @@ from vaekit.core.files import append_line, atomic_write_text
 from vaekit.core.progress import log
 from vaekit.core.records import read_rows
 from vaekit.core.version import __version__
-from vaekit.runs.run import EVALUATION
+from vaekit.models.words import network_words
+from vaekit.runs.folder import EVALUATION
 from vaekit.views.plots import render
 from vaekit.views.summaries import (
     check_evaluation,
-    describe_network,
     evaluation_rows,
     synthetic_rows,
 )
@@ -162,7 +162,7 @@ def build_report(run, evaluation: dict | None = None) -> str:
     d = summary.get("data", {})
     facts = [
         ("model", config.model.model),
-        ("network", describe_network(config.model)),
+        ("network", network_words(config.model)),
         ("latent dimensions", str(config.model.latent_dim)),
         ("likelihood", config.model.likelihood),
         (

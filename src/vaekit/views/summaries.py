@@ -3,28 +3,66 @@ share, so the two never disagree."""
 
 from __future__ import annotations
 
-from vaekit.config.run import ModelConfig
+from typing import TYPE_CHECKING
+
 from vaekit.core.errors import fail
 from vaekit.core.records import check_fields
+from vaekit.models.words import likelihood_words, network_words, posterior_words, prior_row_words
+
+if TYPE_CHECKING:
+    from vaekit.runs.run import Run
 
 
-def describe_network(model: ModelConfig) -> str:
-    """The network in a few words, e.g. "mlp, hidden 400"; a two-layer model's stochastic
-    layers too."""
-    if model.model == "pca":
-        return "linear (closed-form PCA)"
-    if model.arch == "conv":
-        words = "conv, channels " + " ".join(map(str, model.channels))
-    else:
-        words = "mlp, hidden " + " ".join(map(str, model.hidden))
-    if model.lower_latent_dim:
-        words += (
-            f"; two stochastic layers, z1 {model.lower_latent_dim} (x side) and z2 "
-            f"{model.latent_dim} (the code), hidden "
-            + " ".join(map(str, model.lower_hidden))
-            + " between them"
+def info_rows(run: Run) -> list[tuple[str, str]]:
+    """``vaekit info``'s table: what the run is (model, data, shapes), then how training went."""
+    model = run.config.model
+    prior, posterior = prior_row_words(model), posterior_words(model)
+    rows = [
+        ("run", str(run.path)),
+        ("model", model.model),
+        *([("posterior", posterior)] if posterior else []),
+        *([("prior", prior)] if prior else []),
+        ("parameters", f"{run.model.parameter_count():,}"),
+        ("latent dim", str(model.latent_dim)),
+        ("network", network_words(model)),
+        ("likelihood", likelihood_words(model)),
+        ("data", run.config.data.source),
+        ("schema", run.schema.describe(limit=None)),
+        *([("conditioned on", _conditioned_on(run))] if run.model.conditional else []),
+        ("input shape", " x ".join(map(str, run.model.input_shape)) + " (model space)"),
+    ]
+    return rows + _training_rows(run)
+
+
+def _training_rows(run: Run) -> list[tuple[str, str]]:
+    """The data's split sizes, the training settings, the last epoch's and the best numbers."""
+    summary, metrics, rows = run.summary, run.metrics, []
+    if summary.get("data"):
+        d = summary["data"]
+        sizes = f"{d['train']} train / {d['val']} val / {d['test']} test"
+        rows.append(("examples", sizes + (" (labelled)" if d.get("labelled") else "")))
+    rows.append(("training", run.config.training_summary()))
+    if metrics:
+        last = metrics[-1]
+        rows.append(("epochs run", str(last["epoch"])))
+        headline = "recon" if last.get("val_elbo") is None else f"ELBO {last['val_elbo']:.3f} nats"
+        terms = (
+            f"recon {figure(last.get('val_recon'))}, kl {figure(last.get('val_kl'))}, "
+            f"mse {figure(last.get('val_mse'), '.4f')}"
         )
-    return words
+        rows.append(("final val", f"{headline} ({terms})"))
+    if summary.get("best"):
+        best, at = summary["best"], f"at epoch {summary['best_epoch']} (model.safetensors)"
+        rows.append(("best", f"{best['metric']} {best['value']:.3f} {at}"))
+        rows.append(("train time", f"{summary['train_seconds']:.1f} s"))
+    return rows
+
+
+def _conditioned_on(run: Run) -> str:
+    """What a conditional run takes as its condition, and its prior."""
+    names = ", ".join(c.describe() for c in run.schema.conditions)
+    prior = "learned p(z|c)" if run.config.model.prior == "conditional" else "N(0, I)"
+    return f"{names}; {run.model.condition_dim} numbers per example; prior {prior}"
 
 
 def render_evaluation(result: dict) -> str:
@@ -57,6 +95,7 @@ def check_evaluation(result: dict, where: str) -> None:
 
 
 def evaluation_rows(result: dict) -> list[tuple[str, str]]:
+    """One evaluation record (``evaluate_run``'s dict) as the terminal's and report's rows."""
     e, ll, lat = result["elbo"], result["log_likelihood"], result["latent"]
     rows = [
         ("run", result["run"]),
@@ -100,27 +139,31 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
                 f"std {c['change_per_std']:.3f}",
             )
         )
-    q = result["sample_quality"]
     if "synthetic" in result:
         rows += synthetic_rows(result["synthetic"])
-    elif "skipped" in q:
-        rows.append(("sample quality", f"skipped: {q['skipped']}"))
     else:
-        rows += [
-            ("classifier acc.", f"{q['classifier_accuracy']:.4f} (the judge's own test accuracy)"),
-            ("Fréchet distance", f"{q['frechet_distance']:.3f}"),
-            ("precision/recall", f"{q['precision']:.3f} / {q['recall']:.3f}"),
-            (
-                "classes covered",
-                f"{q['classes_covered']} of {q['classes']} (total variation "
-                f"{q['total_variation']:.3f})",
-            ),
-            ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
-            ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
-        ]
+        rows += _sample_quality_rows(result["sample_quality"])
     rows += _conditional_rows(result)
     rows.append(("seconds", f"{result['seconds']}"))
     return rows
+
+
+def _sample_quality_rows(q: dict) -> list[tuple[str, str]]:
+    """The sample-quality judge's figures (labelled images), or why there are none."""
+    if "skipped" in q:
+        return [("sample quality", f"skipped: {q['skipped']}")]
+    return [
+        ("classifier acc.", f"{q['classifier_accuracy']:.4f} (the judge's own test accuracy)"),
+        ("Fréchet distance", f"{q['frechet_distance']:.3f}"),
+        ("precision/recall", f"{q['precision']:.3f} / {q['recall']:.3f}"),
+        (
+            "classes covered",
+            f"{q['classes_covered']} of {q['classes']} (total variation "
+            f"{q['total_variation']:.3f})",
+        ),
+        ("class histogram", " ".join(f"{v:.2f}" for v in q["generated_histogram"])),
+        ("data histogram", " ".join(f"{v:.2f}" for v in q["data_histogram"])),
+    ]
 
 
 def synthetic_rows(s: dict) -> list[tuple[str, str]]:

@@ -1,0 +1,237 @@
+"""Inferring a table's schema from its training data: each column's kind (continuous, integer,
+binary, categorical, constant, or ignored as an identifier), then the user's column spec,
+label and conditions applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vaekit.core.errors import VaekitError, fail
+from vaekit.core.progress import log
+from vaekit.data.scaling import fit_quantiles
+from vaekit.data.schema.columns import KINDS, MISSING_POLICIES, ROLES, Column, not_a_number
+from vaekit.data.schema.table import TableSchema
+from vaekit.data.table import Table, format_number, is_numeric, missing_mask
+
+LABEL_LIKE_NAMES = frozenset({"label", "labels", "class", "target", "y"})
+# A text column with more distinct values than this share of its rows names things (an id).
+IDENTIFIER_SHARE = 0.5
+
+
+def infer_table_schema(
+    table: Table,
+    spec: dict[str, Any] | None = None,
+    label: str | None = None,
+    condition: list[str] | None = None,
+    scaling: str = "quantile",
+) -> TableSchema:
+    """Infer every column's kind from the training table, then apply the user's ``spec``
+    (``{name: "kind" | "role" | {kind, role, missing}}``), ``label`` (a column name) and
+    ``condition`` (the columns the model is conditioned on). Number features map by
+    ``scaling`` (one of :data:`SCALINGS`); conditions are standardised."""
+    spec = dict(spec or {})
+    for name, role in [(label, "label")] + [(name, "condition") for name in condition or []]:
+        if name is None:
+            continue
+        if name not in table.names:
+            raise fail(table.where, f"no column named {name!r} (columns: {', '.join(table.names)})")
+        entry = _spec_entry(spec.get(name), name)
+        if entry.get("role", role) != role:
+            raise fail(
+                table.where,
+                f"column {name!r} cannot be both a {entry['role']} and a {role}; a condition "
+                "is given to the model, a label only names each row's class",
+            )
+        spec[name] = {**entry, "role": role}
+    unknown = [name for name in spec if name not in table.names]
+    if unknown:
+        raise fail(
+            table.where,
+            f"the column spec names {unknown[0]!r}, which is not a column "
+            f"(columns: {', '.join(table.names)})",
+        )
+    columns = []
+    for name, values in zip(table.names, table.columns, strict=True):
+        wanted = _spec_entry(spec.get(name), name)
+        columns.append(_infer_column(table, name, values, wanted, scaling))
+    schema = TableSchema(columns)
+    if schema.width == 0:
+        raise fail(
+            table.where,
+            "has no column left to model (every column is a label, ignored or constant)",
+        )
+    _hint_label_columns(schema, table, label)
+    return schema
+
+
+def _spec_entry(entry: Any, name: str) -> dict[str, Any]:
+    """A column's spec as a mapping; a word (kind or role) is shorthand."""
+    where = f"column spec for {name!r}"
+    if entry is None:
+        return {}
+    if isinstance(entry, str):
+        entry = {word: True for word in entry.split(",") if word}
+        out: dict[str, Any] = {}
+        for word in entry:
+            if word in ROLES and word != "ignored":
+                out["role"] = word
+            elif word in KINDS:
+                out["kind"] = word
+            elif word.startswith("missing=") and word[8:] in MISSING_POLICIES:
+                out["missing"] = word[8:]
+            else:
+                raise VaekitError(
+                    f"{where}: {word!r} is not a kind ({', '.join(KINDS)}), a role "
+                    f"(feature, label) or missing=none|indicator"
+                )
+        return out
+    if not isinstance(entry, dict):
+        raise VaekitError(f"{where}: expected a word or a mapping of kind/role/missing")
+    allowed = {"kind": KINDS, "role": ROLES, "missing": MISSING_POLICIES}
+    for key, value in entry.items():
+        if key not in allowed:
+            raise VaekitError(f"{where}: unknown key {key!r} (known: kind, role, missing)")
+        if value not in allowed[key]:
+            raise VaekitError(f"{where}: {key} {value!r} is not one of {', '.join(allowed[key])}")
+    return dict(entry)
+
+
+def _infer_column(
+    table: Table, name: str, values: np.ndarray, wanted: dict[str, Any], scaling: str
+) -> Column:
+    """One column's kind and map, from its values and the user's ``wanted`` kind, role and
+    missing-value policy."""
+    missing = missing_mask(values)
+    numeric = is_numeric(values)
+    present = values[~missing]
+    role = wanted.get("role", "feature")
+    policy = wanted.get("missing", "indicator" if missing.any() else "none")
+    if wanted.get("kind") == "ignored" or role == "ignored":
+        return Column(name, "ignored", role="ignored", numeric=numeric, note="as asked")
+    if role == "condition":
+        return _condition_column(table, name, values, wanted)
+    categories = _categories(present, numeric)
+    if role == "label":
+        if missing.any():
+            row = int(np.argmax(missing))
+            raise fail(table.where, f"{table.line(row)}, label column {name!r}: missing value")
+        if numeric and not np.array_equal(present, np.round(present)):
+            raise fail(table.where, f"label column {name!r} holds fractions; labels are classes")
+        return Column(name, "categorical", role="label", numeric=numeric, categories=categories)
+    if not len(present):
+        return Column(name, "ignored", role="ignored", numeric=numeric, note="every value missing")
+    kind = wanted.get("kind") or _guess_kind(present, numeric, categories)
+    column = Column(name, kind, missing=policy, numeric=numeric)
+    if kind == "ignored":
+        column.role = "ignored"
+        column.note = f"{len(categories)} distinct texts in {len(values)} rows: an identifier?"
+    elif kind in ("continuous", "integer") and not numeric:
+        raise not_a_number(table, name, values, f"the spec makes the column {kind}")
+    elif kind == "constant":
+        column.value = categories[0] if len(categories) == 1 else None
+        if column.value is None:
+            raise fail(
+                table.where, f"column {name!r} has {len(categories)} values, so it is not constant"
+            )
+    else:
+        _fit(column, present, categories, table)
+        if kind in ("continuous", "integer") and scaling == "quantile":
+            column.scaling, column.quantiles = "quantile", fit_quantiles(present)
+    return column
+
+
+def _condition_column(table: Table, name: str, values: np.ndarray, wanted: dict) -> Column:
+    """A column the model is conditioned on: every value present, and more than one of them
+    (a constant condition tells the model nothing)."""
+    missing = missing_mask(values)
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise fail(
+            table.where,
+            f"{table.line(row)}, condition column {name!r}: missing value (a condition needs a "
+            "value in every row)",
+        )
+    numeric = is_numeric(values)
+    categories = _categories(values, numeric)
+    if len(categories) < 2:
+        raise fail(table.where, f"condition column {name!r} has one value: nothing to condition on")
+    kind = wanted.get("kind") or _guess_kind(values, numeric, categories)
+    if kind in ("ignored", "constant"):
+        kind = "categorical"  # a text with many values: still one category per value
+    if kind in ("continuous", "integer") and not numeric:
+        raise fail(table.where, f"condition column {name!r} holds text, so it cannot be {kind}")
+    column = Column(name, kind, role="condition", numeric=numeric)
+    _fit(column, values, categories, table)
+    return column
+
+
+def _fit(column: Column, present: np.ndarray, categories: list[str], table: Table) -> None:
+    """Fill in a column's map from its present values: a number column's moments, a binary
+    column's two values (the "true" one second), a categorical column's categories."""
+    if column.kind in ("continuous", "integer"):
+        _set_moments(column, present, table)
+    elif column.kind == "binary" and len(categories) > 2:
+        raise fail(
+            table.where,
+            f"column {column.name!r} has {len(categories)} values, so it cannot be binary",
+        )
+    else:
+        column.categories = _binary_order(categories) if column.kind == "binary" else categories
+
+
+def _set_moments(column: Column, present: np.ndarray, table: Table) -> None:
+    """The mean, std, lo and hi a number column is standardised and clipped by; refused in one
+    line when they overflow float64 (values near 1e154 and beyond)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = float(present.mean()), float(present.std())
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        raise fail(
+            table.where,
+            f"column {column.name!r}: values up to {format_number(float(np.abs(present).max()))} "
+            "are too large to standardise; rescale the column",
+        )
+    column.mean, column.std = mean, std if std > 0 else 1.0
+    column.lo, column.hi = float(present.min()), float(present.max())
+
+
+def _categories(present: np.ndarray, numeric: bool) -> list[str]:
+    if numeric:
+        return [format_number(v) for v in np.unique(present)]  # numeric order
+    return sorted(set(present.tolist()))
+
+
+def _guess_kind(present: np.ndarray, numeric: bool, categories: list[str]) -> str:
+    if len(categories) == 1:
+        return "constant"
+    if len(categories) == 2:
+        return "binary"
+    if numeric:
+        return "integer" if np.array_equal(present, np.round(present)) else "continuous"
+    if len(categories) > max(20, IDENTIFIER_SHARE * len(present)):
+        return "ignored"
+    return "categorical"
+
+
+def _binary_order(categories: list[str]) -> list[str]:
+    """The two values with the "true" one second: 0/1, no/yes, false/true keep that order."""
+    falsy = {"0", "no", "false", "n", "f"}
+    if len(categories) == 2 and categories[1].lower() in falsy:
+        return [categories[1], categories[0]]
+    return categories
+
+
+def _hint_label_columns(schema: TableSchema, table: Table, label: str | None) -> None:
+    if label is not None or schema.label is not None:
+        return
+    for column in schema.columns:
+        named = column.name.strip().lower() in LABEL_LIKE_NAMES
+        few = column.kind == "integer" and column.hi - column.lo < 10 and len(table) >= 50
+        if column.in_model and (named or few):
+            log(
+                f"hint: column {column.name!r} looks like a class label; it is modelled as a "
+                f"feature. If it is a label, pass --labels {column.name}"
+            )
+            return

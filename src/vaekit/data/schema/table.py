@@ -1,0 +1,156 @@
+"""The schema of table data: one :class:`Column` per column of the training table, in file order.
+
+``TableSchema.encode`` (data -> model space) and ``TableSchema.decode`` (model space -> data) are
+the only two ways between a table's units and the model's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vaekit.core.errors import fail
+from vaekit.core.progress import log
+from vaekit.data.schema.columns import Column, category_codes, decode_columns, encode_columns
+from vaekit.data.schema.image import ImageSchema
+from vaekit.data.table import Table, format_number, is_numeric
+
+
+@dataclass
+class TableSchema:
+    """The columns of a table, in file order, with their kinds, roles and maps."""
+
+    columns: list[Column]
+    kind: str = field(default="table", init=False)
+
+    @property
+    def width(self) -> int:
+        return sum(c.width for c in self.columns)
+
+    @property
+    def shape(self) -> list[int]:
+        return [self.width]
+
+    @property
+    def label(self) -> Column | None:
+        return next((c for c in self.columns if c.role == "label"), None)
+
+    @property
+    def conditions(self) -> list[Column]:
+        """The columns the model is conditioned on (role "condition"), in file order."""
+        return [c for c in self.columns if c.role == "condition"]
+
+    @property
+    def classes(self) -> list[str] | None:
+        return None if self.label is None else self.label.categories
+
+    @property
+    def outputs(self) -> list[Column]:
+        """Columns that come out of the model: features, constants included."""
+        return [c for c in self.columns if c.in_model]
+
+    def model_columns(self) -> list[tuple[Column, str]]:
+        """Every model-space column in order: (its table column, what it holds)."""
+        out = []
+        for c in self.outputs:
+            if c.kind == "categorical":
+                out += [(c, f"{c.name}={cat}") for cat in c.categories or []]
+            elif c.kind != "constant":
+                out.append((c, c.name))
+            if c.missing == "indicator":
+                out.append((c, f"{c.name} missing"))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "table", "columns": [asdict(c) for c in self.columns]}
+
+    def describe(self, limit: int | None = 30) -> str:
+        """The columns in one line (the first ``limit`` of them, then a count)."""
+        shown = self.columns if limit is None else self.columns[:limit]
+        more = len(self.columns) - len(shown)
+        return (
+            f"table of {len(self.columns)} columns — "
+            + ", ".join(c.describe() for c in shown)
+            + (f", and {more} more (vaekit info lists them all)" if more else "")
+        )
+
+    def encode(self, table: Table) -> tuple[np.ndarray, np.ndarray | None]:
+        """A table in its own units -> (float32 (N, width) model space, labels or None).
+
+        Columns are matched by name; a missing feature column, an extra column, an unknown
+        category or a missing value where training had none is one error naming the column."""
+        known = {c.name for c in self.columns}
+        extra = [n for n in table.names if n not in known]
+        if extra:
+            raise fail(
+                table.where,
+                f"has column {extra[0]!r}, which the run was not trained on (its columns: "
+                f"{', '.join(c.name for c in self.columns)})",
+            )
+        too_large = (
+            "column {}: the value is infinite or too large for float32 once standardised; "
+            "rescale the data"
+        )
+        x = encode_columns(self.outputs, table, "feature", too_large)
+        labels = None
+        label = self.label
+        if label is not None and label.name in table.names:
+            labels = category_codes(label, table, table.column(label.name)).astype(np.int64)
+            if (labels < 0).any():
+                row = int(np.argmax(labels < 0))
+                raise fail(
+                    table.where,
+                    f"{table.line(row)}, label column {label.name!r}: the value is missing",
+                )
+        self._warn_if_unlike_training(table)
+        return x, labels
+
+    def decode(self, x: np.ndarray) -> Table:
+        """Model-space rows -> a Table of the feature columns in the user's units."""
+        return decode_columns(self.outputs, x)
+
+    def _warn_if_unlike_training(self, table: Table) -> None:
+        for column in self.outputs:
+            values = table.column(column.name)
+            if column.kind not in ("continuous", "integer") or column.lo is None:
+                continue
+            if not is_numeric(values):
+                continue
+            present = values[~np.isnan(values)]
+            span = max(column.hi - column.lo, abs(column.std or 0), 1e-12)
+            far = (present < column.lo - span) | (present > column.hi + span)
+            if far.any():
+                worst = present[far][np.argmax(np.abs(present[far] - column.mean))]
+                log(
+                    f"warning: {table.where}: column {column.name!r} has {int(far.sum())} "
+                    f"values far outside the training range [{format_number(column.lo)}, "
+                    f"{format_number(column.hi)}] (e.g. {format_number(worst)})"
+                )
+
+
+Schema = ImageSchema | TableSchema
+
+
+def likelihood_layout(schema: TableSchema) -> list[str]:
+    """The per-column likelihood's blocks for a table's model columns, in order (see
+    :class:`vaekit.models.distributions.ColumnLayout`): a number column ``gaussian``, a binary one
+    ``bernoulli``, a category column ``categorical:K``, each followed by ``missing`` where
+    the column has a missing-value indicator."""
+    blocks = []
+    for column in schema.outputs:
+        if column.kind in ("continuous", "integer"):
+            blocks.append("gaussian")
+        elif column.kind == "binary":
+            blocks.append("bernoulli")
+        elif column.kind == "categorical":
+            blocks.append(f"categorical:{len(column.categories or [])}")
+        if column.missing == "indicator":  # a constant's indicator has no value to mask
+            blocks.append("bernoulli" if column.kind == "constant" else "missing")
+    return blocks
+
+
+def condition_width(schema: Schema) -> int:
+    """Numbers the model is given per example as its condition (0: not conditional)."""
+    return sum(c.encoded_width for c in schema.conditions)

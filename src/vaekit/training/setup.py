@@ -1,0 +1,72 @@
+"""What a run decides before its first step: the device, what the data fills into the model's
+config (input shape, an automatic likelihood, the default beta), and the speed path; and what
+it fits after the last: the code sampler."""
+
+from __future__ import annotations
+
+import torch
+
+from vaekit.config.run import RunConfig
+from vaekit.core.errors import VaekitError
+from vaekit.data.schema import TableSchema, condition_width, likelihood_layout
+from vaekit.data.splits import Dataset, DataSplits, check_unit_range, first_examples, value_range
+from vaekit.models.base import Autoencoder
+from vaekit.models.registry import model_class
+from vaekit.models.samplers import CodeSampler
+from vaekit.runs.folder import SAMPLER
+from vaekit.runs.run import Run
+from vaekit.training.speed import resolve_speed
+
+
+def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
+    """Fill in what the data decides: the input shape, an 'auto' likelihood, the default beta."""
+    model = config.model
+    model.input_shape = list(splits.shape)
+    model.condition_dim = condition_width(splits.schema)
+    kind = model_class(model)
+    if kind.kl_weighted:
+        model.beta = model.resolved_beta()
+    if kind.closed_form:
+        return
+    ranges = [value_range(d) for d in (splits.train, splits.val, splits.test) if d is not None]
+    low, high = min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
+    table = isinstance(splits.schema, TableSchema)
+    if model.likelihood == "auto":
+        bernoulli = low >= 0 and high <= 1
+        model.likelihood = "per-column" if table else "bernoulli" if bernoulli else "gaussian"
+    if model.likelihood == "per-column":
+        if not table:
+            raise VaekitError("--likelihood per-column: is for tables; these data are images")
+        model.layout = likelihood_layout(splits.schema)
+    if model.likelihood == "bernoulli":  # held-out data too: one value outside [0, 1] gives -inf
+        check_unit_range(torch.tensor([low, high]), config.data.source, "a Bernoulli decoder")
+
+
+def choose_path(
+    config: RunConfig, model: Autoencoder, splits: DataSplits, device: torch.device, cluster
+) -> str:
+    """Resolve ``--precision auto`` / ``--compile auto`` for this run (see vaekit.training.speed);
+    the log line saying why ("" when nothing was auto)."""
+    example, _ = first_examples(splits.train, 1)
+    c = splits.train.conditions
+    c = None if c is None else c[:1].to(device)
+    return resolve_speed(config, model, example, c, len(splits.train), device, cluster.world)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise VaekitError("--device cuda: no CUDA GPU is available here (use --device auto)")
+    return torch.device(name)
+
+
+def fit_code_sampler(run: Run, splits: DataSplits, seed: int, limit: int = 20000) -> None:
+    """Fit the Gaussian-mixture code sampler on (up to ``limit``) training codes (and, for a
+    conditional run, one mixture per condition value)."""
+    x = first_examples(splits.train, limit)[0]
+    c = splits.train.conditions
+    c = None if c is None else c[:limit]
+    codes, _ = run.encode(Dataset(x, None, c))
+    conditions = None if c is None else c.numpy()
+    CodeSampler.fit(codes, conditions, seed=seed).save(run.path / SAMPLER)
