@@ -83,6 +83,7 @@ def page_runs(tmp_path_factory):
     pool.shutdown(wait=True, cancel_futures=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_command_blocks_run(page, page_runs):
     """The blocks of one page run in order in one empty folder (see :func:`_run_page`)."""

@@ -1,4 +1,4 @@
-"""Run folders written by vaekit 0.1.0 before the package was layered (tests/data/runs-0.1.0,
+"""Run folders written by vaekit 0.1.0 before the package was layered (tests/runs/runs-0.1.0,
 made by that version with `vaekit train --data digits|penguins ... --hidden 16 --epochs 2`, the
 penguins one conditioned on species) still load and give the numbers that version gave: the
 same samples for the same seed, the same codes, a table in the same columns."""
@@ -12,7 +12,7 @@ import pandas as pd
 import vaekit
 from vaekit.cli.main import main
 
-RUNS = Path(__file__).resolve().parents[1] / "data" / "runs-0.1.0"
+RUNS = Path(__file__).resolve().parent / "runs-0.1.0"
 
 
 def test_an_image_run_of_0_1_0_gives_the_samples_and_codes_it_gave():

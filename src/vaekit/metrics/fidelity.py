@@ -1,5 +1,5 @@
 """How closely generated table rows follow real ones, scored as SDMetrics 0.32.0's single-table
-Quality Report scores them (its figures to 1e-6; tests/test_fidelity.py checks them).
+Quality Report scores them (its figures to 1e-6; tests/metrics/test_fidelity.py checks them).
 
 Which columns: every column of the table, features, labels and conditions alike (a label or
 condition column is part of a synthetic table too), except ``constant`` and ``ignored`` kinds and

@@ -37,7 +37,8 @@ class Codec:
     config: RunConfig
     model: Autoencoder
 
-    def splits(self) -> DataSplits:  # the run's, see Run.splits
+    def splits(self) -> DataSplits:
+        """The run's data splits (:meth:`vaekit.runs.Run.splits` gives them)."""
         raise NotImplementedError
 
     def to_model(self, data: Any, where: str | None = None, condition: Any = None) -> Dataset:

@@ -10,6 +10,7 @@ A closed-form model (PCA) has no loop: it is fitted in one pass and logged as on
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import signal
@@ -48,6 +49,7 @@ class _Loop:
     ``batch_size x world`` (of which this rank takes its shard)."""
 
     model: Autoencoder
+    trainer: torch.nn.Module  # the model, or its DistributedDataParallel wrapper
     optimizer: FusedAdam
     generators: dict[str, torch.Generator]
     train_step: Any
@@ -79,7 +81,7 @@ def fit(
     the eager step (and config.json records it) instead of stopping the run."""
     if model.closed_form:
         return _fit_closed_form(model, splits, config, out, device)
-    loop = _set_up(model, splits, config, out, device, cluster, auto_compiled)
+    loop = _set_up(model, splits, config, out, device, cluster)
     state = _restore(loop, len(loop.x)) if resuming else TrainingState()
     if state.epoch >= config.train.epochs:
         log(
@@ -88,6 +90,18 @@ def fit(
         )
         return state.history
     _notes(config.train, device, cluster)
+    # Built after the checkpoint has loaded: a compiled step holds the optimiser's state.
+    step = training_step(
+        model,
+        loop.trainer,
+        loop.optimizer,
+        config.train,
+        device,
+        loop.generators["noise"],
+        cluster.main,
+        auto_compiled,
+    )
+    loop = dataclasses.replace(loop, train_step=step)
     beta = 1.0
     with StopOnSignal() as stop:
         for epoch in range(state.epoch + 1, config.train.epochs + 1):
@@ -118,8 +132,9 @@ def _fit_closed_form(model, splits, config, out, device) -> list[dict[str, Any]]
     return [row]
 
 
-def _set_up(model, splits, config, out, device, cluster, auto_compiled) -> _Loop:
-    """The optimiser, the random streams, the step and the training rows of a network model."""
+def _set_up(model, splits, config, out, device, cluster) -> _Loop:
+    """The optimiser, the random streams and the training rows of a network model (its step
+    comes once a checkpoint has loaded)."""
     opts = config.train
     streaming = isinstance(splits.train, StreamingDataset)
     # In memory: moved to the device once, not per batch. Streamed: rows read block by block.
@@ -142,14 +157,12 @@ def _set_up(model, splits, config, out, device, cluster, auto_compiled) -> _Loop
         # z noise and binarising: each rank draws its own stream
         "noise": torch.Generator(device=device).manual_seed(opts.seed + 1 + 1000 * cluster.rank),
     }
-    step = training_step(
-        model, trainer, optimizer, opts, device, generators["noise"], cluster.main, auto_compiled
-    )
     return _Loop(
         model=model,
+        trainer=trainer,
         optimizer=optimizer,
         generators=generators,
-        train_step=step,
+        train_step=None,
         config=config,
         cluster=cluster,
         out=out,

@@ -67,6 +67,7 @@ def _checkpoint_is_loadable(run: Path) -> int:
     return load_checkpoint(run / "checkpoint.safetensors", model, optimizer, gens, "cpu").epoch
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_writes_a_checkpoint_and_resume_is_bit_identical(sig, reference, tmp_path):
     run = tmp_path / "run"
@@ -83,6 +84,7 @@ def test_signal_writes_a_checkpoint_and_resume_is_bit_identical(sig, reference, 
     assert len(lines) == 30
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_never_loses_the_checkpoint(reference, tmp_path):
     """Kills land at random moments after the first checkpoint (kills before it are covered by
     benchmarks/kill_resume.py): the checkpoint always loads and resuming matches exactly."""
@@ -116,6 +118,7 @@ tensorfiles.save_file = dying
 """
 
 
+@pytest.mark.slow
 def test_kill_during_the_checkpoint_write_keeps_the_previous_one(reference, tmp_path):
     run = tmp_path / "run"
     child = _spawn(run, code=KILL_DURING_THIRD_CHECKPOINT)
@@ -142,6 +145,7 @@ def test_resume_refuses_other_options(tmp_path, capsys):
     assert "--resume: takes only --epochs" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
     tmp_path, make_config, monkeypatch
 ):
@@ -167,6 +171,7 @@ def test_nonfinite_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
     assert all(torch.isfinite(w).all() for w in weights.values())
 
 
+@pytest.mark.slow
 def test_gradient_clipping_and_logvar_clamp_train(tmp_path, make_config):
     from vaekit.api import train
 
@@ -260,6 +265,7 @@ def test_a_pickle_planted_as_the_checkpoint_is_refused_without_running(
     assert "not a readable checkpoint file" in captured.err and "pwned" not in captured.out
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_samples_and_evaluation(tmp_path, make_config):
     from vaekit.api import train
     from vaekit.metrics.likelihood import validation_metrics

@@ -33,6 +33,9 @@ from vaekit.cli.main import main
 from vaekit.core import progress
 from vaekit.core.errors import VaekitError
 
+# Every test here runs subprocesses (torchrun, fresh vaekit processes).
+pytestmark = pytest.mark.slow
+
 TENSOR_FILES = (
     "model.safetensors",
     "last.safetensors",

@@ -91,6 +91,7 @@ def test_reading_a_file_keeps_its_pages_out_of_the_process(tmp_path, monkeypatch
     assert file_pages_mb() - before < 24  # the whole file would be 94 MiB
 
 
+@pytest.mark.slow
 def test_streamed_training_learns_and_reruns_bit_for_bit(small_blocks, tmp_path):
     path, _ = images_file(tmp_path)
     args = ["train", "--data", str(path), "--stream", "on", "--latent-dim", "2", "--hidden", "32"]
@@ -147,6 +148,7 @@ def test_static_binarisation_and_pca_are_refused_for_streams(tmp_path, make_conf
         train(pca, tmp_path / "pca")
 
 
+@pytest.mark.slow
 def test_a_streamed_run_stopped_mid_epoch_resumes_bit_for_bit(
     small_blocks, tmp_path, make_config, monkeypatch
 ):

@@ -79,6 +79,7 @@ def test_dynamic_binarisation_trains(make_config, tmp_path):
     assert len(run.metrics) == 2
 
 
+@pytest.mark.slow
 def test_gaussian_decoder_on_tabular_data(make_config, tmp_path):
     import numpy as np
 
@@ -119,6 +120,7 @@ def test_auto_likelihood_is_resolved_from_the_data(make_config):
     assert config.model.likelihood == "bernoulli" and config.model.input_shape == [1, 8, 8]
 
 
+@pytest.mark.slow
 def test_bf16_precision_trains_on_cpu_close_to_fp32(make_config, tmp_path):
     """The mixed-precision code path (used on GPUs) runs on the CPU too: bf16 matrix products
     under autocast, likelihoods in float32."""
@@ -249,6 +251,7 @@ def test_device_auto_picks_cuda_only_when_present(monkeypatch):
     assert pick_device("cpu") == torch.device("cpu")
 
 
+@pytest.mark.slow
 def test_compiled_training_matches_eager_without_recompiling_for_beta(make_config, tmp_path):
     """--compile: the same random numbers reach the loss (drawn outside it), so the run follows
     the eager one up to float rounding; a beta schedule changes beta every step and must not
@@ -269,6 +272,7 @@ def test_compiled_training_matches_eager_without_recompiling_for_beta(make_confi
     assert compiled.config.train.compile and "compiled" in compiled.config.training_summary()
 
 
+@pytest.mark.slow
 def test_compiled_step_is_torch_adam_with_clipping_and_the_lr_schedule(make_config):
     """--compile in one process runs loss, gradients, clipping and Adam as one graph: after
     steps with a binding gradient clip and a learning rate changed between steps, weights, Adam's
@@ -309,6 +313,7 @@ def test_compiled_step_is_torch_adam_with_clipping_and_the_lr_schedule(make_conf
     assert steps["compiled"].nonfinite
 
 
+@pytest.mark.slow
 def test_compiled_run_resumes_to_the_same_weights(make_config, tmp_path):
     """Adam's state lives in the optimiser as in an eager run, so the checkpoint carries it:
     2 compiled epochs, then a resume to 3, equal 3 compiled epochs straight, bit for bit."""
@@ -320,6 +325,7 @@ def test_compiled_run_resumes_to_the_same_weights(make_config, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_compile_failure_is_one_clear_error_and_leaves_no_run(make_config, tmp_path, monkeypatch):
     def broken_compile(module):
         def call(*args, **kwargs):

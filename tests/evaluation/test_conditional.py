@@ -264,6 +264,7 @@ def test_resume_with_a_condition_is_bit_exact(make_config, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_compiled_training_with_a_condition_follows_eager(make_config, tmp_path):
     config = {"data": {"condition": ["label"]}}
     eager = train(make_config(**config, train={"epochs": 2}), tmp_path / "eager")
@@ -272,6 +273,7 @@ def test_compiled_training_with_a_condition_follows_eager(make_config, tmp_path)
         assert b["val_elbo"] == pytest.approx(a["val_elbo"], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_two_processes_train_a_conditional_model_like_one(tmp_path):
     # 1664 training digits: 26 global batches of 64, so no rank drops a partial batch; an
     # autoencoder draws no noise, so the two trajectories must agree to rounding.

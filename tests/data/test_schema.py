@@ -331,7 +331,7 @@ def test_docs_your_data_snippet_runs(mixed_run, trained_run, monkeypatch):
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text()
     snippet = next(
         block
         for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S)

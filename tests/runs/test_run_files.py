@@ -107,6 +107,7 @@ def test_a_line_appended_to_a_cut_short_file_stays_whole(tmp_path):
         read_rows(path)
 
 
+@pytest.mark.slow
 def test_the_report_passes_over_evaluations_of_other_weights_data_or_limits(trained_run, tmp_path):
     from vaekit.views.report import latest_evaluation
 

@@ -6,10 +6,14 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from vaekit.cli.main import main
+
+# Every test here runs subprocesses (torchrun, fresh vaekit processes).
+pytestmark = pytest.mark.slow
 
 
 # A deterministic model (no sampling noise) so the two trajectories must agree to rounding.

@@ -152,6 +152,7 @@ def _expected_words(run, kind) -> list[str]:
     }[kind]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mlp", "conv", "tabular", "mixed", "cond-conv", "cond-mixed"])
 @pytest.mark.parametrize("kind", [k for k in KINDS if k != "compare"])
 def test_every_plot_kind_draws_its_data_with_its_names(monkeypatch, runs, name, kind):
@@ -318,6 +319,7 @@ def test_latent_legend_names_the_classes(runs, name, classes):
     plt.close(fig)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, options, axes",
     [
@@ -413,6 +415,7 @@ def test_report_is_valid_self_contained_html_with_every_section(runs):
     assert text.count("data:image/png;base64,") == len(SECTIONS)
 
 
+@pytest.mark.slow
 def test_train_command_writes_the_report(tmp_path):
     from vaekit.cli.main import main
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from vaekit.training.adam import FusedAdam
@@ -54,6 +55,7 @@ def test_a_state_dict_of_torchs_adam_continues_bit_for_bit():
     assert all(torch.equal(p, q) for p, q in pairs)
 
 
+@pytest.mark.slow
 def test_training_never_imports_the_compiler(tmp_path):
     code = (
         "import sys, vaekit, vaekit.core.progress as p; p.QUIET = True\n"

@@ -15,6 +15,9 @@ from safetensors.torch import load_file
 
 from vaekit.core.tensorfiles import checksum
 
+# Every test here runs subprocesses (torchrun, fresh vaekit processes).
+pytestmark = pytest.mark.slow
+
 # The processes a user starts the same command from: a shell, or a Python program. Kept short
 # for CI; benchmarks/determinism.py runs the same check 40 times on MNIST.
 STARTS = ["shell", "subprocess", "shell-busy", "subprocess-busy"]

@@ -84,6 +84,7 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     assert _status(base + "/api/decode?z=0.5,-0.5") == 200
 
 
+@pytest.mark.slow
 def test_explorer_decodes_the_point_under_the_pointer(server, tmp_path):
     if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
         pytest.skip("Debian's chromium is not installed (CI installs it)")
@@ -128,6 +129,7 @@ def conditional_server(tmp_path, make_config):
     httpd.server_close()
 
 
+@pytest.mark.slow
 def test_the_condition_selector_decodes_with_the_chosen_label(conditional_server):
     if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):
         pytest.skip("Debian's chromium is not installed (CI installs it)")

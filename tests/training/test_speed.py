@@ -87,6 +87,7 @@ def test_a_run_records_the_resolved_choice_and_says_why(tmp_path, capsys):
     assert (recorded["precision"], recorded["compile"]) == ("fp32", "off")
 
 
+@pytest.mark.slow
 def test_compile_options_keep_their_old_spellings():
     parser = build_parser()
 
@@ -101,6 +102,7 @@ def test_compile_options_keep_their_old_spellings():
         assert RunConfig.from_dict({"train": {"compile": old}}).train.compile == new
 
 
+@pytest.mark.slow
 def test_a_failed_auto_compile_trains_eagerly_with_the_same_bits(
     make_config, tmp_path, monkeypatch
 ):
@@ -124,6 +126,7 @@ def test_a_failed_auto_compile_trains_eagerly_with_the_same_bits(
     resume(tmp_path / "fell-back", epochs=3)  # resumes eagerly: no compile is attempted
 
 
+@pytest.mark.slow
 def test_a_compile_the_user_asked_for_still_stops_with_one_line(make_config, tmp_path, monkeypatch):
     monkeypatch.setattr(torch, "compile", lambda function: lambda *a, **k: 1 / 0)
     with pytest.raises(Exception, match=r"^--compile: torch.compile could not compile"):

@@ -12,6 +12,7 @@ from vaekit.data.splits import load_splits
 from vaekit.models.registry import build_model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_every_model_trains_saves_loads_bit_exactly_and_samples(name, make_config, tmp_path):
     config = make_config(model={"model": name}, train={"epochs": 2})
@@ -27,6 +28,7 @@ def test_every_model_trains_saves_loads_bit_exactly_and_samples(name, make_confi
     assert run.metrics[-1]["val_mse"] < 20  # a 64-pixel image in [0, 1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model",
     [
@@ -131,6 +133,7 @@ def _hoyer_sparsity(codes: torch.Tensor) -> float:
     return float(((n**0.5 - ratio) / (n**0.5 - 1)).mean())
 
 
+@pytest.mark.slow
 def test_sparse_ae_codes_are_sparser_than_ae_codes(make_config, tmp_path):
     sparsity = {}
     for name, extra in (("ae", {}), ("sparse-ae", {"l1": 1.0})):

@@ -161,6 +161,7 @@ def mixed_run(tmp_path_factory):
     return vaekit.train(config, out=folder / "run"), frame
 
 
+@pytest.mark.slow
 def test_a_table_run_trains_on_the_per_column_likelihood(mixed_run):
     run, frame = mixed_run
     assert run.config.model.likelihood == "per-column"
