@@ -18,8 +18,8 @@ libraries fit the same 70 % and generate as many rows as they were fitted on:
 
 Both sides are scored by the same code on the same columns (vaekit's schema of the training
 file): SDMetrics' quality score and its two parts (vaekit.metrics.fidelity, equal to sdmetrics'
-QualityReport to 1e-6 in tests/metrics/test_fidelity.py; sdmetrics' own report with SDV's metadata is
-printed beside it as a cross-check), ML usefulness (a HistGradientBoosting model trained on
+QualityReport to 1e-6 in tests/metrics/test_fidelity.py; sdmetrics' own report with SDV's metadata
+is printed beside it as a cross-check), ML usefulness (a HistGradientBoosting model trained on
 synthetic rows and on real rows, tested on the held-out rows), the distance to the closest
 training row and the share of exact copies, and the fit time (fit only, not sampling). Medians
 over seeds; JSON in benchmarks/results/tabular.json. Fit times are comparable only within one run
