@@ -12,9 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from vaekit.config.model import (
-    ModelConfig,
-)
+from vaekit.config.model import ModelConfig
 from vaekit.config.options import option, section_from_dict
 from vaekit.core.errors import fail
 

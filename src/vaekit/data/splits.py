@@ -122,7 +122,7 @@ def load_splits(config: DataConfig) -> DataSplits:
         return load_streaming_splits(config)
     raw = read_raw(config)
     schema = recorded_schema(config) or infer_schema(raw, config)
-    whole = _to_dataset(*encode(raw, schema))
+    whole = to_dataset(*encode(raw, schema))
     if schema.conditions and whole.conditions is None:  # training data must carry them
         raise fail(raw.where, missing_conditions(schema))
     if raw.splits is not None:
@@ -202,7 +202,7 @@ def split_named(splits: DataSplits, source: str | None, config: DataConfig) -> D
 def load_examples(source: str, config: DataConfig, schema: Schema) -> Dataset:
     """Read new data for an existing run (a file/folder or a built-in name) and map it into
     model space by the run's schema. The run's own splits: ``Run.data``."""
-    return _to_dataset(*encode(read_new(source, config), schema))
+    return to_dataset(*encode(read_new(source, config), schema))
 
 
 def read_new(source: str, config: DataConfig) -> RawData:
@@ -221,9 +221,10 @@ def split(n: int, config: DataConfig, where: str) -> list[torch.Tensor]:
     return [torch.from_numpy(np.sort(idx)) for idx in (order[n_val:], order[:n_val])]
 
 
-def _to_dataset(
+def to_dataset(
     x: np.ndarray, labels: np.ndarray | None, conditions: np.ndarray | None = None
 ) -> Dataset:
+    """Encoded arrays (model space, labels, conditions) as a :class:`Dataset` of tensors."""
     y = None if labels is None else torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64))
     c = None if conditions is None else torch.from_numpy(np.ascontiguousarray(conditions))
     return Dataset(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), y, c)

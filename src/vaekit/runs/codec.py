@@ -11,21 +11,16 @@ import torch
 
 from vaekit.config.run import RunConfig
 from vaekit.core.errors import fail
-from vaekit.data.schema import (
-    Schema,
-    condition_table,
-    decode_conditions,
-    encode_conditions,
-)
+from vaekit.data.schema import Schema, condition_table, decode_conditions, encode_conditions
 from vaekit.data.splits import (
     Dataset,
     DataSplits,
-    _to_dataset,
     check_unit_range,
     load_examples,
     missing_conditions,
+    to_dataset,
 )
-from vaekit.data.table import Table, from_array, from_dataframe, is_dataframe, spell, to_dataframe
+from vaekit.data.table import Table, is_dataframe, spell
 from vaekit.models.base import Autoencoder
 
 
@@ -74,53 +69,22 @@ class Codec:
             dataset = load_examples(str(data), self.config.data, self.schema)
             self._check_support(dataset.x, where)
             return dataset
-        schema = self.schema
-        conditions = None
-        if schema.kind == "table":
-            if is_dataframe(data):
-                table = from_dataframe(data, where)
-            else:
-                values = _numpy(data)
-                if values.ndim != 2:
-                    raise fail(where, f"a table needs a 2-D array, got shape {values.shape}")
-                table = from_array(values, where)
-                table.names = _columns_in_array(schema, values.shape[1], where)
-            x, labels = schema.encode(table)
-            if schema.conditions and all(c.name in table.names for c in schema.conditions):
-                conditions = encode_conditions(schema.conditions, table)
-        else:
-            values = _numpy(data)
-            one = tuple(schema.shape)
-            if values.shape in (one, one[1:] if one[0] == 1 else one):  # a single example
-                values = values[None]
-            x, labels = schema.encode(values, where), None
+        given = data if is_dataframe(data) else _numpy(data)
+        x, labels, conditions = self.schema.from_user(given, where)
         self._check_support(x, where)
-        return _to_dataset(x, labels, conditions)
+        return to_dataset(x, labels, conditions)
 
     def to_data(self, x: np.ndarray | torch.Tensor, conditions: Any = None) -> Any:
         """Model-space values -> the user's units: images as floats in [0, 1] (N, C, H, W);
         tables as a pandas DataFrame with the training file's column names, kinds and
         categories (a conditional run's condition columns too, from model-space
         ``conditions``)."""
-        values = _numpy(x)
-        schema = self.schema
-        if schema.kind == "image":
-            return schema.decode(values)
-        return to_dataframe(
-            self.to_table(values, conditions), {c.name: c.kind for c in schema.columns}
-        )
+        return self.schema.to_user(_numpy(x), None if conditions is None else _numpy(conditions))
 
     def to_table(self, x: np.ndarray, conditions: Any = None) -> Table:
         """Model-space table rows (and their conditions) -> a Table in the data's units, the
         condition columns in their place among the features."""
-        table = self.schema.decode(_numpy(x))
-        if conditions is None or not self.schema.conditions:
-            return table
-        given = decode_conditions(self.schema.conditions, _numpy(conditions))
-        order = [c.name for c in self.schema.columns if c.name in table.names + given.names]
-        columns = dict(zip(table.names + given.names, table.columns + given.columns, strict=True))
-        table.names, table.columns = order, [columns[name] for name in order]
-        return table
+        return self.schema.to_table(_numpy(x), None if conditions is None else _numpy(conditions))
 
     def _condition_names(self) -> str:
         return ", ".join(c.name for c in self.schema.conditions)
@@ -216,21 +180,6 @@ def _per_example(condition: Any) -> bool:
     if isinstance(condition, (list, tuple)):
         return True
     return isinstance(condition, (np.ndarray, torch.Tensor)) and condition.ndim == 1
-
-
-def _columns_in_array(schema: Schema, width: int, where: str) -> list[str]:
-    """The column names of a bare 2-D array: the table's columns in file order, with or
-    without its label column (ignored columns never)."""
-    kept = [c.name for c in schema.columns if c.role != "ignored"]
-    features = [c.name for c in schema.columns if c.role == "feature"]
-    for names in (kept, features):
-        if width == len(names):
-            return names
-    raise fail(
-        where,
-        f"has {width} columns; this run's table has {len(kept)} ({', '.join(kept)}); pass a "
-        "DataFrame to match columns by name",
-    )
 
 
 def _numpy(x: Any) -> np.ndarray:

@@ -27,23 +27,13 @@ from vaekit.data.splits import (
     recorded_schema,
     split_named,
 )
-from vaekit.data.table import (
-    Table,
-)
+from vaekit.data.table import Table
 from vaekit.models.base import Autoencoder
 from vaekit.models.distributions import PerColumn
 from vaekit.models.registry import build_model
 from vaekit.models.samplers import CodeSampler
 from vaekit.runs.codec import Codec
-from vaekit.runs.folder import (
-    CONFIG,
-    METRICS,
-    SAMPLER,
-    SUMMARY,
-    WEIGHTS,
-    load_weights,
-    read_config,
-)
+from vaekit.runs.folder import CONFIG, METRICS, SAMPLER, SUMMARY, WEIGHTS, load_weights, read_config
 
 
 @dataclass

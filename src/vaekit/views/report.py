@@ -18,11 +18,7 @@ from vaekit.core.version import __version__
 from vaekit.models.words import network_words
 from vaekit.runs.folder import EVALUATION
 from vaekit.views.plots import render
-from vaekit.views.summaries import (
-    check_evaluation,
-    evaluation_rows,
-    synthetic_rows,
-)
+from vaekit.views.summaries import check_evaluation, evaluation_rows, synthetic_rows
 
 SECTIONS = [
     (

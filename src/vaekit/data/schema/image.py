@@ -179,6 +179,19 @@ class ImageSchema:
         """Model-space images -> images as floats in [0, 1] (which ``encode`` reads back as is)."""
         return np.asarray(x, dtype=np.float32)
 
+    def from_user(self, data: Any, where: str) -> tuple[np.ndarray, None, None]:
+        """Images given in memory (an array, one image or many) -> (model space, no labels, no
+        conditions): what a run makes of data that is not a file."""
+        values = np.asarray(data)
+        one = tuple(self.shape)
+        if values.shape in (one, one[1:] if one[0] == 1 else one):  # a single example
+            values = values[None]
+        return self.encode(values, where), None, None
+
+    def to_user(self, x: np.ndarray, conditions: np.ndarray | None = None) -> np.ndarray:
+        """Model space -> the user's units (the images; conditions are not part of them)."""
+        return self.decode(x)
+
 
 def infer_image_schema(
     values: np.ndarray,

@@ -13,9 +13,24 @@ import numpy as np
 
 from vaekit.core.errors import fail
 from vaekit.core.progress import log
-from vaekit.data.schema.columns import Column, category_codes, decode_columns, encode_columns
+from vaekit.data.schema.columns import (
+    Column,
+    category_codes,
+    decode_columns,
+    decode_conditions,
+    encode_columns,
+    encode_conditions,
+)
 from vaekit.data.schema.image import ImageSchema
-from vaekit.data.table import Table, format_number, is_numeric
+from vaekit.data.table import (
+    Table,
+    format_number,
+    from_array,
+    from_dataframe,
+    is_dataframe,
+    is_numeric,
+    to_dataframe,
+)
 
 
 @dataclass
@@ -110,6 +125,52 @@ class TableSchema:
     def decode(self, x: np.ndarray) -> Table:
         """Model-space rows -> a Table of the feature columns in the user's units."""
         return decode_columns(self.outputs, x)
+
+    def from_user(self, data: Any, where: str) -> tuple[np.ndarray, Any, Any]:
+        """Rows given in memory (a DataFrame, or a 2-D array in column order) -> (model space,
+        labels, conditions), the conditions where the condition columns are there."""
+        if is_dataframe(data):
+            table = from_dataframe(data, where)
+        else:
+            values = np.asarray(data)
+            if values.ndim != 2:
+                raise fail(where, f"a table needs a 2-D array, got shape {values.shape}")
+            table = from_array(values, where)
+            table.names = self._columns_in_array(values.shape[1], where)
+        x, labels = self.encode(table)
+        given = self.conditions and all(c.name in table.names for c in self.conditions)
+        return x, labels, encode_conditions(self.conditions, table) if given else None
+
+    def _columns_in_array(self, width: int, where: str) -> list[str]:
+        """The column names of a bare 2-D array: the table's columns in file order, with or
+        without its label column (ignored columns never)."""
+        kept = [c.name for c in self.columns if c.role != "ignored"]
+        features = [c.name for c in self.columns if c.role == "feature"]
+        for names in (kept, features):
+            if width == len(names):
+                return names
+        raise fail(
+            where,
+            f"has {width} columns; this run's table has {len(kept)} ({', '.join(kept)}); pass a "
+            "DataFrame to match columns by name",
+        )
+
+    def to_table(self, x: np.ndarray, conditions: np.ndarray | None = None) -> Table:
+        """Model-space rows (and their conditions) -> a Table in the data's units, the
+        condition columns in their place among the features."""
+        table = self.decode(x)
+        if conditions is None or not self.conditions:
+            return table
+        given = decode_conditions(self.conditions, conditions)
+        order = [c.name for c in self.columns if c.name in table.names + given.names]
+        columns = dict(zip(table.names + given.names, table.columns + given.columns, strict=True))
+        table.names, table.columns = order, [columns[name] for name in order]
+        return table
+
+    def to_user(self, x: np.ndarray, conditions: np.ndarray | None = None) -> Any:
+        """Model space -> a pandas DataFrame with the training file's names, kinds and
+        categories (a conditional run's condition columns too)."""
+        return to_dataframe(self.to_table(x, conditions), {c.name: c.kind for c in self.columns})
 
     def _warn_if_unlike_training(self, table: Table) -> None:
         for column in self.outputs:
