@@ -112,7 +112,7 @@ def default_variant(full: DataSplits, base: RunConfig, batch: int) -> tuple[str,
     return config.train.precision + compiled, reason
 
 
-@denormals_flushed()  # as vaekit.training.train runs fit
+@denormals_flushed()  # as vaekit.train runs fit
 def vaekit_fit(splits: DataSplits, config: RunConfig, out: Path, seed: int = 0):
     """Train with ``fit`` (the quality check); return the trained model."""
     torch.manual_seed(seed)
@@ -234,7 +234,7 @@ def vaekit_stepper(x: torch.Tensor, base: RunConfig, variant: str, batch: int):
     order, position = torch.randperm(len(x)), 0
     totals = torch.zeros(3, dtype=torch.float64)
 
-    @denormals_flushed()  # as vaekit.training.train runs fit
+    @denormals_flushed()  # as vaekit.train runs fit
     def run(steps: int) -> None:
         nonlocal order, position
         for _ in range(steps):

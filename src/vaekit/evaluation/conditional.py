@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
@@ -19,10 +21,13 @@ from vaekit.data.splits import Dataset
 from vaekit.data.table import spell, take_rows
 from vaekit.metrics.fidelity import column_shapes
 
+if TYPE_CHECKING:
+    from vaekit.runs.run import Run
+
 MOST_VALUES = 12  # values of a condition column scored one by one (the most frequent)
 
 
-def conditional_accuracy(run, judge, samples: int, seed: int = 0) -> dict:
+def conditional_accuracy(run: Run, judge, samples: int, seed: int = 0) -> dict:
     """Generate ``samples`` examples, the same number for every class, with each sampler
     (codes from the prior, and from the mixture fitted to the class's training codes), and
     measure how many the classifier ``judge`` puts in the class they were generated for."""
@@ -46,7 +51,7 @@ def conditional_accuracy(run, judge, samples: int, seed: int = 0) -> dict:
     return result
 
 
-def conditional_column_shapes(run, data: Dataset, seed: int = 0) -> dict:
+def conditional_column_shapes(run: Run, data: Dataset, seed: int = 0) -> dict:
     """Generated rows for the held-out rows' own conditions against those rows: the mean
     column shape over the feature columns, overall and per value of each categorical
     condition column (its most frequent values)."""

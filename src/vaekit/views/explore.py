@@ -25,6 +25,7 @@ import math
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -32,6 +33,9 @@ import torch
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.progress import log
+
+if TYPE_CHECKING:
+    from vaekit.runs.run import Run
 
 MAX_ABS_Z = 10.0  # codes further out than this are refused: nothing lives there
 MAX_STEPS = 32
@@ -46,7 +50,7 @@ class BadRequest(Exception):
 class Explorer:
     """The model-facing half: turns validated requests into JSON-ready answers."""
 
-    def __init__(self, run, points: int = MAX_POINTS) -> None:
+    def __init__(self, run: Run, points: int = MAX_POINTS) -> None:
         from vaekit.metrics.latent import latent_statistics
 
         self.run = run
@@ -101,7 +105,7 @@ class Explorer:
         return [png_data_url(example, self.run.kind) for example in out]
 
 
-def condition_controls(run, conditions: torch.Tensor | None) -> list[dict] | None:
+def condition_controls(run: Run, conditions: torch.Tensor | None) -> list[dict] | None:
     """What the page's condition selectors offer: per condition column its name, its values
     (categories) or range (numbers), and the first held-out example's value as the start."""
     if conditions is None or not len(conditions):
@@ -201,7 +205,7 @@ def make_handler(explorer: Explorer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def make_server(run, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+def make_server(run: Run, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
     """A server for ``run`` (port 0 picks a free port); call ``serve_forever`` on it."""
     try:
         server = ThreadingHTTPServer((host, port), make_handler(Explorer(run)))
@@ -211,7 +215,7 @@ def make_server(run, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTP
     return server
 
 
-def serve(run, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(run: Run, host: str = "127.0.0.1", port: int = 8000) -> None:
     server = make_server(run, host, port)
     address = f"http://{host}:{server.server_address[1]}/"
     log(f"exploring {run.path} at {address} (Ctrl-C to stop)")

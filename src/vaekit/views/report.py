@@ -9,6 +9,7 @@ import html
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.files import append_line, atomic_write_text
@@ -19,6 +20,9 @@ from vaekit.models.words import network_words
 from vaekit.runs.folder import EVALUATION
 from vaekit.views.plots import render
 from vaekit.views.summaries import check_evaluation, evaluation_rows, synthetic_rows
+
+if TYPE_CHECKING:
+    from vaekit.runs.run import Run
 
 SECTIONS = [
     (
@@ -107,7 +111,7 @@ SYNTHETIC_PICTURES = [
 ]
 
 
-def sections(run) -> list[tuple[str, str, str]]:
+def sections(run: Run) -> list[tuple[str, str, str]]:
     """The plot sections of ``run``'s report: every run's (a table run's samples are its
     synthetic-table section's), and a conditional run's own where they can be drawn (one
     categorical condition)."""
@@ -123,7 +127,7 @@ def sections(run) -> list[tuple[str, str, str]]:
     return chosen
 
 
-def latest_evaluation(run, k: int = 200, samples: int = 2000) -> dict:
+def latest_evaluation(run: Run, k: int = 200, samples: int = 2000) -> dict:
     """The run's last ``vaekit evaluate`` result for its present weights on the whole held-out
     split, or a fresh, quicker one (then recorded). Records of other weights (before a resume,
     ``--weights last``), other data or ``--limit``, and damaged lines, are passed over."""
@@ -149,7 +153,7 @@ def latest_evaluation(run, k: int = 200, samples: int = 2000) -> dict:
     return result
 
 
-def build_report(run, evaluation: dict | None = None) -> str:
+def build_report(run: Run, evaluation: dict | None = None) -> str:
     """The report's HTML text."""
     evaluation = evaluation or latest_evaluation(run)
     data = run.data()  # the held-out split
@@ -219,7 +223,7 @@ def _without_synthetic(evaluation: dict) -> list[tuple[str, str]]:
     return [row for row in rows if row not in own]
 
 
-def _synthetic_section(run, evaluation: dict) -> list[str]:
+def _synthetic_section(run: Run, evaluation: dict) -> list[str]:
     """A table run's "Synthetic table" section: quality, privacy and usefulness as the
     evaluation recorded them, and the marginals and pairs pictures, drawn with the
     evaluation's seed so their scores are the same figures."""
@@ -256,7 +260,7 @@ def _image(png: bytes, title: str) -> str:
     return f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
 
 
-def write_report(run, path: Path | None = None) -> Path:
+def write_report(run: Run, path: Path | None = None) -> Path:
     """Write ``run``'s report (default RUN/report.html) and return where it went."""
     path = Path(path) if path else run.path / "report.html"
     if path.suffix.lower() not in (".html", ".htm"):
