@@ -82,8 +82,3 @@ def check_labels(labels: np.ndarray, n: int, where: str) -> np.ndarray:
 def in_unit_range(values: np.ndarray) -> bool:
     """Every value in [0, 1] (and at least one value)."""
     return bool(values.size) and float(values.min()) >= 0 and float(values.max()) <= 1
-
-
-def as_image_batch(values: np.ndarray) -> np.ndarray:
-    """(N, H, W) -> (N, 1, H, W); (N, C, H, W) kept."""
-    return values[:, None] if values.ndim == 3 else values

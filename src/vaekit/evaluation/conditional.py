@@ -12,17 +12,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 
 from vaekit.data.splits import Dataset
 from vaekit.data.table import spell, take_rows
 from vaekit.metrics.fidelity import column_shapes
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
+from vaekit.runs.run import Run
 
 MOST_VALUES = 12  # values of a condition column scored one by one (the most frequent)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -17,9 +16,7 @@ from vaekit.metrics.latent import continuity, diagnose, latent_statistics
 from vaekit.metrics.likelihood import importance_log_likelihood, validation_metrics
 from vaekit.metrics.quality import Judge, judge_for, sample_quality
 from vaekit.metrics.synthetic import check_target
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
+from vaekit.runs.run import Run
 
 NO_JUDGE = {"skipped": "needs labelled image data (a classifier judges the samples)"}
 

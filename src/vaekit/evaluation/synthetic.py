@@ -4,13 +4,9 @@ usefulness)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from vaekit.data.table import Table, from_dataframe, take_rows
 from vaekit.metrics.synthetic import synthetic_table_figures
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
+from vaekit.runs.run import Run
 
 
 def real_and_synthetic(

@@ -25,7 +25,6 @@ import math
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -33,9 +32,7 @@ import torch
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.progress import log
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
+from vaekit.runs.run import Run
 
 MAX_ABS_Z = 10.0  # codes further out than this are refused: nothing lives there
 MAX_STEPS = 32

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vaekit.core.files import atomic_write
 from vaekit.data.splits import DataSplits
 from vaekit.models.words import prior_words
+from vaekit.runs.run import Run
 
 
 def grid(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
@@ -185,10 +185,6 @@ def save_examples(
         return
     picture = labelled_grid(rows, titles, min(len(rows[0]), 16), heading)
     atomic_write(Path(path), lambda tmp: picture.save(tmp, format="PNG"))
-
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
 
 
 def write_run_pictures(run: Run, splits: DataSplits, n: int = 32, seed: int = 0) -> None:

@@ -9,7 +9,6 @@ import html
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.files import append_line, atomic_write_text
@@ -18,11 +17,9 @@ from vaekit.core.records import read_rows
 from vaekit.core.version import __version__
 from vaekit.models.words import network_words
 from vaekit.runs.folder import EVALUATION
+from vaekit.runs.run import Run
 from vaekit.views.plots import render
 from vaekit.views.summaries import check_evaluation, evaluation_rows, synthetic_rows
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
 
 SECTIONS = [
     (

@@ -3,14 +3,10 @@ share, so the two never disagree."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from vaekit.core.errors import fail
 from vaekit.core.records import check_fields
 from vaekit.models.words import likelihood_words, network_words, posterior_words, prior_row_words
-
-if TYPE_CHECKING:
-    from vaekit.runs.run import Run
+from vaekit.runs.run import Run
 
 
 def info_rows(run: Run) -> list[tuple[str, str]]:
