@@ -68,6 +68,9 @@ class DataConfig:
     )
     # Filled in when the data is first read, so every later file maps the same way:
     schema: dict[str, Any] = option({}, help="the data's schema (recorded, see vaekit.data.schema)")
+    location: dict[str, Any] = option(
+        {}, help="the training file as found: absolute path, bytes, sha256 (recorded)"
+    )
 
 
 @dataclass

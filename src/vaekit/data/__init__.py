@@ -2,7 +2,8 @@
 them to model space and back, tables, splits and streaming."""
 
 from vaekit.data.datasets import Dataset, DataSplits
+from vaekit.data.location import BUILTIN
 from vaekit.data.raw import RawData
-from vaekit.data.splits import BUILTIN, load_examples, load_splits
+from vaekit.data.splits import load_examples, load_splits
 
 __all__ = ["BUILTIN", "DataSplits", "Dataset", "RawData", "load_examples", "load_splits"]

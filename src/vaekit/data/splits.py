@@ -18,6 +18,7 @@ from vaekit.core.errors import fail
 from vaekit.data.builtin import read as read_builtin
 from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
 from vaekit.data.files import read as read_file
+from vaekit.data.location import BUILTIN, locate
 from vaekit.data.raw import RawData
 from vaekit.data.schema.columns import encode_conditions, listing
 from vaekit.data.schema.image import infer_image_schema
@@ -25,8 +26,6 @@ from vaekit.data.schema.infer import infer_table_schema
 from vaekit.data.schema.legacy import recorded_schema
 from vaekit.data.schema.table import Schema
 from vaekit.data.stream import load_streaming_splits
-
-BUILTIN = ("digits", "mnist", "penguins")
 
 
 def value_range(dataset) -> tuple[float, float]:
@@ -46,7 +45,7 @@ def first_examples(dataset, limit: int) -> tuple[torch.Tensor, torch.Tensor | No
 
 def read_raw(config: DataConfig) -> RawData:
     """Read the configured source into raw arrays or a table (no scaling yet)."""
-    source = config.source
+    source = locate(config)
     if source in BUILTIN:
         return read_builtin(source)
     path = Path(source).expanduser()
@@ -172,7 +171,7 @@ def streams(config: DataConfig) -> bool:
     """Whether this source is read as a stream (a .npy file, never loaded whole)."""
     if config.stream == "off" or not config.source.lower().endswith(".npy"):
         return False
-    path = Path(config.source).expanduser()
+    path = Path(locate(config)).expanduser()
     return config.stream == "on" or (path.is_file() and path.stat().st_size > STREAM_ABOVE)
 
 
@@ -209,7 +208,8 @@ def read_new(source: str, config: DataConfig) -> RawData:
     """Read a file/folder (or built-in name) given to an existing run, as the training data was
     read, without mapping it."""
     new = DataConfig(**{**config.__dict__, "source": source})
-    new.labels = None if source != config.source else config.labels
+    if source != config.source:  # another file: not the training one, nothing recorded of it
+        new.labels, new.location = None, {}
     return read_raw(new)
 
 

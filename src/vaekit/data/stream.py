@@ -24,6 +24,7 @@ from vaekit.core.errors import fail
 from vaekit.core.progress import log
 from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
 from vaekit.data.files import classify, read_labels
+from vaekit.data.location import locate
 from vaekit.data.raw import check_labels
 from vaekit.data.schema.columns import Column
 from vaekit.data.schema.image import ImageSchema
@@ -275,7 +276,7 @@ def load_streaming_splits(config: DataConfig) -> DataSplits:
 
 def _streamable(config: DataConfig) -> Path:
     """The file to stream, refusing what needs the data in memory."""
-    path = Path(config.source).expanduser()
+    path = Path(locate(config)).expanduser()
     if not path.is_file():
         raise fail(config.source, "no such file")
     if config.binarize == "static":

@@ -11,6 +11,7 @@ import torch
 
 from vaekit.config.run import RunConfig
 from vaekit.core.errors import fail
+from vaekit.core.tensorfiles import read_tensors
 from vaekit.data.schema import Schema, condition_table, decode_conditions, encode_conditions
 from vaekit.data.splits import (
     Dataset,
@@ -22,12 +23,14 @@ from vaekit.data.splits import (
 )
 from vaekit.data.table import Table, is_dataframe, spell
 from vaekit.models.base import Autoencoder
+from vaekit.runs.folder import CONDITIONS
 
 
 class Codec:
     """The user's units <-> model space, for :class:`vaekit.runs.Run` (which it is a part of):
     it needs the run's ``schema``, ``config``, ``model`` and training ``splits``."""
 
+    path: Path
     schema: Schema
     config: RunConfig
     model: Autoencoder
@@ -35,6 +38,23 @@ class Codec:
     def splits(self) -> DataSplits:
         """The run's data splits (:meth:`vaekit.runs.Run.splits` gives them)."""
         raise NotImplementedError
+
+    def training_conditions(self) -> torch.Tensor:
+        """(N, C) the training examples' model-space conditions: from the run folder's
+        conditions.safetensors (no data needed), or for a run written before it, the data."""
+        file = self.path / CONDITIONS
+        if not file.exists():
+            return self.splits().train.conditions
+        t, _ = read_tensors(file, "conditions")
+        rows, index = t.get("rows"), t.get("index")
+        width = self.model.condition_dim
+        if rows is None or index is None or rows.ndim != 2 or rows.shape[1] != width:
+            raise fail(file, f"expected rows (K, {width}) and their index (N,)")
+        if index.ndim != 1 or index.dtype != torch.int64 or not len(index):
+            raise fail(file, "expected a non-empty int64 index (N,)")
+        if int(index.min()) < 0 or int(index.max()) >= len(rows):
+            raise fail(file, "the index names rows that are not there")
+        return rows[index]
 
     def to_model(self, data: Any, where: str | None = None, condition: Any = None) -> Dataset:
         """Bring data into model space by the run's schema: a file's path, a numpy array or
@@ -114,7 +134,7 @@ class Codec:
         device = self.model.device
         width = self.model.condition_dim
         if condition is None:
-            pool = self.splits().train.conditions
+            pool = self.training_conditions()
             gen = torch.Generator().manual_seed(seed) if seed is not None else None
             return pool[torch.randint(len(pool), (n,), generator=gen)].to(device)
         if isinstance(condition, torch.Tensor) and condition.is_floating_point():

@@ -7,6 +7,7 @@
     RUN/metrics.jsonl      one JSON object per epoch
     RUN/summary.json       data facts, parameter count, best and final numbers
     RUN/sampler.safetensors  a Gaussian mixture fitted to the training codes (--sampler gmm)
+    RUN/conditions.safetensors  a conditional run's training conditions (rows and an index)
     RUN/*.png              pictures written at the end of training
 
 Loading never unpickles: configs are parsed JSON, weights are safetensors checked against the
@@ -33,11 +34,22 @@ WEIGHTS = {"best": "model.safetensors", "last": "last.safetensors"}
 METRICS = "metrics.jsonl"
 SUMMARY = "summary.json"
 SAMPLER = "sampler.safetensors"
+CONDITIONS = "conditions.safetensors"  # the training conditions: rows drawn like training's
 PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png", "report.html")
 # Files a run folder may hold; --force removes only these, never anything else of the user's.
 CHECKPOINT = "checkpoint.safetensors"  # see vaekit.training.checkpoint
 EVALUATION = "evaluation.jsonl"  # one line per `vaekit evaluate`
-OWNED = (CONFIG, *WEIGHTS.values(), CHECKPOINT, METRICS, SUMMARY, SAMPLER, EVALUATION, *PICTURES)
+OWNED = (
+    CONFIG,
+    *WEIGHTS.values(),
+    CHECKPOINT,
+    METRICS,
+    SUMMARY,
+    SAMPLER,
+    CONDITIONS,
+    EVALUATION,
+    *PICTURES,
+)
 
 
 def prepare_folder(path: Path, force: bool) -> None:

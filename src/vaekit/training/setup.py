@@ -8,12 +8,13 @@ import torch
 
 from vaekit.config.run import RunConfig
 from vaekit.core.errors import VaekitError
+from vaekit.core.tensorfiles import write_tensors
 from vaekit.data.schema import TableSchema, condition_width, likelihood_layout
 from vaekit.data.splits import Dataset, DataSplits, check_unit_range, first_examples, value_range
 from vaekit.models.base import Autoencoder
 from vaekit.models.registry import model_class
 from vaekit.models.samplers import CodeSampler
-from vaekit.runs.folder import SAMPLER
+from vaekit.runs.folder import CONDITIONS, SAMPLER
 from vaekit.runs.run import Run
 from vaekit.training.speed import resolve_speed
 
@@ -70,3 +71,6 @@ def fit_code_sampler(run: Run, splits: DataSplits, seed: int, limit: int = 20000
     codes, _ = run.encode(Dataset(x, None, c))
     conditions = None if c is None else c.numpy()
     CodeSampler.fit(codes, conditions, seed=seed).save(run.path / SAMPLER)
+    if splits.train.conditions is not None:  # drawn from when no condition is asked for
+        rows, index = torch.unique(splits.train.conditions, dim=0, return_inverse=True)
+        write_tensors(run.path / CONDITIONS, {"rows": rows, "index": index})

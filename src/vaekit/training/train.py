@@ -15,6 +15,7 @@ from vaekit.core.errors import TrainingInterrupted, VaekitError
 from vaekit.core.numerics import denormals_flushed
 from vaekit.core.progress import log
 from vaekit.core.version import __version__
+from vaekit.data.location import record_location
 from vaekit.data.splits import load_splits
 from vaekit.models.registry import build_model
 from vaekit.models.words import likelihood_words
@@ -31,6 +32,7 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> Run:
     with its weights, records, checkpoint and code sampler, and the trained run; no pictures."""
     out = Path(out)
     splits = load_splits(config.data)
+    record_location(config.data)  # so the run finds its data from any folder, and notices a change
     resolve_model_config(config, splits)
     cluster, device = join(pick_device(config.train.device))
     try:
