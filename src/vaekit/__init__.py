@@ -7,7 +7,7 @@ images = run.model.sample(16)
 
 # First: importing vaekit.core.numerics turns on MKL's reproducible mode before any product.
 from vaekit.core import numerics as _numerics  # noqa: F401  isort: skip
-from vaekit.api import train
+from vaekit.api import fit, train
 from vaekit.config.model import ModelConfig
 from vaekit.config.run import DataConfig, RunConfig, TrainConfig
 from vaekit.core.errors import VaekitError
@@ -21,6 +21,7 @@ __all__ = [
     "RunConfig",
     "TrainConfig",
     "VaekitError",
+    "fit",
     "load",
     "train",
     "__version__",

@@ -1,12 +1,24 @@
 """The Python API's verbs that span layers: ``train`` and ``resume`` are the training layer's,
-followed by the pictures a run folder holds (drawn by the views, which training may not import)."""
+followed by the pictures a run folder holds (drawn by the views, which training may not import);
+``fit`` trains on a DataFrame, an array or a path with the command line's options as keywords."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from vaekit.config.files import config_from_keywords
 from vaekit.config.run import RunConfig
-from vaekit.runs.run import Run
+from vaekit.core.errors import VaekitError
+from vaekit.core.progress import log
+from vaekit.data.location import record_location
+from vaekit.data.table import from_array, is_dataframe
+from vaekit.runs.folder import write_config
+from vaekit.runs.run import Run, load
 from vaekit.training.train import resume as resume_training
 from vaekit.training.train import train as train_model
 from vaekit.views.images import write_run_pictures
@@ -46,3 +58,50 @@ def resume(out: str | Path, epochs: int | None = None) -> Run | None:
     redraw its pictures. A run trained under torchrun resumes under torchrun with as many
     processes."""
     return _with_pictures(resume_training(out, epochs))
+
+
+def fit(data: Any, out: str | Path | None = None, *, force: bool = False, **options: Any) -> Run:
+    """Train on ``data`` and return the run, as ``vaekit train`` does: ``data`` is a pandas
+    DataFrame, a numeric array (images, or table rows), or a path or built-in name; the
+    options are the command line's, as keywords named like config.json's fields
+    (``latent_dim=2, epochs=30, condition="species", model="beta-vae"``).
+
+    The run folder is ``out`` (default: a new temporary folder, said in the log). Rows given in
+    memory are written into it (``data.csv`` or ``data.npy``) and read from there, by the one
+    reader every file goes through, so the run stands alone.
+
+    Example: ``run = vaekit.fit(df, epochs=50); rows = run.sample(100)``."""
+    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="vaekit-run-"))
+    with tempfile.TemporaryDirectory(prefix="vaekit-data-") as folder:
+        source = _as_source(data, Path(folder))
+        run = train(config_from_keywords(str(source), options), out, force)
+        if Path(source).parent == Path(folder):  # rows given in memory: keep them with the run
+            kept = shutil.move(source, out / Path(source).name)
+            config = run.config
+            config.data.source = str(kept)
+            record_location(config.data)
+            write_config(out, config)
+            run = load(out)
+    log(f"run folder {out}")
+    return run
+
+
+def _as_source(data: Any, folder: Path) -> str:
+    """A path to read ``data`` from: a path or built-in name as it is, rows written to a file."""
+    if isinstance(data, (str, Path)):
+        return str(data)
+    if is_dataframe(data):
+        path = folder / "data.csv"
+        data.to_csv(path, index=False)
+        return str(path)
+    if hasattr(data, "detach"):  # a torch tensor
+        data = data.detach().cpu().numpy()
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind not in "biuf":
+            from_array(data, "array")  # refuses the first cell that is text, in one line
+        path = folder / "data.npy"
+        np.save(path, data)
+        return str(path)
+    raise VaekitError(
+        f"data: expected a pandas DataFrame, a numpy array or a path, got {type(data).__name__}"
+    )

@@ -11,19 +11,19 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from vaekit.config.files import merge, read_config_file
+from vaekit.config.files import SECTIONS, merge, read_config_file
 from vaekit.config.model import ModelConfig
 from vaekit.config.options import check_value
-from vaekit.config.run import DataConfig, RunConfig, TrainConfig
+from vaekit.config.run import RunConfig
 from vaekit.core.errors import VaekitError, fail
 from vaekit.runs.run import Run, load
 
-SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
 HIDDEN_FIELDS = {
     ("model", "input_shape"),
     ("model", "condition_dim"),
     ("model", "layout"),
     ("data", "schema"),
+    ("data", "location"),
     ("data", "columns"),
     ("data", "condition"),
 }

@@ -83,10 +83,10 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING_CELLS
 
 
-def _parse_number(cell: str) -> float | None:
+def _parse_number(cell: Any) -> float | None:
     try:
         return float(cell)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 
@@ -150,8 +150,20 @@ def read_csv(path: Path) -> Table:
 
 
 def from_array(values: np.ndarray, where: str) -> Table:
-    """A 2-D numeric array as a Table with columns x0, x1, ... (row numbers in errors)."""
-    values = np.asarray(values, dtype=np.float64)
+    """A 2-D numeric array as a Table with columns x0, x1, ... (row numbers in errors); an
+    array holding text is refused in one line naming the first such cell."""
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        cells = np.asarray(values, dtype=object)
+        row, column = next(
+            (r, c) for r, c in np.ndindex(*cells.shape) if _parse_number(cells[r, c]) is None
+        )
+        raise fail(
+            where,
+            f"row {row}, column {column}: {cells[row, column]!r} is not a number; an array holds "
+            "numbers only: pass a pandas DataFrame (named columns) or a CSV file for text",
+        ) from None
     names = [f"x{i}" for i in range(values.shape[1])]
     return Table(names, [values[:, i].copy() for i in range(values.shape[1])], where, 0)
 

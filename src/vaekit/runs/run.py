@@ -27,7 +27,7 @@ from vaekit.data.splits import (
     recorded_schema,
     split_named,
 )
-from vaekit.data.table import Table
+from vaekit.data.table import Table, is_dataframe
 from vaekit.models.base import Autoencoder
 from vaekit.models.distributions import PerColumn
 from vaekit.models.registry import build_model
@@ -285,9 +285,10 @@ class Run(Codec):
 
     def score(
         self, data: Any, by: str = "nll", k: int = 1000, seed: int = 0, condition: Any = None
-    ) -> np.ndarray:
+    ) -> Any:
         """Anomaly scores of ``data`` (anything :meth:`to_model` takes; ``condition`` as
-        there): a float64 numpy array (N,) in nats, higher = more unusual.
+        there) in nats, higher = more unusual: a float64 numpy array (N,), or for a DataFrame
+        a pandas Series on its index (named ``score``), so ``df[run.score(df) > t]`` works.
 
         ``by``: "nll" (-log p(x) by importance sampling with ``k`` draws; -log p(x|c) for a
         conditional run), "elbo" (-ELBO, one draw) or "recon" (-log p(x|z) at the posterior
@@ -300,7 +301,12 @@ class Run(Codec):
         scores = anomaly_scores(
             self.model, dataset.x, by=by, k=k, seed=seed, conditions=dataset.conditions
         )
-        return self.require_finite(scores, "anomaly scores")
+        scores = self.require_finite(scores, "anomaly scores")
+        if is_dataframe(data):
+            import pandas as pd
+
+            return pd.Series(scores, index=data.index, name="score")
+        return scores
 
     @property
     def kind(self) -> str:
