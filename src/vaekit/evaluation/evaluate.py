@@ -14,7 +14,7 @@ from vaekit.evaluation.conditional import conditional_accuracy, conditional_colu
 from vaekit.evaluation.synthetic import synthetic_report
 from vaekit.metrics.latent import continuity, diagnose, latent_statistics
 from vaekit.metrics.likelihood import importance_log_likelihood, validation_metrics
-from vaekit.metrics.quality import Judge, judge_for, sample_quality
+from vaekit.metrics.quality import Judge, judge_for, sample_notes, sample_quality
 from vaekit.metrics.synthetic import check_target
 from vaekit.runs.run import Run
 
@@ -41,6 +41,11 @@ def evaluate_run(
     # twice raised the peak memory of `vaekit evaluate` from 650 MB to 840 MB.
     data = run.data(source).take(slice(0, limit))
     x, labels, conditions = data.x, data.labels, data.conditions
+    if len(x) < 2:  # latent health is variances across examples
+        raise VaekitError(
+            f"{run.split_label(source)}: {len(x)} example(s); evaluating needs at least 2 "
+            "(give more with --data FILE, or hold out more with --val-fraction when training)"
+        )
     model = run.model
     result: dict = {
         "run": str(run.path),
@@ -69,7 +74,10 @@ def evaluate_run(
         result["sample_quality"] = sample_quality(judge, x, labels, fake)
     if run.kind == "table":
         result["synthetic"] = synthetic_report(run, source, limit, target, seed)
-    result["diagnosis"] = diagnose(model, stats, result["elbo"], run.config.model.beta)
+    notes = diagnose(model, stats, result["elbo"], run.config.model.beta)
+    notes += sample_notes(result["sample_quality"], run.schema.classes)
+    # A model is not "Healthy" when its samples miss much of the data.
+    result["diagnosis"] = [n for n in notes if not n.startswith("Healthy")] or notes
     result["seconds"] = round(time.perf_counter() - started, 2)
     return result
 

@@ -54,23 +54,7 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> Run:
         if any_rank(cluster, failure is not None):
             raise failure or VaekitError(f"{out}: rank 0 could not prepare the run folder")
         if cluster.main:
-            ranks = f" x {cluster.world} processes" if cluster.distributed else ""
-            log(
-                f"training {config.model.model} ({model.parameter_count():,} parameters) on "
-                f"{config.data.source}: {len(splits.train)} train / {len(splits.val)} validation "
-                f"examples of shape {splits.shape}, {likelihood_words(config.model)} likelihood, "
-                f"{device}{ranks}"
-                f"{', bf16 matrix products' if config.train.precision == 'bf16' else ''}"
-            )
-            log(f"data: {splits.schema.describe()}")
-            if config.data.train_on_all:
-                log(
-                    "--train-on-all: the validation examples are among the training ones, so "
-                    "val numbers are on seen data; the run keeps the last epoch's weights; "
-                    "evaluate on the test split"
-                )
-            if speed:
-                log(f"speed (auto): {speed}")
+            _say_start(config, model, splits, f"{device}", cluster, speed)
         try:
             return _train_and_finish(
                 model, splits, config, out, device, False, cluster, auto_compiled
@@ -153,3 +137,30 @@ def _train_and_finish(
         f"run folder {out}"
     )
     return run
+
+
+def _say_start(config: RunConfig, model, splits, device: str, cluster, speed: str) -> None:
+    """The start lines: what trains on what, the data's schema, and notes on the choices."""
+    ranks = f" x {cluster.world} processes" if cluster.distributed else ""
+    log(
+        f"training {config.model.model} ({model.parameter_count():,} parameters) on "
+        f"{config.data.source}: {len(splits.train)} train / {len(splits.val)} validation "
+        f"examples of shape {splits.shape}, {likelihood_words(config.model)} likelihood, "
+        f"{device}{ranks}"
+        f"{', bf16 matrix products' if config.train.precision == 'bf16' else ''}"
+    )
+    log(f"data: {splits.schema.describe()}")
+    if len(splits.val) < 2:
+        log(
+            f"note: too little data to judge the model: {len(splits.val)} validation "
+            "example; its numbers are noise and `vaekit evaluate` needs 2 or more "
+            "(hold out more with --val-fraction, or give more rows)"
+        )
+    if config.data.train_on_all:
+        log(
+            "--train-on-all: the validation examples are among the training ones, so "
+            "val numbers are on seen data; the run keeps the last epoch's weights; "
+            "evaluate on the test split"
+        )
+    if speed:
+        log(f"speed (auto): {speed}")

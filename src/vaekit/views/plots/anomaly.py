@@ -90,6 +90,6 @@ def _cell(value: object) -> str:
     """One value of a table row as the score table prints it."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return MISSING
-    if isinstance(value, (int, float, np.number)):
-        return format_number(float(value))
+    if isinstance(value, (int, float, np.number)):  # 6 digits: no float32 noise (11.55999997)
+        return format_number(float(f"{float(value):.6g}"))
     return shorten(str(value), 14)
