@@ -16,7 +16,9 @@ import numpy as np
 
 from vaekit.config.run import DataConfig
 from vaekit.core.errors import VaekitError, fail
+from vaekit.core.progress import log
 from vaekit.data.raw import RawData, check_values, in_unit_range
+from vaekit.data.schema.columns import listing
 from vaekit.data.table import from_array, read_csv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -200,11 +202,16 @@ def read_image_folder(folder: Path, size: list[int] | None, label_hint: str | No
     """
     from PIL import Image, UnidentifiedImageError
 
-    files = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-    )
+    everything = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = [p for p in everything if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise fail(folder, f"no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    if len(files) < len(everything):  # say so: a mixed folder is easily read as a few images
+        others = [str(p.relative_to(folder)) for p in everything if p not in files]
+        log(
+            f"note: {folder}: read {len(files)} image(s); passed over {len(others)} other "
+            f"file(s): {listing(others, 5)}"
+        )
     if size is not None and (len(size) != 2 or min(size) < 1):
         raise VaekitError(f"--image-size: expected two positive numbers H W, got {size}")
     images = []
