@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,17 @@ from vaekit.training.train import train as train_model
 from vaekit.views.images import write_run_pictures
 
 
-def _with_pictures(run: Run | None) -> Run | None:
+def _with_pictures(run: Run | None, started: float) -> Run | None:
     # A table's pictures (marginals, pairs) are drawn on demand: heat maps of rows took
     # longer than a small table's fit. Under torchrun only rank 0 gets a run.
-    if run is not None and run.kind == "image":
+    if run is None:
+        return None
+    trained = time.perf_counter() - started
+    if run.kind == "image":
         write_run_pictures(run, run.splits())
+    drawn = time.perf_counter() - started - trained
+    files = ", ".join(sorted(p.name for p in run.path.iterdir() if not p.name.startswith(".")))
+    log(f"wrote {files} in {run.path} (training {trained:.1f} s, pictures {drawn:.1f} s)")
     return run
 
 
@@ -50,14 +57,16 @@ def train(config: RunConfig, out: str | Path, force: bool = False) -> Run | None
     Example: ``vaekit.train(vaekit.RunConfig.from_dict({"data": {"source": "digits"}}),
     "runs/d")``.
     """
-    return _with_pictures(train_model(config, out, force))
+    started = time.perf_counter()
+    return _with_pictures(train_model(config, out, force), started)
 
 
 def resume(out: str | Path, epochs: int | None = None) -> Run | None:
     """Continue the run in ``out`` from its last checkpoint (``epochs`` may extend it), then
     redraw its pictures. A run trained under torchrun resumes under torchrun with as many
     processes."""
-    return _with_pictures(resume_training(out, epochs))
+    started = time.perf_counter()
+    return _with_pictures(resume_training(out, epochs), started)
 
 
 def fit(data: Any, out: str | Path | None = None, *, force: bool = False, **options: Any) -> Run:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from vaekit.cli import options
 from vaekit.core import progress
@@ -34,7 +35,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.report and run is not None:  # rank 0 only under torchrun
         from vaekit.views.report import write_report
 
-        progress.log(f"report: {write_report(run)}")
+        started = time.perf_counter()
+        path = write_report(run)
+        progress.log(f"report: {path} ({time.perf_counter() - started:.1f} s)")
 
 
 def launch_distributed(args: argparse.Namespace) -> None:

@@ -32,6 +32,7 @@ class ProgressBar:
             )
 
     def update(self, steps: int = 1, **numbers: float) -> None:
+        """Advance by ``steps``, showing ``numbers`` (e.g. the loss) beside the bar."""
         if self._bar is None:
             return
         if numbers:
@@ -41,6 +42,10 @@ class ProgressBar:
     def __enter__(self) -> ProgressBar:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
+        """Take the bar off the terminal (a loop that is not a ``with`` block calls this)."""
         if self._bar is not None:
             self._bar.close()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from vaekit.core.numerics import denormals_flushed
+from vaekit.core.progress import ProgressBar
 from vaekit.models.base import Autoencoder
 
 
@@ -106,12 +107,16 @@ def log_likelihood_shard(
     # in cache between the matrix product and the likelihood (2x faster than 2**24 here).
     chunk = max(1, min(k, 2**20 // max(1, batch_size * model.input_size)))
     out = {}
-    for i, start in enumerate(range(0, len(x), batch_size)):
+    batches = range(0, len(x), batch_size)
+    bar = ProgressBar(len(range(rank, len(batches), world)), f"log p(x), K = {k}")
+    for i, start in enumerate(batches):
         if i % world != rank:
             continue
+        bar.update()
         gen.manual_seed(seed * 1_000_003 + i)
         batch = x[start : start + batch_size].to(device)
         c = condition_rows(conditions, start, batch_size, device)
         log_p = model.log_likelihood(batch, k=k, chunk=chunk, generator=gen, condition=c)
         out[i] = log_p.double().cpu()
+    bar.close()
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vaekit.core.errors import VaekitError
+from vaekit.core.progress import ProgressBar, log
 from vaekit.data.schema import Column
 from vaekit.data.table import Table, is_numeric, spell, take_rows
 from vaekit.metrics.fidelity import MISSING, category_codes, is_number_column, scored_columns
@@ -72,7 +73,9 @@ def closest_distances(
     step = max(1, chunk_cells // len(reference))
     total = np.empty((min(step, len(rows)), len(reference)))  # (B, M): summed distances
     part = np.empty_like(total)  # (B, M): one column's distances
+    bar = ProgressBar(-(-len(rows) // step), "closest real rows")
     for start in range(0, len(rows), step):
+        bar.update()
         stop = min(start + step, len(rows))
         acc, buf = total[: stop - start], part[: stop - start]
         acc[:] = 0.0
@@ -85,6 +88,7 @@ def closest_distances(
         for a, b in codes:
             acc += a[start:stop, None] != b[None, :]
         closest[start:stop] = acc.min(axis=1) / width
+    bar.close()
     return closest
 
 
@@ -276,6 +280,7 @@ def synthetic_table_figures(
 
     real = holdout if holdout is not None else train
     present = [c for c in scored_columns(columns) if c.name in fake.names and c.name in real.names]
+    log(f"scoring {len(fake)} synthetic rows: quality, privacy, usefulness ...")
     score = quality(real, fake, present)
     out: dict = {
         "rows": {"synthetic": len(fake), "real": len(real), "train": len(train)},

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.files import append_line, atomic_write_text
-from vaekit.core.progress import log
+from vaekit.core.progress import ProgressBar, log
 from vaekit.core.records import read_rows
 from vaekit.core.version import __version__
 from vaekit.models.words import network_words
@@ -198,13 +198,16 @@ def build_report(run: Run, evaluation: dict | None = None) -> str:
     ]
     if run.kind == "table":
         parts += _synthetic_section(run, evaluation)
+    bar = ProgressBar(len(sections(run)), "report pictures")
     for kind, title, caption in sections(run):
+        bar.update()
         parts += [
             f'<section id="{kind}"><h2>{html.escape(title)}</h2>',
             f"<p>{html.escape(caption)}</p>",
             _image(render(run, kind, data), title),
             "</section>",
         ]
+    bar.close()
     parts.append(f"<footer>vaekit {__version__}, {time.strftime('%Y-%m-%d %H:%M')}</footer>")
     parts.append("</body></html>")
     return "\n".join(parts)
