@@ -127,6 +127,12 @@ class TrainConfig:
         "faster steps; auto: on when a compiler exists and the run is long enough to repay it "
         "(recorded in the run)",
     )
+    threads: int | None = option(
+        None,
+        minimum=1,
+        help="CPU threads for training (default: 1 for small steps or when no core is free, "
+        "else one per free core; recorded in the run)",
+    )
 
 
 @dataclass

@@ -38,6 +38,7 @@ from vaekit.training.adam import FusedAdam
 from vaekit.training.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from vaekit.training.signals import StopOnSignal
 from vaekit.training.step import build_optimizer, training_step
+from vaekit.training.threads import using_threads
 
 CHECK_EVERY = 50  # steps between host reads of the non-finite flag
 
@@ -103,7 +104,7 @@ def fit(
     )
     loop = dataclasses.replace(loop, train_step=step)
     beta = 1.0
-    with StopOnSignal() as stop:
+    with StopOnSignal() as stop, using_threads(config.train.threads):
         for epoch in range(state.epoch + 1, config.train.epochs + 1):
             started = time.perf_counter()
             beta = _train_epoch(loop, epoch, state, stop, beta)

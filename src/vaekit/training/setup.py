@@ -16,7 +16,8 @@ from vaekit.models.registry import model_class
 from vaekit.models.samplers import CodeSampler
 from vaekit.runs.folder import CONDITIONS, SAMPLER
 from vaekit.runs.run import Run
-from vaekit.training.speed import resolve_speed
+from vaekit.training.speed import resolve_speed, step_gflop
+from vaekit.training.threads import resolve_threads
 
 
 def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
@@ -46,12 +47,18 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
 def choose_path(
     config: RunConfig, model: Autoencoder, splits: DataSplits, device: torch.device, cluster
 ) -> str:
-    """Resolve ``--precision auto`` / ``--compile auto`` for this run (see vaekit.training.speed);
-    the log line saying why ("" when nothing was auto)."""
+    """Resolve ``--precision auto`` / ``--compile auto`` (see vaekit.training.speed) and the
+    thread count (vaekit.training.threads) for this run; the log line saying why ("" when the
+    user chose them all)."""
     example, _ = first_examples(splits.train, 1)
     c = splits.train.conditions
     c = None if c is None else c[:1].to(device)
-    return resolve_speed(config, model, example, c, len(splits.train), device, cluster.world)
+    speed = resolve_speed(config, model, example, c, len(splits.train), device, cluster.world)
+    if model.closed_form:  # fitted in one pass, no steps
+        return speed
+    gflop = step_gflop(model, example.to(device), c, config.train.batch_size)
+    threads = resolve_threads(config.train, gflop, device, cluster.world)
+    return "; ".join(part for part in (speed, threads) if part)
 
 
 def pick_device(name: str) -> torch.device:

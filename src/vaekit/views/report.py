@@ -154,31 +154,7 @@ def build_report(run: Run, evaluation: dict | None = None) -> str:
     """The report's HTML text."""
     evaluation = evaluation or latest_evaluation(run)
     data = run.data()  # the held-out split
-    config = run.config
-    summary = run.summary
-    d = summary.get("data", {})
-    facts = [
-        ("model", config.model.model),
-        ("network", network_words(config.model)),
-        ("latent dimensions", str(config.model.latent_dim)),
-        ("likelihood", config.model.likelihood),
-        (
-            "data",
-            f"{config.data.source} — {d.get('train', '?')} train / {d.get('val', '?')} "
-            f"validation / {d.get('test', 0)} test examples of shape "
-            f"{' × '.join(map(str, d.get('shape', [])))}",
-        ),
-        ("data schema", run.schema.describe()),
-        ("training", config.training_summary()),
-        ("parameters", f"{summary.get('parameters', run.model.parameter_count()):,}"),
-        (
-            "best epoch",
-            f"{summary.get('best_epoch', '?')} "
-            f"({summary.get('best', {}).get('metric', '')} "
-            f"{summary.get('best', {}).get('value', float('nan')):.3f})",
-        ),
-        ("training time", f"{summary.get('train_seconds', 0):.1f} s"),
-    ]
+    facts = _facts(run)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -211,6 +187,35 @@ def build_report(run: Run, evaluation: dict | None = None) -> str:
     parts.append(f"<footer>vaekit {__version__}, {time.strftime('%Y-%m-%d %H:%M')}</footer>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _facts(run: Run) -> list[tuple[str, str]]:
+    """What was trained on what: the report's first table."""
+    config = run.config
+    summary = run.summary
+    d = summary.get("data", {})
+    return [
+        ("model", config.model.model),
+        ("network", network_words(config.model)),
+        ("latent dimensions", str(config.model.latent_dim)),
+        ("likelihood", config.model.likelihood),
+        (
+            "data",
+            f"{config.data.source} — {d.get('train', '?')} train / {d.get('val', '?')} "
+            f"validation / {d.get('test', 0)} test examples of shape "
+            f"{' × '.join(map(str, d.get('shape', [])))}",
+        ),
+        ("data schema", run.schema.describe()),
+        ("training", config.training_summary()),
+        ("parameters", f"{summary.get('parameters', run.model.parameter_count()):,}"),
+        (
+            "best epoch",
+            f"{summary.get('best_epoch', '?')} "
+            f"({summary.get('best', {}).get('metric', '')} "
+            f"{summary.get('best', {}).get('value', float('nan')):.3f})",
+        ),
+        ("training time", f"{summary.get('train_seconds', 0):.1f} s"),
+    ]
 
 
 def _without_synthetic(evaluation: dict) -> list[tuple[str, str]]:
