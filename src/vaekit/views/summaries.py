@@ -108,7 +108,7 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
         ),
         ("log p(x) bits/dim", "–" if ll is None else f"{ll['bits_per_dim']:.4f}"),
         ("recon MSE", figure(e["mse"], ".4f")),
-        ("active units", f"{lat['active_units']} of {lat['latent_dim']}"),
+        ("active units", _active_words(lat)),
         (
             "KL per dim",
             "–" if lat["kl_per_dim"] is None else " ".join(f"{v:.2f}" for v in lat["kl_per_dim"]),
@@ -142,6 +142,16 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
     rows += _conditional_rows(result)
     rows.append(("seconds", f"{result['seconds']}"))
     return rows
+
+
+def _active_words(lat: dict) -> str:
+    """Active units (the posterior mean varies: Var > 0.01, Burda et al.) beside how many
+    dimensions carry information (KL > 0.1 nats): a unit can vary yet carry little."""
+    words = f"{lat['active_units']} of {lat['latent_dim']}"
+    if lat["kl_per_dim"] is None:
+        return words
+    carrying = sum(kl > 0.1 for kl in lat["kl_per_dim"])
+    return f"{words} (posterior mean varies; {carrying} carry > 0.1 nats of KL)"
 
 
 def _sample_quality_rows(q: dict) -> list[tuple[str, str]]:
