@@ -31,13 +31,17 @@ class ProgressBar:
                 mininterval=0.25,
             )
 
-    def update(self, steps: int = 1, **numbers: float) -> None:
-        """Advance by ``steps``, showing ``numbers`` (e.g. the loss) beside the bar."""
+    def update(self, steps: int = 1, note: str = "", **numbers: float) -> None:
+        """Advance by ``steps``, showing ``note`` (what runs now) and ``numbers`` (e.g. the
+        loss) beside the bar."""
         if self._bar is None:
             return
-        if numbers:
-            self._bar.set_postfix({k: f"{v:.2f}" for k, v in numbers.items()}, refresh=False)
+        if note or numbers:
+            shown = [note] + [f"{k}={v:.2f}" for k, v in numbers.items()]
+            self._bar.set_postfix_str(", ".join(s for s in shown if s), refresh=False)
         self._bar.update(steps)
+        if note:
+            self._bar.refresh()  # say what starts now, before it runs
 
     def __enter__(self) -> ProgressBar:
         return self

@@ -172,11 +172,12 @@ def build_report(run: Run, evaluation: dict | None = None) -> str:
         *[f"<li>{html.escape(note)}</li>" for note in evaluation["diagnosis"]],
         "</ul></section>",
     ]
+    pictures = len(sections(run)) + (len(SYNTHETIC_PICTURES) if run.kind == "table" else 0)
+    bar = ProgressBar(pictures, "report pictures")
     if run.kind == "table":
-        parts += _synthetic_section(run, evaluation)
-    bar = ProgressBar(len(sections(run)), "report pictures")
+        parts += _synthetic_section(run, evaluation, bar)
     for kind, title, caption in sections(run):
-        bar.update()
+        bar.update(note=kind)
         parts += [
             f'<section id="{kind}"><h2>{html.escape(title)}</h2>',
             f"<p>{html.escape(caption)}</p>",
@@ -228,10 +229,11 @@ def _without_synthetic(evaluation: dict) -> list[tuple[str, str]]:
     return [row for row in rows if row not in own]
 
 
-def _synthetic_section(run: Run, evaluation: dict) -> list[str]:
+def _synthetic_section(run: Run, evaluation: dict, bar: ProgressBar | None = None) -> list[str]:
     """A table run's "Synthetic table" section: quality, privacy and usefulness as the
     evaluation recorded them, and the marginals and pairs pictures, drawn with the
     evaluation's seed so their scores are the same figures."""
+    bar = bar or ProgressBar(len(SYNTHETIC_PICTURES), "report pictures")
     parts = ['<section id="synthetic"><h2>Synthetic table</h2>']
     if "synthetic" in evaluation:
         figures = evaluation["synthetic"]
@@ -250,6 +252,7 @@ def _synthetic_section(run: Run, evaluation: dict) -> list[str]:
         )
     seed = evaluation.get("seed", 0)
     for kind, title, caption in SYNTHETIC_PICTURES:
+        bar.update(note=kind)
         parts += [
             f'<h3 id="{kind}">{html.escape(title)}</h3>',
             f"<p>{html.escape(caption)}</p>",
