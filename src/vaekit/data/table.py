@@ -66,8 +66,10 @@ def missing_mask(values: np.ndarray) -> np.ndarray:
 def spell(values: np.ndarray, missing: str | None = None) -> list[str | None]:
     """Each value of a column as text, as a category is spelled: numbers as
     :func:`format_number` writes them, text as it is, ``missing`` where there is no value."""
-    if is_numeric(values):
-        return [missing if np.isnan(v) else format_number(v) for v in values]
+    if is_numeric(values):  # each distinct number spelled once: columns repeat their values
+        distinct, where = np.unique(values, return_inverse=True)
+        words = [missing if np.isnan(v) else format_number(v) for v in distinct]
+        return [words[i] for i in where.reshape(-1)]
     return [missing if v is None else str(v) for v in values]
 
 
