@@ -84,3 +84,20 @@ def test_a_training_file_changed_since_training_gets_a_warning_naming_it(
     vaekit.load(trained_elsewhere).splits()
     err = capsys.readouterr().err
     assert f"{data.resolve()} has changed since this run was trained on it" in err
+
+
+def test_an_image_run_with_a_labels_file_finds_both_from_elsewhere(tmp_path, monkeypatch):
+    home, elsewhere = tmp_path / "a", tmp_path / "b"
+    home.mkdir()
+    elsewhere.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(home / "x.npy", rng.random((60, 1, 4, 4)).astype(np.float32))
+    np.save(home / "y.npy", rng.integers(0, 3, 60))
+    monkeypatch.chdir(home)
+    argv = ["--quiet", "train", "--data", "x.npy", "--labels", "y.npy", "--epochs", "1"]
+    assert main([*argv, "--hidden", "8", "--no-report", "--out", "run"]) == 0
+    monkeypatch.chdir(elsewhere)
+    run = vaekit.load(home / "run")
+    assert run.config.data.location["labels"] == str((home / "y.npy").resolve())
+    assert np.array_equal(run.data("val").labels.numpy(), run.splits().val.labels.numpy())
+    assert main(["--quiet", "evaluate", str(home / "run"), "--k", "3", "--samples", "20"]) == 0

@@ -29,6 +29,9 @@ def record_location(config: DataConfig) -> None:
         return
     resolved = path.resolve()
     config.location = {"path": str(resolved), **_fingerprint(str(resolved), *_stamp(resolved))}
+    labels = Path(config.labels).expanduser() if config.labels else None
+    if labels is not None and labels.is_file():  # a labels file beside the data, not a column
+        config.location["labels"] = str(labels.resolve())
 
 
 def locate(config: DataConfig) -> str:
@@ -49,6 +52,15 @@ def locate(config: DataConfig) -> str:
         )
     _warn_if_changed(config.location, path)
     return str(path)
+
+
+def locate_labels(config: DataConfig) -> str | None:
+    """The labels file (or column, or .npz key) to read with the run's own data: as typed where
+    that is a file here, else the recorded absolute path."""
+    recorded = config.location.get("labels") if config.location else None
+    if recorded is None or Path(config.labels or "").expanduser().is_file():
+        return config.labels
+    return recorded
 
 
 def _warn_if_changed(location: dict[str, Any], path: Path) -> None:

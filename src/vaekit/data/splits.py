@@ -8,6 +8,7 @@ recorded in the run's config (``data.schema``) and used for every file the run i
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from vaekit.core.errors import fail
 from vaekit.data.builtin import read as read_builtin
 from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
 from vaekit.data.files import read as read_file
-from vaekit.data.location import BUILTIN, locate
+from vaekit.data.location import BUILTIN, locate, locate_labels
 from vaekit.data.raw import RawData
 from vaekit.data.schema.columns import encode_conditions, listing
 from vaekit.data.schema.image import infer_image_schema
@@ -52,7 +53,7 @@ def read_raw(config: DataConfig) -> RawData:
     if not path.exists():
         known = ", ".join(BUILTIN)
         raise fail(source, f"no such file or folder, and not a built-in dataset ({known})")
-    return read_file(path, config)
+    return read_file(path, dataclasses.replace(config, labels=locate_labels(config)))
 
 
 def infer_schema(raw: RawData, config: DataConfig) -> Schema:
