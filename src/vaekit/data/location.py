@@ -64,7 +64,8 @@ def locate_labels(config: DataConfig) -> str | None:
 
 
 def _warn_if_changed(location: dict[str, Any], path: Path) -> None:
-    now = _fingerprint(str(path.resolve()), *_stamp(path.resolve()))
+    resolved = path.resolve()
+    now = _fingerprint(str(resolved), *_stamp(resolved))
     changed = [key for key in ("bytes", "sha256") if key in location and location[key] != now[key]]
     if changed:
         _warn_once(

@@ -53,10 +53,13 @@ def choose_path(
     example, _ = first_examples(splits.train, 1)
     c = splits.train.conditions
     c = None if c is None else c[:1].to(device)
-    speed = resolve_speed(config, model, example, c, len(splits.train), device, cluster.world)
     if model.closed_form:  # fitted in one pass, no steps
-        return speed
+        return resolve_speed(config, model, example, c, len(splits.train), device, cluster.world)
+    # One forward pass counts a step's products, for the speed rule and the thread rule both.
     gflop = step_gflop(model, example.to(device), c, config.train.batch_size)
+    speed = resolve_speed(
+        config, model, example, c, len(splits.train), device, cluster.world, gflop
+    )
     threads = resolve_threads(config.train, gflop, device, cluster.world)
     return "; ".join(part for part in (speed, threads) if part)
 

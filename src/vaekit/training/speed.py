@@ -165,10 +165,12 @@ def resolve_speed(
     examples: int,
     device: torch.device,
     world: int = 1,
+    gflop: float | None = None,
 ) -> str:
     """Set ``config.train.precision`` and ``.compile`` to what this run will use (auto resolved
     for ``model`` trained on ``examples`` rows, one of them ``example``, on ``device`` in
-    ``world`` processes); return the log line saying why ("" when the user chose both)."""
+    ``world`` processes; ``gflop``: :func:`step_gflop`'s count where the caller has it); return
+    the log line saying why ("" when the user chose both)."""
     opts = config.train
     if opts.precision != "auto" and opts.compile != "auto":
         return ""
@@ -178,7 +180,8 @@ def resolve_speed(
     global_batch = opts.batch_size * world
     used = examples - examples % global_batch if world > 1 else examples
     steps = math.ceil(used / global_batch) * opts.epochs
-    gflop = step_gflop(model, example.to(device), condition, opts.batch_size)
+    if gflop is None:
+        gflop = step_gflop(model, example.to(device), condition, opts.batch_size)
     choice = choose_speed(
         opts.precision,
         opts.compile,
