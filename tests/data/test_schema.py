@@ -63,7 +63,7 @@ def test_column_kinds_are_inferred_and_recorded(mixed_run):
         "smoker": ("binary", "feature", "none"),
         "income": ("continuous", "feature", "none"),
         "age": ("integer", "feature", "indicator"),
-        "id": ("ignored", "ignored", "none"),  # 240 distinct texts in 240 rows
+        "id": ("id", "feature", "none"),  # 240 distinct texts in 240 rows: a key
     }
     colour = run.schema.columns[0]
     assert colour.categories == ["blue", "green", "red"]
@@ -79,7 +79,10 @@ def test_sampled_csv_has_the_training_header_kinds_and_categories(mixed_run, tmp
     out = tmp_path / "synthetic.csv"
     assert main(["sample", str(run.path), "-n", "300", "-o", str(out), "--seed", "1"]) == 0
     table = read_csv(out)
-    assert table.names == MIXED_HEADER[:-1]  # the ignored identifier is not generated
+    assert table.names == MIXED_HEADER  # the key is generated: new keys, shaped alike
+    keys = table.column("id").tolist()
+    assert len(set(keys)) == 300 and all(k.startswith("person-") and len(k) == 11 for k in keys)
+    assert not set(keys) & {f"person-{i:04d}" for i in range(240)}
     assert len(table) == 300
     assert set(table.column("colour")) <= {"blue", "green", "red"}
     assert set(table.column("smoker")) <= {"no", "yes"}
@@ -93,7 +96,7 @@ def test_sampled_csv_has_the_training_header_kinds_and_categories(mixed_run, tmp
 def test_to_data_of_to_model_gives_the_dataframe_back(mixed_run):
     run, root = mixed_run
     frame = pd.read_csv(root / "people.csv").drop(columns=["id"])
-    back = run.to_data(run.to_model(frame).x)
+    back = run.to_data(run.to_model(frame).x).drop(columns=["id"])  # new keys: not modelled
     assert list(back.columns) == list(frame.columns)
     for name in ("colour", "smoker"):
         assert back[name].tolist() == frame[name].tolist()  # categories exactly
@@ -345,7 +348,7 @@ def test_docs_your_data_snippet_runs(mixed_run, trained_run, monkeypatch):
     snippet = snippet.replace('"runs/digits"', f'"{trained_run}"')
     scope: dict = {}
     exec(compile(snippet, "README.md", "exec"), scope)
-    assert list(scope["synthetic"].columns) == MIXED_HEADER[:-1]
+    assert list(scope["synthetic"].columns) == MIXED_HEADER
     assert scope["same"]["colour"].tolist() == frame["colour"].head(20).tolist()
     assert scope["mean"].shape == (20, 2) and scope["codes"].shape[0] == 1797
 

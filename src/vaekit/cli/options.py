@@ -121,6 +121,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                 )
             columns[name] = spec
         merged = merge(merged, {"data": {"columns": columns}})
+    if getattr(args, "rule", None):
+        rules = list(merged.get("data", {}).get("rules") or [])
+        merged = merge(merged, {"data": {"rules": rules + list(args.rule)}})
     if getattr(args, "condition", None):
         names = [name.strip() for name in args.condition.split(",") if name.strip()]
         if not names:

@@ -95,9 +95,18 @@ def _train_options(sub: argparse.ArgumentParser) -> None:
         "--column",
         action="append",
         metavar="NAME=SPEC",
-        help="tables: set a column's kind (continuous, integer, binary, categorical, constant, "
-        "ignored), role (feature, label, condition) or missing=indicator; repeat for more "
-        "columns, e.g. --column zip=ignored --column rooms=categorical",
+        help="tables: set a column's kind (continuous, integer, datetime[:FORMAT], binary, "
+        "categorical, id, constant, ignored), role (feature, label, condition) or "
+        "missing=indicator; repeat for more columns, e.g. --column zip=ignored --column "
+        "day=datetime:%%d/%%m/%%Y",
+    )
+    sub.add_argument(
+        "--rule",
+        action="append",
+        metavar="RULE",
+        help="tables: a rule every generated row obeys; repeat for more, e.g. --rule "
+        "'start_date <= end_date' --rule 'fixed: species, island' --rule 'total = a + b' "
+        "--rule 'missing: salary when placed = False'",
     )
 
 

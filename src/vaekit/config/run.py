@@ -66,6 +66,11 @@ class DataConfig:
         help="condition the model on these table columns, or on the images' class label "
         "(label): q(z|x, c) and p(x|z, c)",
     )
+    rules: list[str] = option(
+        [],
+        help="tables: rules every generated row obeys, e.g. 'start <= end', 'fixed: species, "
+        "island', 'total = a + b', 'missing: a, b when flag = no'",
+    )
     # Filled in when the data is first read, so every later file maps the same way:
     schema: dict[str, Any] = option({}, help="the data's schema (recorded, see vaekit.data.schema)")
     location: dict[str, Any] = option(

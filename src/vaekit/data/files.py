@@ -1,5 +1,5 @@
-"""Readers for the user's own data: .npy/.npz arrays, IDX files, image folders and CSV tables
-(read by :mod:`vaekit.data.table`).
+"""Readers for the user's own data: .npy/.npz arrays, IDX files, image folders and tables (CSV
+and TSV read by :mod:`vaekit.data.table`, .parquet and .xlsx through pandas).
 
 Each reader turns one source into :class:`RawData` or raises a one-line :class:`VaekitError` that
 names the file. Nothing here unpickles: ``np.load`` is always called with ``allow_pickle=False``.
@@ -8,6 +8,7 @@ names the file. Nothing here unpickles: ``np.load`` is always called with ``allo
 from __future__ import annotations
 
 import gzip
+import importlib
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +20,15 @@ from vaekit.core.errors import VaekitError, fail
 from vaekit.core.progress import log
 from vaekit.data.raw import RawData, check_values, in_unit_range
 from vaekit.data.schema.columns import listing
-from vaekit.data.table import from_array, read_csv
+from vaekit.data.table import Table, from_array, from_dataframe, read_csv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 X_KEYS = ("x", "X", "data", "images", "features", "arr_0")
 LABEL_KEYS = ("y", "labels", "label", "targets", "target")
+# Tables read as text (see vaekit.data.dialect) and tables read through pandas: suffix ->
+# (pandas reader, the package it needs).
+TEXT_TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".tab")
+FRAME_READERS = {".parquet": ("read_parquet", "pyarrow"), ".xlsx": ("read_excel", "openpyxl")}
 
 
 def read(path: Path, config: DataConfig) -> RawData:
@@ -34,12 +39,18 @@ def read(path: Path, config: DataConfig) -> RawData:
         values, labels = _load_npy(path), None
     elif name.endswith(".npz"):
         values, labels = _load_npz(path, config.labels)
-    elif name.endswith(".csv") or name.endswith(".csv.gz"):
+    elif name.endswith(TEXT_TABLE_SUFFIXES):
         return read_table(path, config.labels)
+    elif name.endswith(tuple(FRAME_READERS)):
+        return read_table(read_frame(path), config.labels)
     elif "idx" in name or name.endswith("-ubyte") or name.endswith("-ubyte.gz"):
         values, labels = read_idx(path), None
     else:
-        raise fail(path, "unknown data format (use .npy, .npz, .csv, IDX files or an image folder)")
+        raise fail(
+            path,
+            "unknown data format (use .npy, .npz, .csv, .tsv, .parquet, .xlsx, IDX files or an "
+            "image folder)",
+        )
     if labels is None and config.labels is not None:
         labels = read_labels(Path(config.labels).expanduser())
     return array_to_raw(values, labels, str(path))
@@ -182,16 +193,44 @@ def _encode_names(names: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.asarray([index[n] for n in names], dtype=np.int64), classes
 
 
-def read_table(path: Path, label_hint: str | None) -> RawData:
-    """A CSV table; ``label_hint`` names a labels file when it is not one of the columns (a
-    column named there becomes the label by the schema)."""
-    table = read_csv(path)
+def read_table(source: Path | Table, label_hint: str | None) -> RawData:
+    """A table: a CSV or TSV file's path, or a Table already read (from a .parquet or .xlsx
+    file); ``label_hint`` names a labels file when it is not one of the columns (a column
+    named there becomes the label by the schema)."""
+    table = read_csv(source) if isinstance(source, Path) else source
     labels = None
     if label_hint is not None and label_hint not in table.names:
         if not Path(label_hint).expanduser().exists():
-            raise fail(path, f"no column named {label_hint!r} (columns: {', '.join(table.names)})")
+            raise fail(
+                table.where, f"no column named {label_hint!r} (columns: {', '.join(table.names)})"
+            )
         labels = read_labels(Path(label_hint).expanduser())
-    return RawData(None, labels, str(path), table=table)
+    return RawData(None, labels, table.where, table=table)
+
+
+def read_frame(path: Path) -> Table:
+    """A .parquet file or an .xlsx workbook's first sheet as a Table, read by pandas (which
+    needs pyarrow or openpyxl: the ``formats`` extra) and taken in as a DataFrame is."""
+    import pandas as pd
+
+    suffix = next(s for s in FRAME_READERS if path.name.lower().endswith(s))
+    reader, package = FRAME_READERS[suffix]
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        raise fail(
+            path, f"reading {suffix} files needs {package}: pip install 'vaekit[formats]'"
+        ) from None
+    try:
+        frame = getattr(pd, reader)(path)
+    except Exception as err:  # noqa: BLE001 - each format's reader fails in its own ways
+        problem = " ".join(str(err).split())  # one line: some readers' messages span several
+        raise fail(path, f"cannot read {suffix} file ({type(err).__name__}: {problem})") from None
+    if frame.shape[1] == 0:
+        raise fail(path, "is empty")
+    if frame.shape[0] == 0:
+        raise fail(path, "has a header but no data rows")
+    return from_dataframe(frame, str(path))
 
 
 def read_image_folder(folder: Path, size: list[int] | None, label_hint: str | None) -> RawData:

@@ -61,10 +61,12 @@ def infer_schema(raw: RawData, config: DataConfig) -> Schema:
     if raw.table is not None:
         label = config.labels if config.labels in raw.table.names else None
         return infer_table_schema(
-            raw.table, config.columns, label, config.condition, config.scaling
+            raw.table, config.columns, label, config.condition, config.scaling, config.rules
         )
     if config.columns:
         raise fail(raw.where, "--column: column kinds are for tables; this data is images")
+    if config.rules:
+        raise fail(raw.where, "--rule: rules are between a table's columns; this data is images")
     return infer_image_schema(raw.values, raw.scale, raw.class_names, raw.labels, config.condition)
 
 

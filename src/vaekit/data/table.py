@@ -20,6 +20,7 @@ import numpy as np
 
 from vaekit.core.errors import fail
 from vaekit.core.files import atomic_write
+from vaekit.data.dialect import comma_column, comma_to_dot, decode, is_comma_number, sniff
 
 # Cells that mean "no value", compared in lower case after stripping spaces.
 MISSING_CELLS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
@@ -117,16 +118,23 @@ def column_from_cells(cells: list[str], name: str, table_where: str, first_line:
 
 def read_csv(path: Path) -> Table:
     """A CSV file (optionally .gz) as a Table. The first line is the header unless every cell
-    of it is a number; then columns are named 0, 1, 2, ..."""
+    of it is a number; then columns are named 0, 1, 2, ...
+
+    The separator (``,`` ``;`` tab ``|``), a decimal comma (``1,5``) and the encoding (UTF-8
+    with or without a byte order mark, else cp1252) are sniffed: see :mod:`vaekit.data.dialect`.
+    """
     try:
         opener = gzip.open if path.name.lower().endswith(".gz") else open
-        with opener(path, "rt", newline="") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+        with opener(path, "rb") as handle:
+            text, encoding = decode(handle.read())
+        dialect = sniff(text, path.name, encoding)
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.separator)
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
     except (OSError, UnicodeDecodeError, csv.Error, EOFError) as err:
         raise fail(path, f"cannot read CSV ({err})") from None
     if not rows:
         raise fail(path, "is empty")
-    has_header = not all(_parse_number(c) is not None and not _is_missing(c) for c in rows[0])
+    has_header = not all(_is_number_cell(c, dialect.decimal_comma) for c in rows[0])
     width = len(rows[0])
     names = [c.strip() for c in rows[0]] if has_header else [str(i) for i in range(width)]
     body = rows[1:] if has_header else rows
@@ -145,10 +153,31 @@ def read_csv(path: Path) -> Table:
         if len(row) != width:
             raise fail(path, f"line {r + first_line} has {len(row)} fields, expected {width}")
     columns = [
-        column_from_cells([row[c] for row in body], names[c], str(path), first_line)
+        column_from_cells(
+            _dot_decimals([row[c] for row in body], dialect.decimal_comma),
+            names[c],
+            str(path),
+            first_line,
+        )
         for c in range(width)
     ]
     return Table(names, columns, str(path), first_line)
+
+
+def _is_number_cell(cell: str, decimal_comma: bool) -> bool:
+    """A present cell that reads as a number (``1,5`` too where the file has decimal commas)."""
+    if _is_missing(cell):
+        return False
+    return _parse_number(cell) is not None or (decimal_comma and is_comma_number(cell))
+
+
+def _dot_decimals(cells: list[str], decimal_comma: bool) -> list[str]:
+    """A column's cells with decimal-comma numbers written with a dot (``1.234,5`` ->
+    ``1234.5``) where the file has decimal commas and the column is written that way;
+    otherwise, and for text and missing cells, as they are."""
+    if not decimal_comma or not comma_column(cells):
+        return cells
+    return [comma_to_dot(cell) for cell in cells]
 
 
 def from_array(values: np.ndarray, where: str) -> Table:

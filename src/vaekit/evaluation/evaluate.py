@@ -15,7 +15,7 @@ from vaekit.evaluation.synthetic import synthetic_report
 from vaekit.metrics.latent import continuity, diagnose, latent_statistics
 from vaekit.metrics.likelihood import importance_log_likelihood, validation_metrics
 from vaekit.metrics.quality import Judge, judge_for, sample_notes, sample_quality
-from vaekit.metrics.synthetic import check_target
+from vaekit.metrics.synthetic import check_target, rule_notes
 from vaekit.runs.run import Run
 
 NO_JUDGE = {"skipped": "needs labelled image data (a classifier judges the samples)"}
@@ -76,6 +76,7 @@ def evaluate_run(
         result["synthetic"] = synthetic_report(run, source, limit, target, seed)
     notes = diagnose(model, stats, result["elbo"], run.config.model.beta)
     notes += sample_notes(result["sample_quality"], run.schema.classes)
+    notes += rule_notes(result.get("synthetic"))
     # A model is not "Healthy" when its samples miss much of the data.
     result["diagnosis"] = [n for n in notes if not n.startswith("Healthy")] or notes
     result["seconds"] = round(time.perf_counter() - started, 2)

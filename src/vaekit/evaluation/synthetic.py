@@ -4,8 +4,9 @@ usefulness)."""
 
 from __future__ import annotations
 
+from vaekit.data.schema.columns import as_numbers
 from vaekit.data.table import Table, from_dataframe, take_rows
-from vaekit.metrics.synthetic import synthetic_table_figures
+from vaekit.metrics.synthetic import synthetic_table_figures, validity_figures
 from vaekit.runs.run import Run
 
 
@@ -15,13 +16,14 @@ def real_and_synthetic(
     """What a table run's synthetic rows are compared with, the one way ``vaekit evaluate``
     and the ``marginals``/``pairs`` plots draw them: (the training rows, the real rows of
     ``source`` (None: the held-out split; the first ``limit``), as many synthetic rows as
-    training rows drawn with ``seed``), all in the data's units. As many as the training
-    rows, because a usefulness model trained on them should see as many rows as one trained
+    training rows drawn with ``seed``), all in the data's units, dates as days. As many as the
+    training rows, because a usefulness model trained on them should see as many rows as one trained
     on the real ones."""
     real = take_rows(run.table(source), slice(0, limit))
     train = run.table("train")
     fake = from_dataframe(run.sample(len(train), seed=seed), "synthetic rows")
-    return train, real, fake
+    columns = run.schema.columns
+    return tuple(as_numbers(t, columns) for t in (train, real, fake))  # dates as days
 
 
 def synthetic_report(
@@ -36,6 +38,7 @@ def synthetic_report(
         words = "held-out rows"
     else:  # "rows of the test split", "rows of new.csv"
         words = f"rows of {'the ' if source in ('val', 'test') else ''}{run.split_label(source)}"
-    return synthetic_table_figures(
+    figures = synthetic_table_figures(
         train, None if on_train else real, fake, run.schema.columns, target, seed, words
     )
+    return {**figures, **validity_figures(train, fake, run.schema, run.drawn_again)}

@@ -42,7 +42,7 @@ import numpy as np
 from vaekit.data.schema import Column
 from vaekit.data.table import Table, is_numeric, missing_mask, spell
 
-NUMERIC_KINDS = ("continuous", "integer")
+NUMERIC_KINDS = ("continuous", "integer", "datetime")  # dates given as days
 MISSING = "\0missing"  # a missing value: a category of its own, never a real spelling
 KS_DECIMALS = 14  # SDMetrics rounds numbers to sys.float_info.dig - 1 decimals before KS
 BINS = 10  # equal-width bins of a number column paired with a category
@@ -63,8 +63,10 @@ class QualityScore:
 
 
 def scored_columns(columns: list[Column]) -> list[Column]:
-    """The columns a synthetic table is scored on: all but constant and ignored ones."""
-    return [c for c in columns if c.kind not in ("constant", "ignored") and c.role != "ignored"]
+    """The columns a synthetic table is scored on: all but constant, ignored and id ones (a
+    key's values are made up; :mod:`vaekit.metrics.diagnostic` checks they are unique)."""
+    left_out = ("constant", "ignored", "id")
+    return [c for c in columns if c.kind not in left_out and c.role != "ignored"]
 
 
 def is_number_column(column: Column, *tables: Table) -> bool:

@@ -13,8 +13,10 @@ import numpy as np
 
 from vaekit.core.errors import VaekitError
 from vaekit.core.progress import ProgressBar, log
-from vaekit.data.schema import Column
+from vaekit.data.schema import Column, TableSchema
+from vaekit.data.schema.rules import broken
 from vaekit.data.table import Table, is_numeric, spell, take_rows
+from vaekit.metrics.diagnostic import diagnostic, sdtypes_of
 from vaekit.metrics.fidelity import MISSING, category_codes, is_number_column, scored_columns
 
 CELLS_PER_CHUNK = 100_000  # row pairs compared at once: two float64 buffers that stay in cache
@@ -305,3 +307,48 @@ def synthetic_table_figures(
             usefulness(train, holdout, fake, present, target, seed)
         )
     return out
+
+
+def validity_figures(
+    train: Table, fake: Table, schema: TableSchema, drawn_again: dict[str, float]
+) -> dict:
+    """Whether generated rows are valid: SDMetrics' Diagnostic Report against the training
+    rows (the columns the user did not ignore), and each rule's broken rows among them with
+    the share drawn again to keep it. JSON-ready."""
+    ignored = {c.name for c in schema.columns if c.role == "ignored"}
+    kept = [n for n in train.names if n not in ignored]
+    real = Table(kept, [train.column(n) for n in kept], train.where, 0)
+    score = diagnostic(real, fake, sdtypes_of(schema.columns))
+    rules = [
+        {
+            "rule": rule.text,
+            "origin": rule.origin,
+            "kept": "by construction" if rule.by_construction else "by drawing again",
+            "broken": int(broken(rule, fake, schema.columns).sum()),
+            "drawn_again": drawn_again.get(rule.text, 0.0),
+        }
+        for rule in schema.rules
+    ]
+    return {"diagnostic": dataclasses.asdict(score), "rules": rules}
+
+
+def rule_notes(synthetic: dict | None) -> list[str]:
+    """Plain-words notes on generated rows that break a rule or repeat a key (none when every
+    row is valid): such a table is not "Healthy"."""
+    if not synthetic:
+        return []
+    notes = [
+        f"Generated rows break a rule: {r['broken']} of {synthetic['rows']['synthetic']} break "
+        f"{r['rule']!r}."
+        for r in synthetic.get("rules") or []
+        if r["broken"]
+    ]
+    d = synthetic.get("diagnostic") or {}
+    repeated = [
+        name
+        for name, metric in d.get("metrics", {}).items()
+        if metric == "KeyUniqueness" and d["columns"][name] < 1
+    ]
+    if repeated:
+        notes.append(f"Generated keys repeat in column {repeated[0]!r}.")
+    return notes

@@ -18,6 +18,7 @@ from vaekit.core.progress import log
 from vaekit.core.records import read_metrics, read_summary
 from vaekit.core.tensorfiles import checksum
 from vaekit.data.schema import Schema
+from vaekit.data.schema.rules import broken
 from vaekit.data.splits import (
     SPLIT_NAMES,
     Dataset,
@@ -34,6 +35,8 @@ from vaekit.models.registry import build_model
 from vaekit.models.samplers import CodeSampler
 from vaekit.runs.codec import Codec
 from vaekit.runs.folder import CONFIG, METRICS, SAMPLER, SUMMARY, WEIGHTS, load_weights, read_config
+
+MAX_DRAWS = 100  # rounds of drawing again the generated rows that break a rule
 
 
 @dataclass
@@ -65,6 +68,8 @@ class Run(Codec):
     config: RunConfig
     model: Autoencoder
     weights: str = "best"  # which weights file was loaded: a key of WEIGHTS
+    # The share of the last sample's rows drawn again per rule (tables with rules kept so).
+    drawn_again: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
     held_splits: DataSplits | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
@@ -158,23 +163,64 @@ class Run(Codec):
         sampler = self.resolve_sampler(sampler)
         c = self.conditions(n, condition, seed)
         gen = _generator(seed)
+        if sampler not in ("gmm", "prior"):
+            raise VaekitError(f"--sampler: {sampler!r} is not one of auto, prior, gmm")
+        if sampler == "prior" and warn and not self.model.regularised_latent:
+            log(
+                f"warning: {self.config.model.model}'s latent space is not regularised "
+                "towards N(0, I), so prior samples are not a generative model's; --sampler "
+                "gmm draws codes from a mixture fitted to the training codes instead"
+            )
+        draw = functools.partial(self._draw, sampler, gen=gen)
+        out = self.require_finite(draw(n, c), f"{sampler} samples")
+        if self.kind == "table" and self.schema.resampled_rules:
+            out = self._obey_rules(out, c, draw)
+        return out if model_space else self.to_data(out, c)
+
+    def _draw(
+        self, sampler: str, n: int, c: torch.Tensor | None, gen: torch.Generator | None
+    ) -> np.ndarray:
+        """n model-space samples for conditions ``c``, codes from the prior or the mixture."""
         if sampler == "gmm":
             file = self.path / SAMPLER
             sampler_ = CodeSampler.load(file, self.model.latent_dim, self.model.condition_dim)
             z = sampler_.sample(n, generator=gen, conditions=c).to(self.model.device)
-            out = self._decode_samples(z, c, gen)
-        elif sampler != "prior":
-            raise VaekitError(f"--sampler: {sampler!r} is not one of auto, prior, gmm")
+            return self._decode_samples(z, c, gen)
+        return self._decode_samples(self.model.prior_codes(n, gen, c), c, gen)
+
+    def _obey_rules(self, out: np.ndarray, c: torch.Tensor | None, draw: Any) -> np.ndarray:
+        """Generated rows with every row that breaks a rule kept by drawing again (for the
+        same condition) drawn again until none does; says how many were drawn again."""
+        rules, columns = self.schema.resampled_rules, self.schema.columns
+        conditions = None if c is None else c.cpu().numpy()
+        rows, again = np.arange(len(out)), {r.text: 0 for r in rules}
+        for _ in range(MAX_DRAWS):
+            table = self.to_table(out[rows], None if c is None else conditions[rows])
+            bad = np.zeros(len(rows), dtype=bool)
+            for rule in rules:
+                broken_here = broken(rule, table, columns) & ~bad
+                again[rule.text] += int(broken_here.sum())
+                bad |= broken_here
+            rows = rows[bad]
+            if not len(rows):
+                break
+            out[rows] = self.require_finite(
+                draw(len(rows), None if c is None else c[rows]), "samples"
+            )
         else:
-            if warn and not self.model.regularised_latent:
-                log(
-                    f"warning: {self.config.model.model}'s latent space is not regularised "
-                    "towards N(0, I), so prior samples are not a generative model's; --sampler "
-                    "gmm draws codes from a mixture fitted to the training codes instead"
-                )
-            out = self._decode_samples(self.model.prior_codes(n, gen, c), c, gen)
-        out = self.require_finite(out, f"{sampler} samples")
-        return out if model_space else self.to_data(out, c)
+            raise VaekitError(
+                f"after {MAX_DRAWS} draws, {len(rows)} of {len(out)} generated rows still break "
+                f"a rule ({', '.join(r.text for r in rules)}): the model rarely generates rows "
+                "that obey it; train longer, or check the rule against the data"
+            )
+        total = sum(again.values())
+        self.drawn_again = {text: count / len(out) for text, count in again.items()}
+        if total:
+            shares = ", ".join(
+                f"{100 * k / len(out):.1f} % for {t!r}" for t, k in again.items() if k
+            )
+            log(f"drew {total} rows again to obey the rules ({shares})")
+        return out
 
     def _decode_samples(
         self, z: torch.Tensor, c: torch.Tensor | None, gen: torch.Generator | None

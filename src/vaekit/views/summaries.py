@@ -24,6 +24,7 @@ def info_rows(run: Run) -> list[tuple[str, str]]:
         ("likelihood", likelihood_words(model)),
         ("data", run.config.data.source),
         ("schema", run.schema.describe(limit=None)),
+        *[("rule", rule.describe()) for rule in getattr(run.schema, "rules", [])],
         *([("conditioned on", _conditioned_on(run))] if run.model.conditional else []),
         ("input shape", " x ".join(map(str, run.model.input_shape)) + " (model space)"),
     ]
@@ -191,6 +192,7 @@ def synthetic_rows(s: dict) -> list[tuple[str, str]]:
     worst = sorted(q["columns"].items(), key=lambda item: item[1])[:3]
     if worst:
         rows.append(("  least alike", ", ".join(f"{name} {v:.3f}" for name, v in worst)))
+    rows += _validity_rows(s)
     p = s["privacy"]
     if p is not None:
         rows += [
@@ -216,6 +218,30 @@ def synthetic_rows(s: dict) -> list[tuple[str, str]]:
             f"{name} {u['synthetic'][name]:.3f} vs {u['real'][name]:.3f}" for name in u["real"]
         )
         rows.append((f"usefulness ({u['target']})", f"{scores}  (trained on synthetic vs real)"))
+    return rows
+
+
+def _validity_rows(s: dict) -> list[tuple[str, str]]:
+    """SDMetrics' Diagnostic figures and the rules' broken rows (runs from before rules were
+    scored have neither)."""
+    rows = []
+    d = s.get("diagnostic")
+    if d is not None:
+        worst = sorted(
+            ((n, v) for n, v in d["columns"].items() if v == v and v < 1), key=lambda i: i[1]
+        )[:3]
+        below = "; below 1: " + ", ".join(f"{n} {v:.3f}" for n, v in worst) if worst else ""
+        rows.append(
+            (
+                "validity",
+                f"{figure(d['overall'])}  (data validity {figure(d['data_validity'])}, structure "
+                f"{figure(d['data_structure'])}; SDMetrics' Diagnostic Report, 1 = valid{below})",
+            )
+        )
+    for rule in s.get("rules") or []:
+        again = f", {rule['drawn_again']:.1%} drawn again" if rule["drawn_again"] else ""
+        how = f"{rule['origin']}, kept {rule['kept']}{again}"
+        rows.append(("rule", f"{rule['rule']}: {rule['broken']} rows break it ({how})"))
     return rows
 
 

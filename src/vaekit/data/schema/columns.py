@@ -1,8 +1,9 @@
 """One column of a table and its map into model space and back.
 
-A :class:`Column` is a value, not a class per kind: its ``kind`` (continuous, integer, binary,
-categorical, constant, ignored), ``role`` (feature, label, condition, ignored), missing-value
-policy and the numbers of its map. ``encode_column`` and ``decode_column`` are the map.
+A :class:`Column` is a value, not a class per kind: its ``kind`` (continuous, integer, datetime,
+binary, categorical, id, constant, ignored), ``role`` (feature, label, condition, ignored),
+missing-value policy and the numbers of its map. ``encode_column`` and ``decode_column`` are
+the map.
 
 A conditional run's condition columns (a table's columns with role "condition", or an image
 dataset's class label) map the same way, into a separate block of numbers the model is given
@@ -18,10 +19,23 @@ from typing import Any
 import numpy as np
 
 from vaekit.core.errors import VaekitError, fail
+from vaekit.data import dates
 from vaekit.data.scaling import from_normal, to_normal
+from vaekit.data.schema.keys import KeyFilter, new_keys
 from vaekit.data.table import Table, format_number, is_numeric, missing_mask, spell
 
-KINDS = ("continuous", "integer", "binary", "categorical", "constant", "ignored")
+KINDS = (
+    "continuous",
+    "integer",
+    "datetime",
+    "binary",
+    "categorical",
+    "id",
+    "constant",
+    "ignored",
+)
+NUMBER_KINDS = ("continuous", "integer", "datetime")  # one model number, scaled
+EXAMPLE_DAY = np.array([18466.0])  # 2020-07-23: a date to show a format by
 SCALINGS = ("quantile", "standard")  # how a number feature maps (vaekit.data.scaling)
 ROLES = ("feature", "label", "condition", "ignored")
 MISSING_POLICIES = ("none", "indicator")
@@ -31,14 +45,19 @@ MISSING_POLICIES = ("none", "indicator")
 class Column:
     """One column of a table and its map into model space.
 
-    continuous/integer: one model column, (value - mean) / std (``scaling`` "standard") or the
-    normal score of the value's quantile among the training values (``scaling`` "quantile",
-    ``quantiles`` its knots; see :mod:`vaekit.data.scaling`); integers are rounded and clipped
-    to [lo, hi] on the way out. binary: 1 for ``categories[1]``, else 0. categorical: one-hot over
-    ``categories``. constant: ``value`` on the way out, no model column. ``missing="indicator"``
-    adds one 0/1 model column that is 1 where the value is missing (the value column then holds
-    0). ``numeric`` says whether the training file spelled the values as numbers, so outputs
-    come back as numbers.
+    continuous/integer/datetime: one model column, (value - mean) / std (``scaling``
+    "standard") or the normal score of the value's quantile among the training values
+    (``scaling`` "quantile", ``quantiles`` its knots; see :mod:`vaekit.data.scaling`); integers
+    are rounded and clipped to [lo, hi] on the way out, continuous values rounded to the
+    ``decimals`` the training values have. datetime: text in ``format`` (see
+    :mod:`vaekit.data.dates`), as days since 1970-01-01, written back in that format at its
+    resolution. binary: 1 for ``categories[1]``, else 0. categorical: one-hot over
+    ``categories``. id: a unique key, no model column; generated rows get new keys in
+    ``patterns`` (:mod:`vaekit.data.schema.keys`), none of them a training key (``keys``, a
+    filter of them). constant: ``value`` on the way out, no model column.
+    ``missing="indicator"`` adds one 0/1 model column that is 1 where the value is missing (the
+    value column then holds 0). ``numeric`` says whether the training file spelled the values
+    as numbers (datetimes: held them as date values, in a DataFrame), so outputs come back so.
     """
 
     name: str
@@ -55,6 +74,11 @@ class Column:
     note: str = ""
     scaling: str = "standard"
     quantiles: list[float] | None = None
+    format: str | None = None
+    decimals: int | None = None
+    patterns: list[str] | None = None
+    keys: str | None = None
+    computed: bool = False  # computed from other columns by a rule, not generated
 
     @property
     def in_model(self) -> bool:
@@ -69,7 +93,7 @@ class Column:
     @property
     def encoded_width(self) -> int:
         """Numbers one value of this column becomes, whatever its role (a condition's too)."""
-        if self.kind == "ignored":
+        if self.kind in ("ignored", "id") or self.computed:
             return 0
         if self.kind == "categorical":
             base = len(self.categories or [])
@@ -88,8 +112,14 @@ class Column:
             text = f"{self.name}: {self.kind} ({len(self.categories or [])})"
         elif self.kind == "constant":
             text = f"{self.name}: constant ({self.value})"
+        elif self.kind == "datetime":
+            text = f"{self.name}: datetime ({self.format})"
+        elif self.kind == "id":
+            text = f"{self.name}: id (new keys in generated rows)"
         else:
             text = f"{self.name}: {self.kind}"
+        if self.computed:
+            text += ", computed"
         if self.missing == "indicator":
             text += " +missing"
         return text + (f" [{self.note}]" if self.note else "")
@@ -144,6 +174,8 @@ def encode_columns(columns: list[Column], table: Table, role: str, too_large: st
     beyond float32 once mapped, by ``too_large`` (its ``{}`` becomes the column's name)."""
     parts = []
     for column in columns:
+        if column.kind == "id" or column.computed:
+            continue  # not modelled (a key, a column computed by a rule): need not be there
         if column.name not in table.names:
             raise fail(table.where, f"has no column {column.name!r} (a {role} of this run)")
         parts.append(encode_column(column, table))
@@ -157,6 +189,8 @@ def encode_columns(columns: list[Column], table: Table, role: str, too_large: st
 
 def encode_column(column: Column, table: Table) -> np.ndarray:
     """One column of ``table`` -> float32 (N, its encoded width)."""
+    if column.computed:
+        return np.zeros((len(table), 0), dtype=np.float32)
     values = table.column(column.name)
     missing = missing_mask(values)
     if missing.any() and column.missing != "indicator":
@@ -168,7 +202,9 @@ def encode_column(column: Column, table: Table) -> np.ndarray:
             "to indicator)",
         )
     n = len(values)
-    if column.kind in ("continuous", "integer"):
+    if column.kind == "datetime":
+        block = _scale(column, as_days(column, table))[:, None]
+    elif column.kind in ("continuous", "integer"):
         if not is_numeric(values):
             raise not_a_number(table, column.name, values, f"the column is {column.kind}")
         block = _scale(column, values)[:, None]
@@ -185,6 +221,34 @@ def encode_column(column: Column, table: Table) -> np.ndarray:
         block = np.concatenate([block, missing[:, None].astype(np.float64)], axis=1)
     with np.errstate(over="ignore"):  # an overflow to inf is refused, naming the cell, by encode
         return block.astype(np.float32)
+
+
+def as_days(column: Column, table: Table) -> np.ndarray:
+    """A datetime column of ``table`` as days since 1970-01-01 (NaN where missing); a value not
+    in the column's format is refused, naming its row and the format."""
+    values, fmt = table.column(column.name), column.format or ""
+    texts = spell(values)
+    days = dates.parse(texts, fmt)
+    bad = np.isnan(days) & ~missing_mask(values)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise fail(
+            table.where,
+            f"{table.line(row)}, column {column.name!r}: {str(texts[row])[:30]!r} is not a date "
+            f"in the column's format {column.format} (e.g. {dates.write(EXAMPLE_DAY, fmt)[0]})",
+        )
+    return days
+
+
+def as_numbers(table: Table, columns: list[Column]) -> Table:
+    """``table`` with its datetime columns as days (numbers), for metrics that compare values;
+    a column already numbers stays as it is."""
+    by_name = {c.name: c for c in columns if c.kind == "datetime"}
+    converted = [
+        as_days(by_name[name], table) if name in by_name and not is_numeric(values) else values
+        for name, values in zip(table.names, table.columns, strict=True)
+    ]
+    return Table(list(table.names), converted, table.where, table.first_line)
 
 
 def _scale(column: Column, values: np.ndarray) -> np.ndarray:
@@ -205,18 +269,29 @@ def _unscale(column: Column, z: np.ndarray) -> np.ndarray:
     return z * column.std + column.mean
 
 
-def decode_column(column: Column, block: np.ndarray) -> np.ndarray:
-    """A column's block of model space (N, encoded width) -> its values in the user's units."""
+def decode_column(
+    column: Column, block: np.ndarray, missing: np.ndarray | None = None
+) -> np.ndarray:
+    """A column's block of model space (N, encoded width) -> its values in the user's units;
+    ``missing`` (a rule's say) overrides the column's own missing indicator."""
     n = len(block)
     if column.missing == "indicator":
-        missing, block = block[:, -1] > 0.5, block[:, :-1]
+        own, block = block[:, -1] > 0.5, block[:, :-1]
     else:
-        missing = np.zeros(n, dtype=bool)
-    if column.kind in ("continuous", "integer"):
+        own = np.zeros(n, dtype=bool)
+    missing = own if missing is None else missing
+    if column.kind in NUMBER_KINDS:
         values = _unscale(column, block[:, 0])
         if column.kind == "integer":
             values = np.clip(np.round(values), column.lo, column.hi)
+        elif column.kind == "datetime":
+            step = dates.resolution(column.format or "")
+            values = np.round(values / step) * step
+        elif column.decimals is not None:
+            values = np.round(values, column.decimals)
         values[missing] = np.nan
+        if column.kind == "datetime":
+            return np.array(dates.write(values, column.format or ""), dtype=object)
         return values
     if column.kind == "binary":
         codes = (block[:, 0] > 0.5).astype(np.int64)
@@ -234,15 +309,37 @@ def decode_column(column: Column, block: np.ndarray) -> np.ndarray:
     return out
 
 
-def decode_columns(columns: list[Column], x: np.ndarray) -> Table:
-    """Model space (N, width), the ``columns`` side by side -> a Table of them in their units."""
+def decode_columns(
+    columns: list[Column], x: np.ndarray, missing: dict[str, np.ndarray] | None = None
+) -> Table:
+    """Model space (N, width), the ``columns`` side by side -> a Table of them in their units;
+    ``missing`` overrides the missing indicator of the columns it names. A computed column
+    is NaN here: its rule fills it in."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     names, values, at = [], [], 0
     for column in columns:
         names.append(column.name)
-        values.append(decode_column(column, x[:, at : at + column.encoded_width]))
+        if column.kind == "id":  # keys seeded by the rows themselves: same rows, same keys
+            values.append(_new_keys(column, len(x), x.tobytes()))
+            continue
+        if column.computed:
+            values.append(np.full(len(x), np.nan))
+            continue
+        block = x[:, at : at + column.encoded_width]
+        values.append(decode_column(column, block, (missing or {}).get(column.name)))
         at += column.encoded_width
     return Table(names, values, "model output", 0)
+
+
+def _new_keys(column: Column, n: int, seed_bytes: bytes) -> np.ndarray:
+    """Keys for ``n`` generated rows: unique, shaped like the training keys, none of them."""
+    taken = KeyFilter.from_text(column.keys or "0:64:" + "A" * 12)
+    keys = new_keys(
+        column.patterns or [], n, taken, seed_bytes + column.name.encode(), column.numeric
+    )
+    if column.numeric:
+        return np.array([float(k) for k in keys])
+    return np.array(keys, dtype=object)
 
 
 def encode_conditions(columns: list[Column], table: Table) -> np.ndarray:

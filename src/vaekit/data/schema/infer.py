@@ -1,24 +1,40 @@
 """Inferring a table's schema from its training data: each column's kind (continuous, integer,
-binary, categorical, constant, or ignored as an identifier), then the user's column spec,
-label and conditions applied.
+datetime, binary, categorical, id, constant, or ignored), then the user's column spec, label and
+conditions applied.
+
+Dates are text every value of which reads in one format (:mod:`vaekit.data.dates`). An id is a
+column whose every value is present and different: text, or whole numbers named like a key
+(``id``, ``student_id``, ``CustomerID``, ``key``) or a row number (``index``, ``Unnamed: 0``). Other
+text with more distinct values than half its rows is ignored (free text, names).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 
 from vaekit.core.errors import VaekitError, fail
 from vaekit.core.progress import log
+from vaekit.data import dates
 from vaekit.data.scaling import fit_quantiles
-from vaekit.data.schema.columns import KINDS, MISSING_POLICIES, ROLES, Column, not_a_number
+from vaekit.data.schema.columns import KINDS, MISSING_POLICIES, ROLES, Column, as_days, not_a_number
+from vaekit.data.schema.keys import KeyFilter, duplicated, key_patterns
+from vaekit.data.schema.rules import Rule, check_on_training, detect_rules, parse_rule
 from vaekit.data.schema.table import TableSchema
-from vaekit.data.table import Table, format_number, is_numeric, missing_mask
+from vaekit.data.table import Table, format_number, is_numeric, missing_mask, spell
 
 LABEL_LIKE_NAMES = frozenset({"label", "labels", "class", "target", "y"})
 # A text column with more distinct values than this share of its rows names things (an id).
 IDENTIFIER_SHARE = 0.5
+# Whole-number columns named like a key ("id", "student_id", "CustomerID", "order-key") or a row
+# number ("index", "Unnamed: 0", as pandas writes an index).
+KEY_NAME = re.compile(
+    r"(?i:(^|[_\s-])(id|key|uuid)$|^(id|key)[_\s-]|^(index|rownames|unnamed: ?\d+)$)"
+    r"|[a-z](ID|Id|Key)$"
+)
+DECIMALS = 10  # beyond this many decimals a number column is written as computed
 
 
 def infer_table_schema(
@@ -27,11 +43,14 @@ def infer_table_schema(
     label: str | None = None,
     condition: list[str] | None = None,
     scaling: str = "quantile",
+    rules: list[str] | None = None,
 ) -> TableSchema:
     """Infer every column's kind from the training table, then apply the user's ``spec``
-    (``{name: "kind" | "role" | {kind, role, missing}}``), ``label`` (a column name) and
-    ``condition`` (the columns the model is conditioned on). Number features map by
-    ``scaling`` (one of :data:`SCALINGS`); conditions are standardised."""
+    (``{name: "kind" | "role" | {kind, role, missing, format}}``), ``label`` (a column name)
+    and ``condition`` (the columns the model is conditioned on). Number features map by
+    ``scaling`` (one of :data:`SCALINGS`); conditions are standardised. ``rules`` are the
+    user's (:mod:`vaekit.data.schema.rules`), checked on the training rows; rules true on
+    every training row are added."""
     spec = dict(spec or {})
     for name, role in [(label, "label")] + [(name, "condition") for name in condition or []]:
         if name is None:
@@ -57,7 +76,7 @@ def infer_table_schema(
     for name, values in zip(table.names, table.columns, strict=True):
         wanted = _spec_entry(spec.get(name), name)
         columns.append(_infer_column(table, name, values, wanted, scaling))
-    schema = TableSchema(columns)
+    schema = TableSchema(columns, _rules(table, columns, rules or []))
     if schema.width == 0:
         raise fail(
             table.where,
@@ -67,14 +86,44 @@ def infer_table_schema(
     return schema
 
 
+def _rules(table: Table, columns: list[Column], texts: list[str]) -> list[Rule]:
+    """The user's rules, checked on the training rows, and the rules found true on every row
+    that say something new; a computed column is then not generated but computed."""
+    declared = [parse_rule(text, columns, f"{table.where}: --rule") for text in texts]
+    for rule in declared:
+        bad = check_on_training(rule, table, columns)
+        if bad:
+            log(
+                f"note: rule {rule.text!r} is broken by {bad} of {len(table)} training rows; "
+                "every generated row will obey it"
+            )
+    taken = {r.target for r in declared if r.kind == "computed"}
+    grouped = {n for r in declared if r.kind == "missing" for n in r.columns}
+    found = [
+        r
+        for r in detect_rules(table, columns)
+        if not (r.kind == "computed" and (r.target in taken or set(r.columns) & taken))
+        and not (r.kind == "missing" and set(r.columns) & grouped)
+    ]
+    by_name = {c.name: c for c in columns}
+    for rule in declared + found:
+        if rule.kind == "computed":
+            by_name[rule.target or ""].computed = True
+            by_name[rule.target or ""].missing = "none"
+    return declared + found
+
+
 def _spec_entry(entry: Any, name: str) -> dict[str, Any]:
     """A column's spec as a mapping; a word (kind or role) is shorthand."""
     where = f"column spec for {name!r}"
     if entry is None:
         return {}
     if isinstance(entry, str):
-        entry = {word: True for word in entry.split(",") if word}
         out: dict[str, Any] = {}
+        entry, _, fmt = entry.partition("datetime:")
+        if fmt or _:
+            out.update(kind="datetime", format=fmt or None)
+        entry = {word: True for word in entry.split(",") if word}
         for word in entry:
             if word in ROLES and word != "ignored":
                 out["role"] = word
@@ -85,18 +134,31 @@ def _spec_entry(entry: Any, name: str) -> dict[str, Any]:
             else:
                 raise VaekitError(
                     f"{where}: {word!r} is not a kind ({', '.join(KINDS)}), a role "
-                    f"(feature, label) or missing=none|indicator"
+                    f"(feature, label, condition), missing=none|indicator or datetime:FORMAT"
                 )
-        return out
+        return _checked_format(out, where)
     if not isinstance(entry, dict):
         raise VaekitError(f"{where}: expected a word or a mapping of kind/role/missing")
     allowed = {"kind": KINDS, "role": ROLES, "missing": MISSING_POLICIES}
     for key, value in entry.items():
+        if key == "format":
+            continue
         if key not in allowed:
-            raise VaekitError(f"{where}: unknown key {key!r} (known: kind, role, missing)")
+            raise VaekitError(f"{where}: unknown key {key!r} (known: kind, role, missing, format)")
         if value not in allowed[key]:
             raise VaekitError(f"{where}: {key} {value!r} is not one of {', '.join(allowed[key])}")
-    return dict(entry)
+    return _checked_format(dict(entry), where)
+
+
+def _checked_format(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    """A spec's date format, refused in one line when vaekit cannot write it."""
+    fmt = entry.get("format")
+    if fmt is not None and (entry.get("kind") != "datetime" or not isinstance(fmt, str)):
+        raise VaekitError(f"{where}: a format is for kind datetime (datetime:%Y-%m-%d)")
+    why = dates.check_format(fmt) if fmt else None
+    if why:
+        raise VaekitError(f"{where}: date format {fmt!r}: {why}")
+    return entry
 
 
 def _infer_column(
@@ -123,11 +185,20 @@ def _infer_column(
         return Column(name, "categorical", role="label", numeric=numeric, categories=categories)
     if not len(present):
         return Column(name, "ignored", role="ignored", numeric=numeric, note="every value missing")
-    kind = wanted.get("kind") or _guess_kind(present, numeric, categories)
+    fmt = wanted.get("format")
+    kind = wanted.get("kind") or _guess_kind(name, values, numeric, categories)
+    if kind == "datetime" and not numeric and fmt is None:
+        fmt = dates.detect_format(categories)
+    if kind == "ignored" and wanted.get("role") == "feature":
+        kind = "categorical"  # asked to model it: every distinct text a category
     column = Column(name, kind, missing=policy, numeric=numeric)
     if kind == "ignored":
         column.role = "ignored"
-        column.note = f"{len(categories)} distinct texts in {len(values)} rows: an identifier?"
+        column.note = f"{len(categories)} distinct texts in {len(values)} rows: free text?"
+    elif kind == "datetime":
+        _fit_datetime(column, table, fmt, scaling)
+    elif kind == "id":
+        _fit_keys(column, table, values)
     elif kind in ("continuous", "integer") and not numeric:
         raise not_a_number(table, name, values, f"the spec makes the column {kind}")
     elif kind == "constant":
@@ -140,7 +211,62 @@ def _infer_column(
         _fit(column, present, categories, table)
         if kind in ("continuous", "integer") and scaling == "quantile":
             column.scaling, column.quantiles = "quantile", fit_quantiles(present)
+        if kind == "continuous":
+            column.decimals = _decimals(present)
     return column
+
+
+def _fit_datetime(column: Column, table: Table, fmt: str | None, scaling: str) -> None:
+    """A date column's format and map: its values as days, scaled like a number column's."""
+    if column.numeric:
+        raise fail(
+            table.where,
+            f"column {column.name!r} holds numbers, not dates written as text; give it as text "
+            "(e.g. 2020-07-23) or leave its kind to vaekit",
+        )
+    if fmt is None:
+        first = next(v for v in table.column(column.name) if v is not None)
+        raise fail(
+            table.where,
+            f"column {column.name!r}: {str(first)[:30]!r} is not in a date format vaekit knows; "
+            f"give one, e.g. --column '{column.name}=datetime:%d/%m/%Y'",
+        )
+    column.format = fmt
+    column.numeric = column.name in getattr(table, "datetimes", ())
+    days = as_days(column, table)
+    present = days[~np.isnan(days)]
+    _set_moments(column, present, table)
+    if scaling == "quantile":
+        column.scaling, column.quantiles = "quantile", fit_quantiles(present)
+
+
+def _fit_keys(column: Column, table: Table, values: np.ndarray) -> None:
+    """An id column: every value present and unique; its keys' shape and a filter of them."""
+    keys = spell(values)
+    if None in keys:
+        row = keys.index(None)
+        raise fail(table.where, f"{table.line(row)}, id column {column.name!r}: missing value")
+    twice = duplicated(keys)
+    if twice is not None:
+        raise fail(
+            table.where,
+            f"{table.line(twice)}, id column {column.name!r}: {keys[twice][:30]!r} appears twice "
+            "(an id is unique per row; give the column another kind)",
+        )
+    if column.numeric and not np.array_equal(values, np.round(values)):
+        raise fail(table.where, f"id column {column.name!r} holds fractions; ids are whole")
+    column.missing = "none"
+    column.patterns = key_patterns([k for k in keys if k is not None])
+    column.keys = KeyFilter.of([k for k in keys if k is not None]).to_text()
+
+
+def _decimals(present: np.ndarray) -> int | None:
+    """The fewest decimals that write every value exactly (None: more than ``DECIMALS``)."""
+    scale = np.maximum(1.0, np.abs(present))
+    for places in range(DECIMALS + 1):
+        if np.all(np.abs(np.round(present, places) - present) <= 1e-9 * scale):
+            return places
+    return None
 
 
 def _condition_column(table: Table, name: str, values: np.ndarray, wanted: dict) -> Column:
@@ -158,8 +284,8 @@ def _condition_column(table: Table, name: str, values: np.ndarray, wanted: dict)
     categories = _categories(values, numeric)
     if len(categories) < 2:
         raise fail(table.where, f"condition column {name!r} has one value: nothing to condition on")
-    kind = wanted.get("kind") or _guess_kind(values, numeric, categories)
-    if kind in ("ignored", "constant"):
+    kind = wanted.get("kind") or _guess_kind(name, values, numeric, categories)
+    if kind in ("ignored", "constant", "id", "datetime"):
         kind = "categorical"  # a text with many values: still one category per value
     if kind in ("continuous", "integer") and not numeric:
         raise fail(table.where, f"condition column {name!r} holds text, so it cannot be {kind}")
@@ -203,13 +329,23 @@ def _categories(present: np.ndarray, numeric: bool) -> list[str]:
     return sorted(set(present.tolist()))
 
 
-def _guess_kind(present: np.ndarray, numeric: bool, categories: list[str]) -> str:
+def _guess_kind(name: str, values: np.ndarray, numeric: bool, categories: list[str]) -> str:
+    present = values[~missing_mask(values)]
     if len(categories) == 1:
         return "constant"
+    unique = len(categories) == len(values) and len(values) > 2
+    if numeric:
+        whole = np.array_equal(present, np.round(present))
+        if unique and whole and KEY_NAME.search(name.strip()):
+            return "id"
     if len(categories) == 2:
         return "binary"
     if numeric:
-        return "integer" if np.array_equal(present, np.round(present)) else "continuous"
+        return "integer" if whole else "continuous"
+    if dates.detect_format(categories):
+        return "datetime"
+    if unique:
+        return "id"
     if len(categories) > max(20, IDENTIFIER_SHARE * len(present)):
         return "ignored"
     return "categorical"

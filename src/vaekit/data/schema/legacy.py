@@ -12,8 +12,12 @@ import numpy as np
 
 from vaekit.config.run import FORMAT_VERSION, DataConfig
 from vaekit.core.errors import fail
+from vaekit.data import dates
 from vaekit.data.schema.columns import KINDS, MISSING_POLICIES, ROLES, SCALINGS, Column
 from vaekit.data.schema.image import ImageSchema
+from vaekit.data.schema.keys import KeyFilter
+from vaekit.data.schema.rules import KINDS as RULE_KINDS
+from vaekit.data.schema.rules import Rule
 from vaekit.data.schema.table import Schema, TableSchema
 
 
@@ -45,7 +49,12 @@ def schema_from_dict(raw: Any, where: object) -> Schema:
             _check_column(c)
         if not columns:
             raise ValueError("no columns")
-        return TableSchema(columns)
+        rules = [Rule(**r) for r in raw.get("rules", [])]
+        names = {c.name for c in columns}
+        for rule in rules:
+            if rule.kind not in RULE_KINDS or not set(rule.columns) <= names:
+                raise ValueError(f"rule {rule.text!r}: bad kind or columns")
+        return TableSchema(columns, rules)
     except (TypeError, KeyError, ValueError) as err:
         raise fail(where, f"data.schema is damaged ({err})") from None
 
@@ -53,9 +62,15 @@ def schema_from_dict(raw: Any, where: object) -> Schema:
 def _check_column(c: Column) -> None:
     if not isinstance(c.name, str) or c.kind not in KINDS or c.role not in ROLES:
         raise ValueError(f"column {c.name!r}: bad name, kind or role")
+    if c.kind == "datetime" and (not isinstance(c.format, str) or dates.check_format(c.format)):
+        raise ValueError(f"column {c.name!r}: bad date format {c.format!r}")
+    if c.kind == "id":
+        KeyFilter.from_text(c.keys or "")
+        if not isinstance(c.patterns, list) or not c.patterns:
+            raise ValueError(f"column {c.name!r}: an id column needs its key patterns")
     if c.missing not in MISSING_POLICIES:
         raise ValueError(f"column {c.name!r}: bad missing policy {c.missing!r}")
-    if c.in_model and c.kind in ("continuous", "integer"):
+    if c.in_model and not c.computed and c.kind in ("continuous", "integer", "datetime"):
         # lo and hi are unknown (None) only for continuous columns of runs from before schemas.
         numbers = (c.mean, c.std) + (
             (c.lo, c.hi) if c.kind == "integer" or c.lo is not None else ()

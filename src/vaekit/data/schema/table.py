@@ -14,6 +14,7 @@ import numpy as np
 from vaekit.core.errors import fail
 from vaekit.core.progress import log
 from vaekit.data.schema.columns import (
+    NUMBER_KINDS,
     Column,
     category_codes,
     decode_columns,
@@ -22,6 +23,7 @@ from vaekit.data.schema.columns import (
     encode_conditions,
 )
 from vaekit.data.schema.image import ImageSchema
+from vaekit.data.schema.rules import Rule, computed_values, missing_where
 from vaekit.data.table import (
     Table,
     format_number,
@@ -38,6 +40,7 @@ class TableSchema:
     """The columns of a table, in file order, with their kinds, roles and maps."""
 
     columns: list[Column]
+    rules: list[Rule] = field(default_factory=list)
     kind: str = field(default="table", init=False)
 
     @property
@@ -66,20 +69,33 @@ class TableSchema:
         """Columns that come out of the model: features, constants included."""
         return [c for c in self.columns if c.in_model]
 
+    def column(self, name: str) -> Column:
+        """The column named ``name``."""
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def modelled(self) -> list[Column]:
+        """The output columns that come from the model (keys left out: they are made up)."""
+        return [c for c in self.outputs if c.kind != "id"]
+
     def model_columns(self) -> list[tuple[Column, str]]:
         """Every model-space column in order: (its table column, what it holds)."""
         out = []
         for c in self.outputs:
             if c.kind == "categorical":
                 out += [(c, f"{c.name}={cat}") for cat in c.categories or []]
-            elif c.kind != "constant":
+            elif c.encoded_width > (c.missing == "indicator"):
                 out.append((c, c.name))
             if c.missing == "indicator":
                 out.append((c, f"{c.name} missing"))
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "table", "columns": [asdict(c) for c in self.columns]}
+        return {
+            "kind": "table",
+            "columns": [asdict(c) for c in self.columns],
+            "rules": [r.to_dict() for r in self.rules],
+        }
 
     def describe(self, limit: int | None = 30) -> str:
         """The columns in one line (the first ``limit`` of them, then a count)."""
@@ -123,8 +139,25 @@ class TableSchema:
         return x, labels
 
     def decode(self, x: np.ndarray) -> Table:
-        """Model-space rows -> a Table of the feature columns in the user's units."""
-        return decode_columns(self.outputs, x)
+        """Model-space rows -> a Table of the feature columns in the user's units, every rule
+        kept by construction applied: missing-together groups missing where their rule says,
+        computed columns computed."""
+        table = decode_columns(self.outputs, x)
+        groups = [r for r in self.rules if r.kind == "missing"]
+        if groups:
+            missing = {n: missing_where(r, table) for r in groups for n in r.columns}
+            table = decode_columns(self.outputs, x, missing)
+        for rule in self.rules:
+            if rule.kind == "computed" and rule.target in table.names:
+                column = next(c for c in self.columns if c.name == rule.target)
+                at = table.names.index(column.name)
+                table.columns[at] = computed_values(rule, column, table, self.columns)
+        return table
+
+    @property
+    def resampled_rules(self) -> list[Rule]:
+        """The rules generated rows are drawn again for (the rest hold by construction)."""
+        return [r for r in self.rules if not r.by_construction]
 
     def from_user(self, data: Any, where: str) -> tuple[np.ndarray, Any, Any]:
         """Rows given in memory (a DataFrame, or a 2-D array in column order) -> (model space,
@@ -174,9 +207,11 @@ class TableSchema:
 
     def _warn_if_unlike_training(self, table: Table) -> None:
         for column in self.outputs:
-            values = table.column(column.name)
             if column.kind not in ("continuous", "integer") or column.lo is None:
                 continue
+            if column.name not in table.names:  # a computed column: need not be given
+                continue
+            values = table.column(column.name)
             if not is_numeric(values):
                 continue
             present = values[~np.isnan(values)]
@@ -201,7 +236,9 @@ def likelihood_layout(schema: TableSchema) -> list[str]:
     the column has a missing-value indicator."""
     blocks = []
     for column in schema.outputs:
-        if column.kind in ("continuous", "integer"):
+        if column.width == 0:
+            continue  # a key, a computed column, a constant with nothing missing
+        if column.kind in NUMBER_KINDS:
             blocks.append("gaussian")
         elif column.kind == "binary":
             blocks.append("bernoulli")

@@ -11,14 +11,20 @@ import numpy as np
 from matplotlib.patches import Patch
 
 from vaekit.core.errors import VaekitError
-from vaekit.data.schema import Column
+from vaekit.data.schema import Column, TableSchema
+from vaekit.data.schema.columns import as_numbers
 from vaekit.data.table import Table, spell
 from vaekit.runs.run import Run
 from vaekit.views.plots.common import MISSING, shorten
 
 PAGE_SIZE = 24  # table columns (or model-space columns for line plots) on one figure
 MAX_CATEGORIES = 15  # categories drawn as bars; the rarer ones are summed as "other"
-NUMERIC = ("continuous", "integer")
+NUMERIC = ("continuous", "integer", "datetime")  # drawn as numbers (dates as days)
+
+
+def decoded(schema: TableSchema, x: np.ndarray) -> Table:
+    """Model-space rows as a table to draw: in the data's units, dates as days."""
+    return as_numbers(schema.decode(x), schema.columns)
 
 
 def paged(count: int, page: int, what: str = "columns") -> tuple[slice, str]:
@@ -49,8 +55,8 @@ def column_panels(
 ) -> tuple[plt.Figure, list[Column], list[plt.Axes], str]:
     """One panel per output column of a table run on ``page``, titled with its name: the
     figure, the columns, their axes and the words naming the page."""
-    shown, words = paged(len(run.schema.outputs), page)
-    columns = run.schema.outputs[shown]
+    shown, words = paged(len(run.schema.modelled), page)
+    columns = run.schema.modelled[shown]
     fig, axes = panel_grid(len(columns), width=width, height=height)
     for column, ax in zip(columns, axes, strict=True):
         ax.set_title(shorten(column.name, 30))

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from vaekit.core.errors import VaekitError
 from vaekit.data.schema import Column
+from vaekit.data.schema.columns import as_numbers
 from vaekit.data.splits import Dataset
 from vaekit.data.table import spell
 from vaekit.runs.run import Run
@@ -59,11 +60,11 @@ def plot_conditional(
     if run.kind == "image":
         return _samples_by_class(run, n, seed, sampler)
     name, values = _condition_values(run, 6)
-    real = run.to_table(x.numpy(), conditions)
+    real = as_numbers(run.to_table(x.numpy(), conditions), run.schema.columns)
     fake_x = run.sample(
         len(x), seed=seed, sampler=sampler, warn=False, model_space=True, condition=conditions
     )
-    fake = run.to_table(fake_x, conditions)
+    fake = as_numbers(run.to_table(fake_x, conditions), run.schema.columns)
     spelled = np.array(spell(real.column(name), MISSING), dtype=object)
     fig, columns, axes, words = column_panels(run, page)
     for column, ax in zip(columns, axes, strict=True):

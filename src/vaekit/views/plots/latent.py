@@ -21,7 +21,14 @@ from vaekit.data.schema import Column
 from vaekit.data.table import spell
 from vaekit.metrics.latent import latent_statistics
 from vaekit.runs.run import Run
-from vaekit.views.plots.columns import NUMERIC, column_panels, mark_constant, paged, panel_grid
+from vaekit.views.plots.columns import (
+    NUMERIC,
+    column_panels,
+    decoded,
+    mark_constant,
+    paged,
+    panel_grid,
+)
 from vaekit.views.plots.common import MISSING, encode, latent_name, shorten, show_images
 
 STANDARDISED = "standardised value (one-hot for categories)"
@@ -177,7 +184,7 @@ def plot_manifold(
     """What the decoder makes of a plane through the latent space: a mosaic of images; for a
     table, each column's decoded value (or category) over the plane."""
     z, values, dims = manifold_grid(run, x, n, conditions)
-    decoded = _decode(run, z, conditions)
+    outputs = _decode(run, z, conditions)
     if run.kind == "image":
         rows = f"{latent_name(dims[1])} ↑ (rows)" if len(dims) > 1 else "rows alike (one dimension)"
         title = (
@@ -185,9 +192,9 @@ def plot_manifold(
             f"others at the centre{_condition_words(run, conditions)}"
         )
         fig, ax = plt.subplots(figsize=(8, 8))
-        show_images(ax, decoded, n, title)
+        show_images(ax, outputs, n, title)
         return fig
-    table = run.schema.decode(decoded)
+    table = decoded(run.schema, outputs)
     fig, columns, axes, words = column_panels(run, page, width=4.2, height=3.4)
     plane = {"extent": (values[0], values[-1]) * 2, "interpolation": "nearest", "aspect": "auto"}
     for column, ax in zip(columns, axes, strict=True):

@@ -14,7 +14,14 @@ from torch import Tensor
 from vaekit.core.errors import VaekitError
 from vaekit.data.schema import Column
 from vaekit.runs.run import Run
-from vaekit.views.plots.columns import NUMERIC, bar_handles, column_panels, compare_columns, paged
+from vaekit.views.plots.columns import (
+    NUMERIC,
+    bar_handles,
+    column_panels,
+    compare_columns,
+    decoded,
+    paged,
+)
 from vaekit.views.plots.common import first_conditions, reconstruct, shorten, show_images
 
 
@@ -29,7 +36,7 @@ def plot_recon(
         return _reconstructions(x[:n], n, rows, first_conditions(conditions, n), (min(16, n), 2.6))
     x = x[: n or 500]
     rebuilt = reconstruct(run, x, first_conditions(conditions, len(x)))
-    tables = (run.schema.decode(x.numpy()), run.schema.decode(rebuilt))
+    tables = (decoded(run.schema, x.numpy()), decoded(run.schema, rebuilt))
     fig, columns, axes, words = column_panels(run, page)
     compare_columns(columns, axes, tables, _scatter_against, shares=False)
     if any(c.kind not in NUMERIC for c in columns):
@@ -91,8 +98,8 @@ def plot_samples(run: Run, x: Tensor, n: int = 64, seed: int = 0, page: int = 1,
     fake_x = run.sample(
         max(n, len(real_x)), seed=seed, sampler="prior", warn=False, model_space=True
     )
-    shown, words = paged(len(schema.outputs), page)
-    columns = schema.outputs[shown]
+    shown, words = paged(len(schema.modelled), page)
+    columns = schema.modelled[shown]
     cols = min(len(columns), 6)
     rows = math.ceil(len(columns) / cols)
     fig = plt.figure(figsize=(max(13.0, 3.0 * cols), 2.9 * rows + 6.5), layout="constrained")
@@ -101,7 +108,7 @@ def plot_samples(run: Run, x: Tensor, n: int = 64, seed: int = 0, page: int = 1,
     axes = [fig.add_subplot(marginals[i // cols, i % cols]) for i in range(len(columns))]
     for column, ax in zip(columns, axes, strict=True):
         ax.set_title(shorten(column.name, 30))
-    tables = (schema.decode(real_x), schema.decode(fake_x))
+    tables = (decoded(schema, real_x), decoded(schema, fake_x))
     compare_columns(columns, axes, tables, _histograms, shares=True)
     fig.legend(*bar_handles(["data", "generated"]), loc="outside upper right")
     fig.suptitle(f"Held-out data and {len(fake_x)} samples from N(0, I) — {words}")

@@ -1,0 +1,376 @@
+"""Rules between a table's columns that every generated row obeys: declared by the user
+(``--rule``) or found true on every training row, recorded in the schema.
+
+Four kinds, written as a person would write them:
+
+- ``start_date <= end_date`` (also ``<``, ``>=``, ``>``; the right side may be a number):
+  a comparison;
+- ``fixed: species, island``: only combinations of these columns seen in training;
+- ``total = a + b - c``: a column computed from others (a date plus days, a difference of two
+  dates in days); the model does not generate it, it is computed;
+- ``missing: salary, start_date when placed = False`` (or ``... when other present``, or
+  ``missing: a, b together``): the columns are missing in the same rows, exactly those where
+  the flag has that value (or the other column has one).
+
+Computed columns and missing-together groups hold by construction, when a row is decoded.
+Comparisons and fixed combinations hold by resampling: a generated row that breaks one is
+drawn again (:func:`broken`), and the share drawn again is reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vaekit.core.errors import fail
+from vaekit.data import dates
+from vaekit.data.schema.columns import NUMBER_KINDS, Column, as_numbers
+from vaekit.data.table import Table, format_number, missing_mask, spell
+
+KINDS = ("compare", "fixed", "computed", "missing")
+OPERATORS = {
+    "<=": np.less_equal,
+    ">=": np.greater_equal,
+    "<": np.less,
+    ">": np.greater,
+}
+COMPARE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(.+)$")
+COMPUTED = re.compile(r"^([^=<>]+?)\s*=\s*([^=<>]+)$")
+MISSING = re.compile(r"^missing\s*:\s*(.+?)(?:\s+when\s+(.+?))?(?:\s+together)?$", re.IGNORECASE)
+FIXED = re.compile(r"^fixed\s*:\s*(.+)$", re.IGNORECASE)
+TOLERANCE = 1e-9  # relative: a computed column equal to its formula up to float rounding
+MIN_ROWS = 5  # a rule is only found true on at least this many training rows
+
+
+@dataclass
+class Rule:
+    """One rule; ``columns`` are the columns it reads (a computed column's terms, a missing
+    group's members). ``origin`` is "declared" or "detected"."""
+
+    kind: str
+    text: str
+    columns: list[str]
+    origin: str = "declared"
+    op: str | None = None  # compare: the operator; its right side is columns[1] or ``number``
+    number: float | None = None
+    target: str | None = None  # computed: the column computed; ``signs`` of the terms
+    signs: list[int] = field(default_factory=list)
+    flag: str | None = None  # missing: the column that says when; missing where it is ``value``
+    value: str | None = None  # (None: where the flag column has a value)
+    combinations: list[list[str]] = field(default_factory=list)  # fixed: those seen
+
+    @property
+    def by_construction(self) -> bool:
+        """Whether decoding makes every row obey it (else generated rows are drawn again)."""
+        return self.kind in ("computed", "missing")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule for ``config.json``."""
+        return asdict(self)
+
+    def describe(self) -> str:
+        """The rule in words, with how it was found and how it is kept."""
+        how = "by construction" if self.by_construction else "by drawing again"
+        return f"{self.text} ({self.origin}, kept {how})"
+
+
+def parse_rule(text: str, columns: list[Column], where: str) -> Rule:
+    """A rule as the user wrote it, its columns checked against the table's; one line naming
+    the rule and what is wrong otherwise."""
+    text = " ".join(str(text).split())
+    by_name = {c.name: c for c in columns}
+
+    def column(name: str) -> Column:
+        name = name.strip().strip("`'\"")
+        if name not in by_name:
+            known = ", ".join(by_name)
+            raise fail(where, f"rule {text!r}: {name!r} is not a column (columns: {known})")
+        found = by_name[name]
+        if found.kind in ("id", "ignored") or found.role == "ignored":
+            raise fail(where, f"rule {text!r}: column {name!r} is {found.kind}, not generated")
+        return found
+
+    if match := FIXED.match(text):
+        names = [column(n).name for n in match.group(1).split(",") if n.strip()]
+        if len(names) < 2:
+            raise fail(where, f"rule {text!r}: fixed combinations need two or more columns")
+        return Rule("fixed", f"fixed: {', '.join(names)}", names)
+    if match := MISSING.match(text):
+        names = [column(n).name for n in match.group(1).split(",") if n.strip()]
+        rule = Rule("missing", "", names)
+        condition = match.group(2)
+        if condition:
+            flag, sep, value = condition.partition("=")
+            if sep:
+                rule.flag, rule.value = column(flag).name, value.strip().strip("'\"")
+            elif condition.lower().endswith(" present"):
+                rule.flag = column(condition[: -len(" present")]).name
+            else:
+                raise fail(
+                    where, f"rule {text!r}: expected 'when COLUMN = VALUE' or 'when COLUMN present'"
+                )
+        rule.text = _missing_text(rule)
+        return rule
+    if match := COMPARE.match(text):
+        left = column(match.group(1))
+        right_text = match.group(3).strip()
+        number = _number(right_text)
+        rule = Rule("compare", "", [left.name], op=match.group(2))
+        if number is not None:
+            _need_kind(left, ("continuous", "integer"), text, where, "with a number")
+            rule.number = number
+        else:
+            right = column(right_text)
+            _need_same_units(left, right, text, where)
+            rule.columns.append(right.name)
+        rule.text = (
+            f"{left.name} {rule.op} {right_text if number is None else format_number(number)}"
+        )
+        return rule
+    if match := COMPUTED.match(text):
+        target = column(match.group(1))
+        terms = re.findall(r"([+-]?)\s*([^+-]+)", match.group(2).strip())
+        names, signs = [], []
+        for sign, name in terms:
+            names.append(column(name).name)
+            signs.append(-1 if sign == "-" else 1)
+        rule = Rule("computed", "", names, target=target.name, signs=signs)
+        _check_units(rule, by_name, text, where)
+        rule.text = _computed_text(rule)
+        return rule
+    raise fail(
+        where,
+        f"rule {text!r}: not a rule vaekit reads (e.g. 'start <= end', 'fixed: a, b', "
+        "'total = a + b', 'missing: a, b when flag = no')",
+    )
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _need_kind(column: Column, kinds: tuple[str, ...], text: str, where: str, what: str) -> None:
+    if column.kind not in kinds:
+        raise fail(
+            where, f"rule {text!r}: {column.name!r} is {column.kind}; it cannot be compared {what}"
+        )
+
+
+def _need_same_units(left: Column, right: Column, text: str, where: str) -> None:
+    """Both sides numbers, or both dates; one line naming the two otherwise."""
+    if (
+        left.kind not in NUMBER_KINDS
+        or right.kind not in NUMBER_KINDS
+        or ((left.kind == "datetime") != (right.kind == "datetime"))
+    ):
+        raise fail(
+            where,
+            f"rule {text!r}: compares {left.name!r} ({left.kind}) with {right.name!r} "
+            f"({right.kind}); both sides must be numbers, or both dates",
+        )
+
+
+def _check_units(rule: Rule, by_name: dict[str, Column], text: str, where: str) -> None:
+    """A computed rule adds numbers to numbers, days to a date, or takes two dates apart."""
+    target = by_name[rule.target or ""]
+    kinds = [by_name[n].kind for n in rule.columns]
+    if any(k not in NUMBER_KINDS for k in kinds + [target.kind]):
+        bad = next(n for n in [*rule.columns, target.name] if by_name[n].kind not in NUMBER_KINDS)
+        raise fail(
+            where, f"rule {text!r}: {bad!r} is {by_name[bad].kind}; a sum takes numbers or dates"
+        )
+    dated = [s for s, k in zip(rule.signs, kinds, strict=True) if k == "datetime"]
+    # A date is a date plus days; a number of days is a date minus a date.
+    if sum(dated) != (1 if target.kind == "datetime" else 0) or len(dated) > 2:
+        raise fail(
+            where,
+            f"rule {text!r}: does not give a {'date' if target.kind == 'datetime' else 'number'} "
+            "(a date is a date plus or minus numbers of days; days are a date minus a date)",
+        )
+
+
+def _missing_text(rule: Rule) -> str:
+    names = ", ".join(rule.columns)
+    if rule.flag is None:
+        return f"missing: {names} together"
+    if rule.value is None:
+        return f"missing: {names} when {rule.flag} present"
+    return f"missing: {names} when {rule.flag} = {rule.value}"
+
+
+def _computed_text(rule: Rule) -> str:
+    terms = " ".join(
+        f"{'-' if s < 0 else '+'} {n}" for s, n in zip(rule.signs, rule.columns, strict=True)
+    )
+    return f"{rule.target} = {terms.removeprefix('+ ')}"
+
+
+# -- checking rows ---------------------------------------------------------------------------
+
+
+def broken(rule: Rule, table: Table, columns: list[Column]) -> np.ndarray:
+    """True for each row of ``table`` (in the data's units) that breaks ``rule``."""
+    numbers = as_numbers(table, columns)
+    if rule.kind == "compare":
+        left = numbers.column(rule.columns[0])
+        right = numbers.column(rule.columns[1]) if len(rule.columns) > 1 else rule.number
+        both = ~np.isnan(left) & ~np.isnan(right)
+        with np.errstate(invalid="ignore"):
+            return both & ~OPERATORS[rule.op or "<="](left, right)
+    if rule.kind == "fixed":
+        seen = {tuple(c) for c in rule.combinations}
+        rows = zip(*(spell(table.column(n), "") for n in rule.columns), strict=True)
+        return np.array([tuple(r) not in seen for r in rows], dtype=bool)
+    if rule.kind == "computed":
+        target = numbers.column(rule.target or "")
+        total = _formula(rule, numbers)
+        off = ~np.isclose(target, total, rtol=TOLERANCE, atol=TOLERANCE)
+        return np.where(
+            np.isnan(total) | np.isnan(target), np.isnan(total) != np.isnan(target), off
+        )
+    should = missing_where(rule, table)
+    return np.any([missing_mask(table.column(n)) != should for n in rule.columns], axis=0)
+
+
+def _formula(rule: Rule, numbers: Table) -> np.ndarray:
+    parts = [s * numbers.column(n) for s, n in zip(rule.signs, rule.columns, strict=True)]
+    return np.sum(parts, axis=0)
+
+
+def computed_values(rule: Rule, column: Column, table: Table, columns: list[Column]) -> np.ndarray:
+    """A computed column's values from its rule's terms, in the column's units (a date as
+    text in its format; a number at its precision)."""
+    total = _formula(rule, as_numbers(table, [c for c in columns if c.name in rule.columns]))
+    if column.kind == "datetime":
+        return np.array(dates.write(total, column.format or ""), dtype=object)
+    if column.kind == "integer":
+        return np.round(total)
+    return total if column.decimals is None else np.round(total, column.decimals)
+
+
+def missing_where(rule: Rule, table: Table) -> np.ndarray:
+    """The rows where a missing rule's columns should be missing."""
+    if rule.flag is None:
+        return missing_mask(table.column(rule.columns[0]))
+    values = table.column(rule.flag)
+    if rule.value is None:
+        return ~missing_mask(values)
+    return np.array([v == rule.value for v in spell(values)], dtype=bool)
+
+
+def check_on_training(rule: Rule, table: Table, columns: list[Column]) -> int:
+    """How many training rows break a declared ``rule``; refused in one line when none obeys
+    it (or, for a fixed combination, fills in the combinations seen)."""
+    if rule.kind == "fixed":
+        cells = zip(*(spell(table.column(n), "") for n in rule.columns), strict=True)
+        rule.combinations = [list(c) for c in sorted(set(cells))]
+        return 0
+    bad = broken(rule, table, columns)
+    if bad.all():
+        raise fail(table.where, f"rule {rule.text!r}: no training row obeys it")
+    return int(bad.sum())
+
+
+# -- finding rules ---------------------------------------------------------------------------
+
+
+def detect_rules(table: Table, columns: list[Column]) -> list[Rule]:
+    """Rules true on every training row: missing-together groups (with the flag that says
+    when, if one does) and columns that are the sum or difference of two others."""
+    return _missing_groups(table, columns) + _sums(table, columns)
+
+
+def _missing_groups(table: Table, columns: list[Column]) -> list[Rule]:
+    groups: dict[bytes, list[str]] = {}
+    masks: dict[bytes, np.ndarray] = {}
+    for c in columns:
+        if c.in_model and c.missing == "indicator":
+            mask = missing_mask(table.column(c.name))
+            groups.setdefault(mask.tobytes(), []).append(c.name)
+            masks[mask.tobytes()] = mask
+    rules = []
+    for key, names in groups.items():
+        mask = masks[key]
+        if mask.sum() < MIN_ROWS or (~mask).sum() < MIN_ROWS:
+            continue
+        rule = Rule("missing", "", names, origin="detected")
+        rule.flag, rule.value = _flag_for(mask, table, columns, names)
+        if len(names) > 1 or rule.flag is not None:
+            rule.text = _missing_text(rule)
+            rules.append(rule)
+    return rules
+
+
+def _flag_for(
+    mask: np.ndarray, table: Table, columns: list[Column], group: list[str]
+) -> tuple[str | None, str | None]:
+    """A column that says exactly where ``mask`` is true: one of its values, or its having one."""
+    for c in columns:
+        if not c.in_model or c.name in group or c.kind in ("id", "constant"):
+            continue
+        values = table.column(c.name)
+        if c.kind in ("binary", "categorical"):
+            spelled = np.array(spell(values, "\0"), dtype=object)
+            inside = set(spelled[mask].tolist())
+            if len(inside) == 1 and "\0" not in inside:
+                value = inside.pop()
+                if not (spelled[~mask] == value).any():
+                    return c.name, value
+        if np.array_equal(~missing_mask(values), mask):
+            return c.name, None
+    return None, None
+
+
+def _sums(table: Table, columns: list[Column]) -> list[Rule]:
+    """Columns equal to a + b, a - b or b - a of two others on every training row (their
+    missing values in the same rows); the first such formula per column."""
+    candidates = [c for c in columns if c.in_model and c.kind in NUMBER_KINDS]
+    numbers = as_numbers(table, candidates)
+    by_name = {c.name: c for c in candidates}
+    values = {c.name: numbers.column(c.name) for c in candidates}
+    rules, computed = [], set()
+    for target in candidates:
+        t = values[target.name]
+        for i, a in enumerate(candidates):
+            for b in candidates[i + 1 :]:
+                if target.name in (a.name, b.name) or target.name in computed:
+                    continue
+                if {a.name, b.name} & computed:
+                    continue
+                for signs in ((1, 1), (1, -1), (-1, 1)):
+                    rule = Rule(
+                        "computed",
+                        "",
+                        [a.name, b.name],
+                        "detected",
+                        target=target.name,
+                        signs=list(signs),
+                    )
+                    if _holds(rule, t, values, by_name):
+                        rule.text = _computed_text(rule)
+                        rules.append(rule)
+                        computed.add(target.name)
+                        break
+    return rules
+
+
+def _holds(rule: Rule, t: np.ndarray, values: dict[str, np.ndarray], by_name: dict) -> bool:
+    kinds = [by_name[n].kind for n in rule.columns]
+    dated = sum(s for s, k in zip(rule.signs, kinds, strict=True) if k == "datetime")
+    if dated != (1 if by_name[rule.target].kind == "datetime" else 0):
+        return False
+    if any(k == "datetime" for k in kinds) and sum(k == "datetime" for k in kinds) > 2:
+        return False
+    total = sum(s * values[n] for s, n in zip(rule.signs, rule.columns, strict=True))
+    present = ~np.isnan(total)
+    if not np.array_equal(present, ~np.isnan(t)) or present.sum() < MIN_ROWS:
+        return False
+    if any(np.array_equal(values[n][present], t[present]) for n in rule.columns):
+        return False  # the other term is zero wherever present: not a formula worth keeping
+    return bool(np.allclose(t[present], total[present], rtol=TOLERANCE, atol=TOLERANCE))
