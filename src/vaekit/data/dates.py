@@ -95,8 +95,10 @@ def parse(texts: list[str | None], fmt: str) -> np.ndarray:
 
     loose = fmt.replace("%-", "%")  # strptime reads "5" and "05" alike for %d, %m, %H
     stamps = pd.to_datetime(pd.Series(texts, dtype=object), format=loose, errors="coerce")
-    nanos = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-    return np.where(stamps.isna().to_numpy(), np.nan, nanos / 1e9 / SECONDS_PER_DAY)
+    # Whole microseconds (exact in float64 for any date pandas reads), divided once: written
+    # back, a value comes out the microsecond it went in.
+    micros = stamps.to_numpy(dtype="datetime64[us]").astype(np.int64).astype(np.float64)
+    return np.where(stamps.isna().to_numpy(), np.nan, micros / (SECONDS_PER_DAY * 1e6))
 
 
 def write(days: np.ndarray, fmt: str) -> list[str | None]:

@@ -34,6 +34,7 @@ class Table:
     columns: list[np.ndarray]
     where: str
     first_line: int = 1
+    datetimes: frozenset[str] = frozenset()  # columns a DataFrame held as dates (text here)
 
     def __len__(self) -> int:
         return len(self.columns[0]) if self.columns else 0
@@ -49,7 +50,9 @@ class Table:
 
 def take_rows(table: Table, rows: np.ndarray) -> Table:
     """The rows of ``table`` at ``rows`` (indices or a boolean mask), in that order."""
-    return Table(list(table.names), [c[rows] for c in table.columns], table.where, 0)
+    return Table(
+        list(table.names), [c[rows] for c in table.columns], table.where, 0, table.datetimes
+    )
 
 
 def is_numeric(values: np.ndarray) -> bool:
@@ -209,11 +212,14 @@ def from_dataframe(frame: Any, where: str = "DataFrame") -> Table:
     everything else becomes text; NaN, None and pandas' NA are missing."""
     import pandas as pd
 
-    names, columns = [], []
+    names, columns, datetimes = [], [], set()
     for name in frame.columns:
         series = frame[name]
         names.append(str(name))
-        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        if pd.api.types.is_datetime64_any_dtype(series):
+            datetimes.add(str(name))
+            columns.append(_dates_as_text(series))
+        elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
         else:
             # Text cells go through the CSV reader's rule, so a text column whose every value
@@ -223,7 +229,16 @@ def from_dataframe(frame: Any, where: str = "DataFrame") -> Table:
             columns.append(column_from_cells(cells, str(name), where, 0))
     if len(set(names)) != len(names):
         raise fail(where, "has two columns with the same name")
-    return Table(names, columns, where, 0)
+    return Table(names, columns, where, 0, frozenset(datetimes))
+
+
+def _dates_as_text(series: Any) -> np.ndarray:
+    """A DataFrame's date column as ISO text (the time of day only where some value has one),
+    so it reads as a file's would."""
+    stamps = series.dt.tz_localize(None) if series.dt.tz is not None else series
+    timed = bool((stamps.dropna() != stamps.dropna().dt.normalize()).any())
+    texts = stamps.dt.strftime("%Y-%m-%d %H:%M:%S" if timed else "%Y-%m-%d")
+    return np.array([None if t is None or t != t else t for t in texts], dtype=object)
 
 
 def to_dataframe(table: Table, kinds: dict[str, str] | None = None) -> Any:
@@ -233,7 +248,9 @@ def to_dataframe(table: Table, kinds: dict[str, str] | None = None) -> Any:
 
     data = {}
     for name, values in zip(table.names, table.columns, strict=True):
-        if is_numeric(values) and (kinds or {}).get(name) == "integer":
+        if name in table.datetimes:
+            data[name] = pd.to_datetime(pd.Series(values, dtype=object))
+        elif is_numeric(values) and (kinds or {}).get(name) == "integer":
             data[name] = pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
         elif is_numeric(values):
             data[name] = values

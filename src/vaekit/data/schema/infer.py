@@ -201,6 +201,13 @@ def _infer_column(
         _fit_keys(column, table, values)
     elif kind in ("continuous", "integer") and not numeric:
         raise not_a_number(table, name, values, f"the spec makes the column {kind}")
+    elif kind == "integer" and not np.array_equal(present, np.round(present)):
+        fraction = present[present != np.round(present)][0]
+        raise fail(
+            table.where,
+            f"column {name!r} holds fractions (e.g. {format_number(fraction)}), so it cannot be "
+            "integer; leave it continuous",
+        )
     elif kind == "constant":
         column.value = categories[0] if len(categories) == 1 else None
         if column.value is None:
@@ -232,7 +239,7 @@ def _fit_datetime(column: Column, table: Table, fmt: str | None, scaling: str) -
             f"give one, e.g. --column '{column.name}=datetime:%d/%m/%Y'",
         )
     column.format = fmt
-    column.numeric = column.name in getattr(table, "datetimes", ())
+    column.numeric = column.name in table.datetimes
     days = as_days(column, table)
     present = days[~np.isnan(days)]
     _set_moments(column, present, table)
