@@ -12,6 +12,7 @@ from vaekit.cli import options
 from vaekit.core import progress
 from vaekit.core.errors import VaekitError, fail
 from vaekit.core.files import save_array, save_arrays
+from vaekit.data.table import Table
 from vaekit.runs.run import Run
 
 
@@ -45,7 +46,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     shown = run.data(args.data, options.condition_value(args.condition)).take(slice(0, args.n))
     recon = run.reconstruct(shown, model_space=True)
     blocks, titles = [shown.x.numpy(), recon], ["original", "reconstruction"]
-    _write_outputs(run, blocks, titles, args.output, args.npy, shown.conditions)
+    given = run.table(args.data) if run.kind == "table" else None  # its rows' keys are kept
+    _write_outputs(run, blocks, titles, args.output, args.npy, shown.conditions, given=given)
 
 
 def cmd_encode(args: argparse.Namespace) -> None:
@@ -136,11 +138,12 @@ def _write_outputs(
     npy: str | None,
     conditions=None,
     seed: int | None = None,
+    given: Table | None = None,
 ) -> None:
     """Model-space ``blocks`` (e.g. originals, reconstructions): a picture of all of them, or
     the last one as a CSV table in the data's own units (with a conditional run's condition
-    columns, from ``conditions``); ``npy`` gets the last one's model-space values (images:
-    pixels in [0, 1])."""
+    columns, from ``conditions``; the keys of ``given``, the rows the last block decodes);
+    ``npy`` gets the last one's model-space values (images: pixels in [0, 1])."""
     from vaekit.views.images import save_examples
 
     if output:
@@ -150,6 +153,8 @@ def _write_outputs(
             from vaekit.data.table import write_csv
 
             table = run.to_table(blocks[-1], conditions)
+            if given is not None:
+                table = run.schema.keep_keys(table, given)
             write_csv(table, out)
             progress.log(f"wrote {out} ({len(table)} rows, {len(table.names)} columns)")
             _note_columns_not_generated(run)

@@ -251,7 +251,13 @@ class Run(Codec):
         x, c = self._tensor(dataset.x), self._optional(dataset.conditions)
         out = self.model.reconstruct(x, c).cpu().numpy()
         out = self.require_finite(out, "reconstructions")
-        return out if model_space else self.to_data(out, c)
+        if model_space:
+            return out
+        frame = self.to_data(out, c)
+        for column in self.schema.columns if self.kind == "table" else []:
+            if column.kind == "id" and is_dataframe(data) and column.name in data.columns:
+                frame[column.name] = data[column.name].to_numpy()  # a row keeps its key
+        return frame
 
     @torch.no_grad()
     def encode(self, data: Any, condition: Any = None) -> tuple[np.ndarray, np.ndarray]:

@@ -272,7 +272,10 @@ def check_on_training(rule: Rule, table: Table, columns: list[Column]) -> int:
         rule.combinations = [list(c) for c in sorted(set(cells))]
         return 0
     bad = broken(rule, table, columns)
-    if bad.all():
+    applies = np.ones(len(table), dtype=bool)
+    if rule.kind == "compare":  # a row with a side missing neither obeys nor breaks it
+        applies = np.all([~missing_mask(table.column(n)) for n in rule.columns], axis=0)
+    if bad[applies].all():
         raise fail(table.where, f"rule {rule.text!r}: no training row obeys it")
     return int(bad.sum())
 

@@ -154,6 +154,14 @@ class TableSchema:
                 table.columns[at] = computed_values(rule, column, table, self.columns)
         return table
 
+    def keep_keys(self, out: Table, given: Table) -> Table:
+        """``out`` (rows decoded from ``given``'s, in order) with ``given``'s own keys in its id
+        columns: a reconstructed row keeps the key of the row it reconstructs."""
+        for column in self.columns:
+            if column.kind == "id" and column.name in given.names and column.name in out.names:
+                out.columns[out.names.index(column.name)] = given.column(column.name)[: len(out)]
+        return out
+
     @property
     def resampled_rules(self) -> list[Rule]:
         """The rules generated rows are drawn again for (the rest hold by construction)."""
