@@ -9,8 +9,10 @@ from collections.abc import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from vaekit.core.errors import VaekitError
+from vaekit.data import dates
 from vaekit.data.schema import Column, TableSchema
 from vaekit.data.schema.columns import as_numbers
 from vaekit.data.table import Table, spell
@@ -20,6 +22,15 @@ from vaekit.views.plots.common import MISSING, shorten
 PAGE_SIZE = 24  # table columns (or model-space columns for line plots) on one figure
 MAX_CATEGORIES = 15  # categories drawn as bars; the rarer ones are summed as "other"
 NUMERIC = ("continuous", "integer", "datetime")  # drawn as numbers (dates as days)
+
+
+def label_dates(ax: plt.Axes, column: Column, axis: str = "x") -> None:
+    """A date column's axis (its values are days) labelled with dates in the column's format."""
+    if column.kind != "datetime":
+        return
+    fmt = column.format or "%Y-%m-%d"
+    label = FuncFormatter(lambda v, _: dates.write(np.array([float(v)]), fmt)[0] or "")
+    getattr(ax, f"{axis}axis").set_major_formatter(label)
 
 
 def decoded(schema: TableSchema, x: np.ndarray) -> Table:

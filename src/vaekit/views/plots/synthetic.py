@@ -15,7 +15,7 @@ from vaekit.data.table import Table, missing_mask, spell
 from vaekit.evaluation.synthetic import real_and_synthetic
 from vaekit.metrics.fidelity import QualityScore, association_matrix, quality, scored_columns
 from vaekit.runs.run import Run
-from vaekit.views.plots.columns import as_shares, bar_handles, grouped_bars, panel_grid
+from vaekit.views.plots.columns import as_shares, bar_handles, grouped_bars, label_dates, panel_grid
 from vaekit.views.plots.common import shorten
 
 MARGINAL_BARS = 12  # category bars on a marginals panel; the rarer categories are one "other"
@@ -123,8 +123,9 @@ def _number_marginal(ax: plt.Axes, column: Column, a: np.ndarray, b: np.ndarray)
             xscale="log", xlabel=f"{shorten(column.name, 30)} (log scale)", ylabel="share of rows"
         )
     else:
-        ax.xaxis.set_major_locator(plt.MaxNLocator(5))  # long numbers stay apart
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4 if column.kind == "datetime" else 5))
         ax.set_ylabel("density")
+        label_dates(ax, column)
     return clipped
 
 
