@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from vaekit.core.errors import fail
 from vaekit.core.files import atomic_write
 from vaekit.data.dialect import comma_column, comma_to_dot, decode, is_comma_number, sniff
 
+# A whole number too long for float64 to hold exactly (a 19-digit id): kept as its text.
+LONG_WHOLE = re.compile(r"^\s*[+-]?\d{16,}\s*$")
 # Cells that mean "no value", compared in lower case after stripping spaces.
 MISSING_CELLS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 
@@ -104,7 +107,7 @@ def column_from_cells(cells: list[str], name: str, table_where: str, first_line:
         if gone:
             continue
         number = _parse_number(cell)
-        if number is None:
+        if number is None or LONG_WHOLE.match(cell):  # 16+ digits: a code float64 would round
             return np.array(
                 [None if m else c.strip() for c, m in zip(cells, missing, strict=True)],
                 dtype=object,
@@ -219,6 +222,8 @@ def from_dataframe(frame: Any, where: str = "DataFrame") -> Table:
         if pd.api.types.is_datetime64_any_dtype(series):
             datetimes.add(str(name))
             columns.append(_dates_as_text(series))
+        elif pd.api.types.is_integer_dtype(series) and (series.abs() >= 2**53).any():
+            columns.append(np.array([None if v is pd.NA else str(v) for v in series], dtype=object))
         elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             columns.append(series.to_numpy(dtype=np.float64, na_value=np.nan))
         else:

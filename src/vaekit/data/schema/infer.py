@@ -21,7 +21,7 @@ from vaekit.data import dates
 from vaekit.data.scaling import fit_quantiles
 from vaekit.data.schema.columns import KINDS, MISSING_POLICIES, ROLES, Column, as_days, not_a_number
 from vaekit.data.schema.keys import KeyFilter, duplicated, key_patterns
-from vaekit.data.schema.rules import Rule, check_on_training, detect_rules, parse_rule
+from vaekit.data.schema.rules import Rule, check_on_training, detect_rules, in_order, parse_rule
 from vaekit.data.schema.table import TableSchema
 from vaekit.data.table import Table, format_number, is_numeric, missing_mask, spell
 
@@ -99,18 +99,20 @@ def _rules(table: Table, columns: list[Column], texts: list[str]) -> list[Rule]:
             )
     taken = {r.target for r in declared if r.kind == "computed"}
     grouped = {n for r in declared if r.kind == "missing" for n in r.columns}
-    found = [
-        r
-        for r in detect_rules(table, columns)
-        if not (r.kind == "computed" and (r.target in taken or set(r.columns) & taken))
-        and not (r.kind == "missing" and set(r.columns) & grouped)
-    ]
+    rules = in_order(declared)
+    for rule in detect_rules(table, columns):
+        if rule.kind == "missing" and set(rule.columns) & grouped or rule.target in taken:
+            continue
+        try:  # a found formula that would close a circle with the user's is left out
+            rules = in_order([*rules, rule])
+        except VaekitError:
+            continue
     by_name = {c.name: c for c in columns}
-    for rule in declared + found:
+    for rule in rules:
         if rule.kind == "computed":
             by_name[rule.target or ""].computed = True
             by_name[rule.target or ""].missing = "none"
-    return declared + found
+    return rules
 
 
 def _spec_entry(entry: Any, name: str) -> dict[str, Any]:

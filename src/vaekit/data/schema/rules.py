@@ -139,6 +139,8 @@ def parse_rule(text: str, columns: list[Column], where: str) -> Rule:
             signs.append(-1 if sign == "-" else 1)
         rule = Rule("computed", "", names, target=target.name, signs=signs)
         _check_units(rule, by_name, text, where)
+        if target.name in names:
+            raise fail(where, f"rule {text!r}: {target.name!r} is computed from itself")
         rule.text = _computed_text(rule)
         return rule
     raise fail(
@@ -264,6 +266,25 @@ def missing_where(rule: Rule, table: Table) -> np.ndarray:
     return np.array([v == rule.value for v in spell(values)], dtype=bool)
 
 
+def in_order(rules: list[Rule]) -> list[Rule]:
+    """``rules`` with each computed column after the computed columns it is made from; a
+    computed column that is, through others, a term of itself is refused in one line."""
+    computed = [r for r in rules if r.kind == "computed"]
+    ordered: list[Rule] = []
+    while computed:
+        targets = {r.target for r in computed}
+        ready = [r for r in computed if not set(r.columns) & targets]
+        if not ready:
+            raise fail(
+                "--rule",
+                f"rules {', '.join(repr(r.text) for r in computed)} compute their columns from "
+                "each other in a circle; keep one of them",
+            )
+        ordered += ready
+        computed = [r for r in computed if r not in ready]
+    return [r for r in rules if r.kind != "computed"] + ordered
+
+
 def check_on_training(rule: Rule, table: Table, columns: list[Column]) -> int:
     """How many training rows break a declared ``rule``; refused in one line when none obeys
     it (or, for a fixed combination, fills in the combinations seen)."""
@@ -304,7 +325,10 @@ def _missing_groups(table: Table, columns: list[Column]) -> list[Rule]:
             continue
         rule = Rule("missing", "", names, origin="detected")
         rule.flag, rule.value = _flag_for(mask, table, columns, names)
-        if len(names) > 1 or rule.flag is not None:
+        mirrored = any(  # "a missing when b present" already says "b missing when a present"
+            r.flag in names and rule.flag in r.columns and r.value is None for r in rules
+        )
+        if (len(names) > 1 or rule.flag is not None) and not mirrored:
             rule.text = _missing_text(rule)
             rules.append(rule)
     return rules
@@ -332,34 +356,36 @@ def _flag_for(
 
 def _sums(table: Table, columns: list[Column]) -> list[Rule]:
     """Columns equal to a + b, a - b or b - a of two others on every training row (their
-    missing values in the same rows); the first such formula per column."""
+    missing values in the same rows). Where several formulas hold among the same columns, the
+    one a person would write is kept: a total of its parts, a number of days between two dates,
+    then a date some days after another; no column is both computed and a term."""
     candidates = [c for c in columns if c.in_model and c.kind in NUMBER_KINDS]
     numbers = as_numbers(table, candidates)
     by_name = {c.name: c for c in candidates}
     values = {c.name: numbers.column(c.name) for c in candidates}
-    rules, computed = [], set()
+    found = []
     for target in candidates:
-        t = values[target.name]
         for i, a in enumerate(candidates):
             for b in candidates[i + 1 :]:
-                if target.name in (a.name, b.name) or target.name in computed:
-                    continue
-                if {a.name, b.name} & computed:
+                if target.name in (a.name, b.name):
                     continue
                 for signs in ((1, 1), (1, -1), (-1, 1)):
-                    rule = Rule(
-                        "computed",
-                        "",
-                        [a.name, b.name],
-                        "detected",
-                        target=target.name,
-                        signs=list(signs),
-                    )
-                    if _holds(rule, t, values, by_name):
-                        rule.text = _computed_text(rule)
-                        rules.append(rule)
-                        computed.add(target.name)
-                        break
+                    rule = Rule("computed", "", [a.name, b.name], "detected")
+                    rule.target, rule.signs = target.name, list(signs)
+                    if _holds(rule, values[target.name], values, by_name):
+                        found.append(rule)
+    # A total before a difference; a number of days before a date.
+    found.sort(key=lambda r: (by_name[r.target or ""].kind == "datetime", -1 in r.signs))
+    rules: list[Rule] = []
+    used: set[str] = set()
+    for rule in found:
+        if {rule.target, *rule.columns} & used:
+            continue
+        pairs = sorted(zip(rule.signs, rule.columns, strict=True), key=lambda p: -p[0])
+        rule.signs, rule.columns = [p[0] for p in pairs], [p[1] for p in pairs]  # end - start
+        rule.text = _computed_text(rule)
+        rules.append(rule)
+        used |= {rule.target or "", *rule.columns}
     return rules
 
 

@@ -143,16 +143,28 @@ class TableSchema:
         kept by construction applied: missing-together groups missing where their rule says,
         computed columns computed."""
         table = decode_columns(self.outputs, x)
-        groups = [r for r in self.rules if r.kind == "missing"]
-        if groups:
-            missing = {n: missing_where(r, table) for r in groups for n in r.columns}
-            table = decode_columns(self.outputs, x, missing)
+        missing: dict[str, np.ndarray] = {}
+        for rule in self.rules:  # in order: a group's flag may be settled by an earlier group
+            if rule.kind == "missing":
+                missing.update((n, missing_where(rule, table)) for n in rule.columns)
+                group = [c for c in self.outputs if c.name in rule.columns]
+                again = decode_columns(group, x[:, self._positions(group)], missing)
+                for name, values in zip(again.names, again.columns, strict=True):
+                    table.columns[table.names.index(name)] = values
         for rule in self.rules:
             if rule.kind == "computed" and rule.target in table.names:
                 column = next(c for c in self.columns if c.name == rule.target)
                 at = table.names.index(column.name)
                 table.columns[at] = computed_values(rule, column, table, self.columns)
         return table
+
+    def _positions(self, columns: list[Column]) -> list[int]:
+        """The model-space positions of ``columns`` (outputs), in order."""
+        starts, at = {}, 0
+        for column in self.outputs:
+            starts[column.name] = at
+            at += column.width
+        return [starts[c.name] + i for c in columns for i in range(c.width)]
 
     def keep_keys(self, out: Table, given: Table) -> Table:
         """``out`` (rows decoded from ``given``'s, in order) with ``given``'s own keys in its id
