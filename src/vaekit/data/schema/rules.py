@@ -8,9 +8,11 @@ Four kinds, written as a person would write them:
 - ``fixed: species, island``: only combinations of these columns seen in training;
 - ``total = a + b - c``: a column computed from others (a date plus days, a difference of two
   dates in days); the model does not generate it, it is computed;
-- ``missing: salary, start_date when placed = False`` (or ``... when other present``, or
-  ``missing: a, b together``): the columns are missing in the same rows, exactly those where
-  the flag has that value (or the other column has one).
+- ``missing: salary, start_date when placed = False`` (or ``... when other present``,
+  ``... when other missing``, or ``missing: a, b together``): the columns are missing in the
+  same rows, exactly those where the flag has that value (or the other column has one, or has
+  none); with ``only when``, missing only in such rows (``missing: Debt only when Assets
+  missing``), not in all of them.
 
 Computed columns and missing-together groups hold by construction, when a row is decoded.
 Comparisons and fixed combinations hold by resampling: a generated row that breaks one is
@@ -39,7 +41,9 @@ OPERATORS = {
 }
 COMPARE = re.compile(r"^(.+?)\s*(<=|>=|<|>)\s*(.+)$")
 COMPUTED = re.compile(r"^([^=<>]+?)\s*=\s*([^=<>]+)$")
-MISSING = re.compile(r"^missing\s*:\s*(.+?)(?:\s+when\s+(.+?))?(?:\s+together)?$", re.IGNORECASE)
+MISSING = re.compile(
+    r"^missing\s*:\s*(.+?)(?:\s+(only\s+)?when\s+(.+?))?(?:\s+together)?$", re.IGNORECASE
+)
 FIXED = re.compile(r"^fixed\s*:\s*(.+)$", re.IGNORECASE)
 TOLERANCE = 1e-9  # relative: a computed column equal to its formula up to float rounding
 MIN_ROWS = 5  # a rule is only found true on at least this many training rows
@@ -60,6 +64,8 @@ class Rule:
     signs: list[int] = field(default_factory=list)
     flag: str | None = None  # missing: the column that says when; missing where it is ``value``
     value: str | None = None  # (None: where the flag column has a value)
+    absent: bool = False  # missing: where the flag column has no value
+    only: bool = False  # missing: only where the condition holds (maybe not everywhere)
     combinations: list[list[str]] = field(default_factory=list)  # fixed: those seen
 
     @property
@@ -100,17 +106,20 @@ def parse_rule(text: str, columns: list[Column], where: str) -> Rule:
         return Rule("fixed", f"fixed: {', '.join(names)}", names)
     if match := MISSING.match(text):
         names = [column(n).name for n in match.group(1).split(",") if n.strip()]
-        rule = Rule("missing", "", names)
-        condition = match.group(2)
+        rule = Rule("missing", "", names, only=bool(match.group(2)))
+        condition = match.group(3)
         if condition:
             flag, sep, value = condition.partition("=")
             if sep:
                 rule.flag, rule.value = column(flag).name, value.strip().strip("'\"")
-            elif condition.lower().endswith(" present"):
+            elif condition.lower().endswith((" present", " missing")):
                 rule.flag = column(condition[: -len(" present")]).name
+                rule.absent = condition.lower().endswith(" missing")
             else:
                 raise fail(
-                    where, f"rule {text!r}: expected 'when COLUMN = VALUE' or 'when COLUMN present'"
+                    where,
+                    f"rule {text!r}: expected 'when COLUMN = VALUE', 'when COLUMN present' or "
+                    "'when COLUMN missing'",
                 )
         rule.text = _missing_text(rule)
         return rule
@@ -201,9 +210,10 @@ def _missing_text(rule: Rule) -> str:
     names = ", ".join(rule.columns)
     if rule.flag is None:
         return f"missing: {names} together"
+    when = "only when" if rule.only else "when"
     if rule.value is None:
-        return f"missing: {names} when {rule.flag} present"
-    return f"missing: {names} when {rule.flag} = {rule.value}"
+        return f"missing: {names} {when} {rule.flag} {'missing' if rule.absent else 'present'}"
+    return f"missing: {names} {when} {rule.flag} = {rule.value}"
 
 
 def _computed_text(rule: Rule) -> str:
@@ -237,7 +247,10 @@ def broken(rule: Rule, table: Table, columns: list[Column]) -> np.ndarray:
             np.isnan(total) | np.isnan(target), np.isnan(total) != np.isnan(target), off
         )
     should = missing_where(rule, table)
-    return np.any([missing_mask(table.column(n)) != should for n in rule.columns], axis=0)
+    gone = [missing_mask(table.column(n)) for n in rule.columns]
+    if rule.only:  # missing where the condition does not hold
+        return np.any([g & ~should for g in gone], axis=0)
+    return np.any([g != should for g in gone], axis=0)
 
 
 def _formula(rule: Rule, numbers: Table) -> np.ndarray:
@@ -262,7 +275,7 @@ def missing_where(rule: Rule, table: Table) -> np.ndarray:
         return missing_mask(table.column(rule.columns[0]))
     values = table.column(rule.flag)
     if rule.value is None:
-        return ~missing_mask(values)
+        return missing_mask(values) if rule.absent else ~missing_mask(values)
     return np.array([v == rule.value for v in spell(values)], dtype=bool)
 
 
@@ -282,7 +295,25 @@ def in_order(rules: list[Rule]) -> list[Rule]:
             )
         ordered += ready
         computed = [r for r in computed if r not in ready]
-    return [r for r in rules if r.kind != "computed"] + ordered
+    return (
+        _missing_in_order(rules)
+        + [r for r in rules if r.kind not in ("computed", "missing")]
+        + ordered
+    )
+
+
+def _missing_in_order(rules: list[Rule]) -> list[Rule]:
+    """The missing rules, each after the rules that settle its flag column (where they do not
+    settle each other's: then as given, which decoding one by one keeps consistent)."""
+    pending = [r for r in rules if r.kind == "missing"]
+    ordered: list[Rule] = []
+    while pending:
+        settled = {n for r in pending for n in r.columns}
+        ready = [r for r in pending if r.flag not in settled or r.flag in r.columns]
+        ready = ready or pending[:1]
+        ordered += ready
+        pending = [r for r in pending if r not in ready]
+    return ordered
 
 
 def check_on_training(rule: Rule, table: Table, columns: list[Column]) -> int:
@@ -329,6 +360,27 @@ def _missing_groups(table: Table, columns: list[Column]) -> list[Rule]:
             r.flag in names and rule.flag in r.columns and r.value is None for r in rules
         )
         if (len(names) > 1 or rule.flag is not None) and not mirrored:
+            rule.text = _missing_text(rule)
+            rules.append(rule)
+    return rules + _nested(groups, masks)
+
+
+def _nested(groups: dict[bytes, list[str]], masks: dict[bytes, np.ndarray]) -> list[Rule]:
+    """Columns missing only in rows where another is missing too (never the other way round,
+    and at least ``MIN_ROWS`` rows each way): "missing: Debt only when Assets missing"."""
+    rules = []
+    for key, names in groups.items():
+        inner = masks[key]
+        if inner.sum() < MIN_ROWS:
+            continue
+        outers = [
+            (int(masks[k].sum()), groups[k][0])
+            for k in groups
+            if k != key and not (inner & ~masks[k]).any() and (masks[k] & ~inner).sum() >= MIN_ROWS
+        ]
+        if outers:  # the tightest: the fewest rows missing
+            rule = Rule("missing", "", names, "detected", flag=min(outers)[1], absent=True)
+            rule.only = True
             rule.text = _missing_text(rule)
             rules.append(rule)
     return rules

@@ -31,6 +31,7 @@ from vaekit.data.table import (
     from_dataframe,
     is_dataframe,
     is_numeric,
+    missing_mask,
     to_dataframe,
 )
 
@@ -146,7 +147,10 @@ class TableSchema:
         missing: dict[str, np.ndarray] = {}
         for rule in self.rules:  # in order: a group's flag may be settled by an earlier group
             if rule.kind == "missing":
-                missing.update((n, missing_where(rule, table)) for n in rule.columns)
+                should = missing_where(rule, table)
+                for name in rule.columns:  # "only when": a column's own say, where allowed
+                    own = missing_mask(table.column(name)) if rule.only else True
+                    missing[name] = should & own
                 group = [c for c in self.outputs if c.name in rule.columns]
                 again = decode_columns(group, x[:, self._positions(group)], missing)
                 for name, values in zip(again.names, again.columns, strict=True):
