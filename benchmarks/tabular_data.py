@@ -23,14 +23,15 @@ factors, ordered ones included) are ``object`` columns of strings, integer colum
 (pandas' nullable ``Int64`` where a value is missing), real columns ``float64``, logical columns
 ``bool``. ``target`` is the column the machine-learning-usefulness test predicts.
 
-==================  =====================  =====  ====  ======  =========  =====================
-name                source                  rows  cols  target  NA cells   changes
-==================  =====================  =====  ====  ======  =========  =====================
-credit_data         modeldata credit_data  4,454    14  Status        455  none
-attrition           modeldata attrition    1,470    31  Attr.           0  R row names dropped
-student_placements  sdmetrics demo           215    16  placed        268  student_id dropped;
-                                                                           dates as day numbers
-==================  =====================  =====  ====  ======  =========  =====================
+======================  =====================  =====  ====  ======  ========  ===================
+name                    source                  rows  cols  target  NA cells  changes
+======================  =====================  =====  ====  ======  ========  ===================
+credit_data             modeldata credit_data  4,454    14  Status       455  none
+attrition               modeldata attrition    1,470    31  Attr.          0  R row names dropped
+student_placements      sdmetrics demo           215    16  placed       268  student_id dropped;
+                                                                              dates as day numbers
+student_placements_raw  sdmetrics demo           215    17  placed       268  none (as shipped)
+======================  =====================  =====  ====  ======  ========  ===================
 
 credit_data: Status is "good" / "bad" (credit scoring, Universidad Politecnica de Catalunya);
 the NA are in Home (6), Marital (1), Job (2), Income (381), Assets (47), Debt (18).
@@ -45,6 +46,13 @@ dropped, since an identifier is not something to synthesise. ``start_date`` and 
 (ISO dates, 2020-01-01 to 2021-01-28) become whole days since 2020-01-01 (``Int64``), so both
 libraries see them as numbers. salary, start_date, end_date and duration are missing exactly
 for the 67 students not placed.
+
+student_placements_raw: the same checked file as shipped, nothing converted by hand: its key
+``student_id`` (unique integers), its dates as text ``YYYY-MM-DD`` (``object`` columns, empty
+where missing), salary and duration as the file's floats. The spec records what a user would
+tell a synthesizer about it: the key, the dates' format, the rule ``start_date <= end_date``
+(true on every row) and the missing-together group (salary, start_date, end_date, duration
+missing exactly where placed is False).
 """
 
 from __future__ import annotations
@@ -61,7 +69,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +109,12 @@ class Spec:
     shape: tuple[int, int]
     target: str
     note: str
+    # What a user would declare about the table as shipped (only student_placements_raw):
+    key: str | None = None  # a unique identifier column
+    dates: dict[str, str] = field(default_factory=dict)  # date column -> its strftime format
+    rules: tuple[str, ...] = ()  # comparisons "low <= high" between columns
+    # (columns missing together, the flag column, the flag's value where they are missing)
+    missing_together: tuple[tuple[str, ...], str, Any] | None = None
 
 
 def data_dir() -> Path:
@@ -318,6 +332,13 @@ def _student_placements() -> pd.DataFrame:
     return _plain_frame(frame)
 
 
+def _student_placements_raw() -> pd.DataFrame:
+    raw = pd.read_csv(fetch_sdmetrics())
+    if not raw["student_id"].is_unique:
+        raise ValueError("student_placements' student_id is expected to be unique")
+    return _plain_frame(raw)
+
+
 SPECS: dict[str, Spec] = {
     "credit_data": Spec("modeldata credit_data", _credit_data, (4454, 14), "Status", ""),
     "attrition": Spec("modeldata attrition", _attrition, (1470, 31), "Attrition", "row names out"),
@@ -327,6 +348,17 @@ SPECS: dict[str, Spec] = {
         (215, 16),
         "placed",
         "student_id out; dates as days",
+    ),
+    "student_placements_raw": Spec(
+        "sdmetrics 0.32.0 demo",
+        _student_placements_raw,
+        (215, 17),
+        "placed",
+        "as shipped: student_id, text dates",
+        key="student_id",
+        dates={"start_date": "%Y-%m-%d", "end_date": "%Y-%m-%d"},
+        rules=("start_date <= end_date",),
+        missing_together=(("salary", "start_date", "end_date", "duration"), "placed", False),
     ),
 }
 TABLES = tuple(SPECS)
@@ -342,7 +374,8 @@ def _spec(name: str) -> Spec:
 def load(name: str) -> pd.DataFrame:
     """One benchmark table as a DataFrame (missing values kept; dtypes as in the module doc).
 
-    ``name`` is one of ``credit_data``, ``attrition``, ``student_placements``. Fetches and
+    ``name`` is one of ``credit_data``, ``attrition``, ``student_placements``,
+    ``student_placements_raw``. Fetches and
     checks the raw data on first use; the default target column is ``TARGETS[name]``.
     """
     spec = _spec(name)
@@ -413,13 +446,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"cache: {data_dir()}")
     header = (
-        f"{'name':<18} {'source':<22} {'rows':>5} {'cols':>4} {'num':>3} {'txt':>3} "
+        f"{'name':<22} {'source':<22} {'rows':>5} {'cols':>4} {'num':>3} {'txt':>3} "
         f"{'bool':>4} {'NA':>4} {'NArow':>5}  {'target':<9} classes"
     )
     print(header)
     for r in rows:
         print(
-            f"{r['name']:<18} {r['source']:<22} {r['rows']:>5} {r['columns']:>4} "
+            f"{r['name']:<22} {r['source']:<22} {r['rows']:>5} {r['columns']:>4} "
             f"{r['numeric']:>3} {r['text']:>3} {r['bool']:>4} {r['missing_cells']:>4} "
             f"{r['missing_rows']:>5}  {r['target']:<9} {r['classes']}"
             + (f"  ({r['note']})" if r["note"] else "")

@@ -23,6 +23,18 @@ be unique in the training rows would be sampled as a fresh identifier, not synth
 ``id`` or PII sdtype (such columns would be faked, not learned); those columns get the sdtype
 their dtype implies (see ``detect_metadata``), and the fixes are listed in ``TVAEFit.fixes``.
 
+Declared metadata (a table whose spec names a key, date formats or rules, e.g.
+``student_placements_raw``): ``declared_metadata`` keeps SDV's detection for the other columns
+and sets what a user would tell SDV: the key as sdtype ``id`` and primary key (sampled as new
+keys), each date column as ``datetime`` with its ``datetime_format``. ``rule_constraints`` turns
+rules such as ``start_date <= end_date`` into SDV 2.0's CAG constraint ``sdv.cag.Inequality``
+(``low_column_name``, ``high_column_name``, ``strict_boundaries``), added with
+``synthesizer.add_constraints``. SDV 2.0.0's ``sdv.cag`` has no constraint for columns missing
+together (it has FixedCombinations, FixedIncrements, Inequality, OneHotEncoding, Range and
+programmable constraints; ``FixedNullCombinations`` exists only as an SDMetrics check), so such
+a group is not declared to TVAE; ``missing_together_check`` gives it to SDMetrics' Diagnostic
+Report as a check.
+
 Seeding: SDV's ``fit`` seeds none of the generators TVAE draws from while training (the weight
 initialisation, the batch shuffle and the reparameterisation noise all use torch's and numpy's
 global generators); RDT's transformers carry their own fixed seeds. ``fit_tvae`` therefore
@@ -108,6 +120,77 @@ def detect_metadata(frame: pd.DataFrame, table_name: str = TABLE_NAME) -> tuple[
     return metadata, fixes
 
 
+def declared_metadata(
+    frame: pd.DataFrame,
+    key: str | None,
+    dates: dict[str, str],
+    table_name: str = TABLE_NAME,
+) -> tuple[Any, list[str]]:
+    """SDV's detected metadata with what the user declares: ``key`` as sdtype id and primary
+    key, each of ``dates`` as datetime with its format. Returns it with the list of settings."""
+    from sdv.metadata import Metadata
+
+    metadata = Metadata.detect_from_dataframes({table_name: frame})
+    table = metadata.tables[table_name]
+    declared = []
+    if table.primary_key is not None and table.primary_key != key:
+        metadata.remove_primary_key(table_name=table_name)
+        declared.append(f"{table.primary_key}: detected primary key removed")
+    if key is not None:
+        metadata.update_column(key, table_name=table_name, sdtype="id")
+        if table.primary_key != key:
+            metadata.set_primary_key(key, table_name=table_name)
+        declared.append(f"{key}: sdtype id, primary key")
+    for name, fmt in dates.items():
+        metadata.update_column(name, table_name=table_name, sdtype="datetime", datetime_format=fmt)
+        declared.append(f"{name}: sdtype datetime, datetime_format {fmt}")
+    metadata.validate()
+    return metadata, declared
+
+
+def parse_comparison(rule: str) -> tuple[str, str, bool]:
+    """``"a <= b"`` (or ``<``, ``>=``, ``>``) as (low column, high column, strict)."""
+    for op in ("<=", ">=", "<", ">"):
+        left, sep, right = rule.partition(op)
+        if sep:
+            left, right = left.strip(), right.strip()
+            low, high = (left, right) if op[0] == "<" else (right, left)
+            return low, high, len(op) == 1
+    raise ValueError(f"not a comparison between two columns: {rule!r}")
+
+
+def rule_constraints(rules: tuple[str, ...] | list[str]) -> tuple[list[Any], list[dict]]:
+    """Comparison rules as SDV 2.0 CAG ``Inequality`` constraints, and as the dicts SDMetrics'
+    reports take to check them (``ConstraintAdherence``)."""
+    from sdv.cag import Inequality
+
+    sdv_constraints, checks = [], []
+    for rule in rules:
+        low, high, strict = parse_comparison(rule)
+        parameters = {
+            "low_column_name": low,
+            "high_column_name": high,
+            "strict_boundaries": strict,
+            "table_name": TABLE_NAME,
+        }
+        sdv_constraints.append(Inequality(**parameters))
+        checks.append({"class_name": "Inequality", "parameters": parameters})
+    return sdv_constraints, checks
+
+
+def missing_together_check(columns: tuple[str, ...], flag: str) -> dict:
+    """SDMetrics' ``FixedNullCombinations`` check over a missing-together group and its flag:
+    only the (missing columns, flag value) combinations of the real rows are valid."""
+    return {
+        "class_name": "FixedNullCombinations",
+        "parameters": {
+            "column_names": [*columns, flag],
+            "table_name": TABLE_NAME,
+            "fix_category_values": True,
+        },
+    }
+
+
 @contextlib.contextmanager
 def _seeded(seed: int) -> Iterator[None]:
     """Seed Python's, numpy's and torch's global generators; restore them on the way out."""
@@ -125,19 +208,32 @@ def _seeded(seed: int) -> Iterator[None]:
             np.random.set_state(np_state)
 
 
-def fit_tvae_detail(train_df: pd.DataFrame, seed: int) -> TVAEFit:
+def fit_tvae_detail(
+    train_df: pd.DataFrame,
+    seed: int,
+    metadata: Any = None,
+    constraints: list[Any] | None = None,
+    notes: list[str] | None = None,
+) -> TVAEFit:
     """Fit TVAESynthesizer (SDV defaults) on a table; return it with fit time and fixes.
 
-    The seconds cover ``fit`` only (SDV's preprocessing and TVAE's 300 epochs), not the
-    metadata detection.
+    ``metadata`` None: SDV's detection with identifiers turned back into data
+    (``detect_metadata``); else the metadata given (``declared_metadata``), with ``notes`` as
+    its fixes. ``constraints`` (SDV CAG constraints) are added before fitting. The seconds cover
+    ``fit`` only (SDV's preprocessing and TVAE's 300 epochs), not the metadata detection.
     """
     from sdv.single_table import TVAESynthesizer
 
-    metadata, fixes = detect_metadata(train_df)
+    if metadata is None:
+        metadata, fixes = detect_metadata(train_df)
+    else:
+        fixes = list(notes or [])
     with _seeded(seed), warnings.catch_warnings():
         # Detected metadata is flagged "updated"; SDV then suggests saving it as JSON.
         warnings.filterwarnings("ignore", message=".*save_to_json", category=UserWarning)
         synthesizer = TVAESynthesizer(metadata)
+        if constraints:
+            synthesizer.add_constraints(list(constraints))
         start = time.perf_counter()
         synthesizer.fit({TABLE_NAME: train_df})  # SDV 2's single-table fit takes {name: frame}
         seconds = time.perf_counter() - start
@@ -205,3 +301,64 @@ def sdmetrics_quality(
         "column_shapes": float(properties["Column Shapes"]),
         "column_pair_trends": float(properties["Column Pair Trends"]),
     }
+
+
+def sdmetrics_diagnostic(
+    real_df: pd.DataFrame,
+    synth_df: pd.DataFrame,
+    metadata: Any,
+    constraints: list[dict] | None = None,
+) -> dict[str, Any]:
+    """SDMetrics' DiagnosticReport (``sdmetrics.reports.DiagnosticReport``) of synthetic against
+    real rows, with the SDMetrics constraint checks ``constraints`` (dicts of ``class_name`` and
+    ``parameters``) as its Constraint Validity.
+
+    Returns ``overall`` (the report's score: the mean of the properties it scored),
+    ``validity_structure`` (the mean of Data Validity and Data Structure alone, the score
+    without constraints), each property, each column's metric scores and each constraint's.
+    """
+    from sdmetrics.reports import DiagnosticReport
+
+    report = DiagnosticReport()
+    single = _sdmetrics_metadata(metadata)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report.generate(
+            {TABLE_NAME: real_df},
+            {TABLE_NAME: synth_df},
+            {"tables": {TABLE_NAME: single}},
+            constraints=constraints or None,
+            verbose=False,
+        )
+    properties = report.get_properties().set_index("Property")["Score"]
+    validity = report.get_details("Data Validity")
+    out: dict[str, Any] = {
+        "overall": float(report.get_score()),
+        "validity_structure": float(
+            np.nanmean([properties["Data Validity"], properties["Data Structure"]])
+        ),
+        "data_validity": float(properties["Data Validity"]),
+        "data_structure": float(properties["Data Structure"]),
+        "constraint_validity": float(properties.get("Constraint Validity", np.nan)),
+        "columns": {
+            f"{row['Column']} {row['Metric']}": float(row["Score"])
+            for _, row in validity.iterrows()
+        },
+    }
+    if constraints:
+        checks = report.get_details("Constraint Validity")
+        out["constraints"] = [
+            {
+                "class_name": row["Constraint"],
+                "columns": [
+                    name
+                    for k, v in row["Parameters"].items()
+                    if k.endswith("column_name") or k == "column_names"
+                    for name in ([v] if isinstance(v, str) else v)
+                ],
+                "score": float(row["Score"]),
+                **({"error": row["Error"]} if "Error" in row and row["Error"] else {}),
+            }
+            for _, row in checks.iterrows()
+        ]
+    return out
