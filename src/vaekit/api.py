@@ -89,24 +89,21 @@ def fit(data: Any, out: str | Path | None = None, *, force: bool = False, **opti
             config = run.config
             config.data.source = str(kept)
             record_location(config.data)
-            _mark_dates(config.data.schema, data)
+            _mark_dtypes(config.data.schema, data)
             write_config(out, config)
             run = load(out)
     log(f"run folder {out}")
     return run
 
 
-def _mark_dates(schema: dict[str, Any], data: Any) -> None:
-    """A DataFrame's datetime64 columns went through data.csv as text: the recorded schema says
-    they were dates, so rows come back as datetime64 as they went in."""
+def _mark_dtypes(schema: dict[str, Any], data: Any) -> None:
+    """A DataFrame went through data.csv as text: the recorded schema keeps each column's
+    dtype, so rows come back as they went in (bool as bool, datetime64 as datetime64)."""
     if not is_dataframe(data):
         return
-    import pandas as pd
-
-    dated = {str(n) for n in data.columns if pd.api.types.is_datetime64_any_dtype(data[n])}
+    dtypes = {str(name): str(dtype) for name, dtype in data.dtypes.items()}
     for column in schema.get("columns", []):
-        if column["name"] in dated and column["kind"] == "datetime":
-            column["numeric"] = True
+        column["dtype"] = dtypes.get(column["name"])
 
 
 def _as_source(data: Any, folder: Path) -> str:

@@ -28,8 +28,15 @@ def test_fit_on_a_dataframe_is_the_cli_on_its_csv(penguins, tmp_path):
     argv += ["--epochs", "2", "--hidden", "16", "--latent-dim", "2", "--no-report"]
     assert main([*argv, "--out", str(tmp_path / "cli")]) == 0
     cli = vaekit.load(tmp_path / "cli")
-    assert run.config.data.schema == cli.config.data.schema  # one data path
-    pd.testing.assert_frame_equal(run.sample(5, seed=1), cli.sample(5, seed=1))
+
+    def without_dtypes(schema: dict) -> dict:
+        return {**schema, "columns": [{**c, "dtype": None} for c in schema["columns"]]}
+
+    # One data path: the same schema but for the DataFrame's dtypes, which fit keeps
+    assert without_dtypes(run.config.data.schema) == cli.config.data.schema
+    rows = run.sample(5, seed=1)
+    assert rows.dtypes.to_dict() == penguins.dtypes.to_dict()  # the rows as they went in
+    pd.testing.assert_frame_equal(rows, cli.sample(5, seed=1), check_dtype=False)
     kept = tmp_path / "api" / "data.csv"
     assert run.config.data.source == str(kept) and kept.exists()
     assert run.config.data.location["sha256"] == cli.config.data.location["sha256"]
@@ -74,3 +81,22 @@ def test_encoding_an_array_with_text_names_the_cell(penguins, tmp_path):
     run = vaekit.fit(penguins, tmp_path / "r", **OPTIONS)
     with pytest.raises(vaekit.VaekitError, match=r"row 0, column 0: 'Adelie' is not a number"):
         run.encode(penguins.to_numpy())
+
+
+def test_fit_gives_rows_back_in_the_dataframes_dtypes(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "order_id": np.arange(1000, 1000 + n),
+            "paid": rng.random(n) < 0.5,
+            "day": pd.Timestamp("2021-03-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+            "amount": rng.normal(50, 10, n).round(2),
+        }
+    )
+    run = vaekit.fit(frame, tmp_path / "r", **OPTIONS)
+    rows = run.sample(200, seed=0)
+    assert rows.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert rows["order_id"].is_unique and not set(rows["order_id"]) & set(frame["order_id"])
+    assert rows["day"].between(frame["day"].min(), frame["day"].max()).all()
+    assert (rows["amount"] == rows["amount"].round(2)).all()  # the training precision

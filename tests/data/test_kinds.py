@@ -232,3 +232,15 @@ def test_large_integer_ids_are_not_refused_as_repeats(tmp_path):
     table = read_csv(_write(tmp_path, "tweets.csv", "tweet_id,likes\n" + rows))
     assert len(set(table.column("tweet_id").tolist())) == 40  # distinct as read
     assert infer_table_schema(table).column("tweet_id").kind == "id"
+
+
+def test_a_few_whole_numbers_with_gaps_come_back_as_those_numbers():
+    months = np.array([3.0, 6.0, 12.0] * 30)
+    table = Table(["months", "x"], [months, np.linspace(0, 1, 90)], "t.csv", 2)
+    schema = infer_table_schema(table)
+    assert schema.column("months").levels == [3.0, 6.0, 12.0]
+    x, _ = schema.encode(table)
+    noisy = x + np.random.default_rng(0).normal(0, 1.5, x.shape).astype(np.float32)
+    assert set(schema.decode(noisy).column("months")) <= {3.0, 6.0, 12.0}
+    counts = Table(["n", "x"], [np.arange(90.0) % 7, np.linspace(0, 1, 90)], "t.csv", 2)
+    assert infer_table_schema(counts).column("n").levels is None  # 0..6, no gap: plain rounding

@@ -246,9 +246,13 @@ def _dates_as_text(series: Any) -> np.ndarray:
     return np.array([None if t is None or t != t else t for t in texts], dtype=object)
 
 
-def to_dataframe(table: Table, kinds: dict[str, str] | None = None) -> Any:
+def to_dataframe(
+    table: Table, kinds: dict[str, str] | None = None, dtypes: dict[str, str] | None = None
+) -> Any:
     """The Table as a pandas DataFrame; ``kinds`` maps names to schema kinds so that integer
-    columns come back as integers (pandas' nullable Int64 where values are missing)."""
+    columns come back as integers (pandas' nullable Int64 where values are missing);
+    ``dtypes`` names the pandas dtype a column had in the DataFrame a run was trained on, and
+    the column comes back in it where its values allow (bool, int64, float64, category, ...)."""
     import pandas as pd
 
     data = {}
@@ -261,7 +265,29 @@ def to_dataframe(table: Table, kinds: dict[str, str] | None = None) -> Any:
             data[name] = values
         else:
             data[name] = pd.Series(values, dtype=object)
+        if (dtypes or {}).get(name):
+            data[name] = _as_dtype(pd.Series(data[name]), dtypes[name])
     return pd.DataFrame(data)
+
+
+def _as_dtype(series: Any, dtype: str) -> Any:
+    """``series`` in ``dtype`` where every value fits it (missing values only where the dtype
+    holds them); as it is otherwise."""
+    import pandas as pd
+
+    try:
+        if dtype == "bool":
+            spelled = series.astype(object)
+            if spelled.isna().any() or not spelled.isin(["True", "False", True, False]).all():
+                return series
+            return spelled.isin(["True", True])
+        if dtype.startswith("datetime64"):
+            return pd.to_datetime(series)
+        if dtype.startswith(("int", "uint")) and series.isna().any():
+            return series.astype("Int64")
+        return series.astype(dtype)
+    except (TypeError, ValueError):
+        return series
 
 
 def write_csv(table: Table, path: Path) -> None:

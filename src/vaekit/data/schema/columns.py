@@ -48,7 +48,8 @@ class Column:
     continuous/integer/datetime: one model column, (value - mean) / std (``scaling``
     "standard") or the normal score of the value's quantile among the training values
     (``scaling`` "quantile", ``quantiles`` its knots; see :mod:`vaekit.data.scaling`); integers
-    are rounded and clipped to [lo, hi] on the way out, continuous values rounded to the
+    are rounded and clipped to [lo, hi] on the way out (or, where a few values with gaps between
+    them were seen, ``levels``, to the nearest of those), continuous values rounded to the
     ``decimals`` the training values have. datetime: text in ``format`` (see
     :mod:`vaekit.data.dates`), as days since 1970-01-01, written back in that format at its
     resolution. binary: 1 for ``categories[1]``, else 0. categorical: one-hot over
@@ -79,6 +80,8 @@ class Column:
     patterns: list[str] | None = None
     keys: str | None = None
     computed: bool = False  # computed from other columns by a rule, not generated
+    levels: list[float] | None = None  # integer: the few values seen, when they leave gaps
+    dtype: str | None = None  # the pandas dtype of a DataFrame trained on, given back so
 
     @property
     def in_model(self) -> bool:
@@ -282,7 +285,12 @@ def decode_column(
     missing = own if missing is None else missing
     if column.kind in NUMBER_KINDS:
         values = _unscale(column, block[:, 0])
-        if column.kind == "integer":
+        if column.kind == "integer" and column.levels:  # 3, 6, 12: never a 5
+            levels = np.asarray(column.levels)
+            at = np.clip(np.searchsorted(levels, values), 1, len(levels) - 1)
+            below = values - levels[at - 1] < levels[at] - values
+            values = np.where(below, levels[at - 1], levels[at])
+        elif column.kind == "integer":
             values = np.clip(np.round(values), column.lo, column.hi)
         elif column.kind == "datetime":
             step = dates.resolution(column.format or "")

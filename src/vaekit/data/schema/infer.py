@@ -35,6 +35,7 @@ KEY_NAME = re.compile(
     r"|[a-z](ID|Id|Key)$"
 )
 DECIMALS = 10  # beyond this many decimals a number column is written as computed
+LEVELS = 20  # a whole-number column with at most this many values, gaps between: only those
 
 
 def infer_table_schema(
@@ -222,6 +223,9 @@ def _infer_column(
             column.scaling, column.quantiles = "quantile", fit_quantiles(present)
         if kind == "continuous":
             column.decimals = _decimals(present)
+        seen = np.unique(present)
+        if kind == "integer" and len(seen) <= LEVELS and len(seen) < seen[-1] - seen[0] + 1:
+            column.levels = [float(v) for v in seen]
     return column
 
 

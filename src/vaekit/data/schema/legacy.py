@@ -68,6 +68,8 @@ def _check_column(c: Column) -> None:
         KeyFilter.from_text(c.keys or "")
         if not isinstance(c.patterns, list) or not c.patterns:
             raise ValueError(f"column {c.name!r}: an id column needs its key patterns")
+    if c.levels is not None and not _knots(c.levels):
+        raise ValueError(f"column {c.name!r}: levels must be two or more increasing numbers")
     if c.missing not in MISSING_POLICIES:
         raise ValueError(f"column {c.name!r}: bad missing policy {c.missing!r}")
     if c.in_model and not c.computed and c.kind in ("continuous", "integer", "datetime"):

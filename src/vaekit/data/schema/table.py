@@ -227,12 +227,12 @@ class TableSchema:
     def to_user(self, x: np.ndarray, conditions: np.ndarray | None = None) -> Any:
         """Model space -> a pandas DataFrame with the training file's names, kinds and
         categories (a conditional run's condition columns too); dates as text in their
-        format, or as dates where the training DataFrame held them so."""
+        format; a run trained on a DataFrame gives each column back in its dtype there."""
         table = self.to_table(x, conditions)
-        table.datetimes = frozenset(
-            c.name for c in self.columns if c.kind == "datetime" and c.numeric
-        )
-        return to_dataframe(table, {c.name: c.kind for c in self.columns})
+        dated = {c.name for c in self.columns if c.kind == "datetime" and c.numeric}
+        table.datetimes = frozenset(dated)
+        dtypes = {c.name: c.dtype for c in self.columns if c.dtype}
+        return to_dataframe(table, {c.name: c.kind for c in self.columns}, dtypes)
 
     def _warn_if_unlike_training(self, table: Table) -> None:
         for column in self.outputs:
