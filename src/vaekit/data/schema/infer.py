@@ -174,6 +174,13 @@ def _infer_column(
     present = values[~missing]
     role = wanted.get("role", "feature")
     policy = wanted.get("missing", "indicator" if missing.any() else "none")
+    if policy == "none" and missing.any() and role == "feature":
+        row = int(np.argmax(missing))
+        raise fail(
+            table.where,
+            f"{table.line(row)}, column {name!r}: missing value, and the column spec says "
+            "missing=none (leave the policy to vaekit: missing=indicator)",
+        )
     if wanted.get("kind") == "ignored" or role == "ignored":
         return Column(name, "ignored", role="ignored", numeric=numeric, note="as asked")
     if role == "condition":
