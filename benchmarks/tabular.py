@@ -7,46 +7,62 @@
     /work/sdv-venv/bin/python benchmarks/tabular.py --tables student_placements --seeds 1
     /work/sdv-venv/bin/python benchmarks/tabular.py --tables student_placements_raw --seeds 3 \
         --out benchmarks/results/tabular_raw.json
+    /work/sdv-venv/bin/python benchmarks/tabular.py --tables penguins --seeds 3 --without-rules
     /work/sdv-venv/bin/python benchmarks/tabular.py --tables credit_data --vaekit-only
 
 Tables (benchmarks/tabular_data.py: credit_data and attrition from Debian's r-cran-modeldata,
-student_placements from the sdmetrics wheel, all checksummed). Each table is split once, 70/30
-(scikit-learn's train_test_split, random_state 0, stratified by the target); for each seed both
-libraries fit the same 70 % and generate as many rows as they were fitted on:
+student_placements from the sdmetrics wheel, penguins as vaekit ships it, all checksummed; the
+default run, benchmarks/results/tabular.json, is credit_data, attrition and student_placements).
+Each table is split once, 70/30 (scikit-learn's train_test_split, random_state 0, stratified by
+the target); for each seed both libraries fit the same 70 % and generate as many rows as they
+were fitted on:
 
 - SDV 2.0.0's ``TVAESynthesizer`` with its defaults (300 epochs, batch 500, 128-wide networks)
   on the metadata SDV detects (benchmarks/tabular_tvae.py).
 - vaekit's VAE with the per-column likelihood and the quantile map (its defaults for tables) and
-  the network and epochs in :data:`VAEKIT`, fed the same rows as a CSV file.
+  the network and epochs in :data:`VAEKIT`: ``vaekit.fit(train_df, folder, **VAEKIT)``, the
+  DataFrame a user holds (fit writes it to the run's data.csv, trains on that file and records
+  each column's dtype, so ``run.sample`` gives rows back in the DataFrame's dtypes).
 
 Both sides are scored by the same code on the same columns (vaekit's schema of the training
 file): SDMetrics' quality score and its two parts (vaekit.metrics.fidelity, equal to sdmetrics'
 QualityReport to 1e-6 in tests/metrics/test_fidelity.py; sdmetrics' own report with SDV's metadata
 is printed beside it as a cross-check), ML usefulness (a HistGradientBoosting model trained on
 synthetic rows and on real rows, tested on the held-out rows), the distance to the closest
-training row and the share of exact copies, and the fit time (fit only, not sampling). Medians
+training row and the share of exact copies, and the fit time (fit only, not sampling; for vaekit
+the whole ``vaekit.fit`` call, data.csv written and the run folder read back included). Medians
 over seeds; JSON in benchmarks/results/tabular.json (the default tables; ``--tables`` naming
 others writes benchmarks/results/tabular-<names>.json unless ``--out`` says where). Fit times are
 comparable only within one run on a quiet machine: the run records ``uptime`` and the CPU.
 
 A table whose spec declares a key, date formats, rules or a missing-together group
-(``student_placements_raw``: the file as shipped, with its key and its text dates) is given to
-each library as a user would: vaekit gets ``rules`` (``data.rules``) and detects the rest itself;
-TVAE gets SDV metadata with the key as id and primary key and the dates' ``datetime_format``,
-and each rule as an ``sdv.cag.Inequality`` (SDV 2.0.0 has no missing-together constraint; see
-benchmarks/tabular_tvae.py). Each side then also generates :data:`VALIDITY_ROWS` rows, scored
-against the training rows for validity:
+(``student_placements_raw``: the file as shipped, with its key and its text dates; ``penguins``
+with ``fixed: species, island``) is given to each library as a user would: vaekit gets ``rules``
+and detects the rest itself; TVAE gets SDV metadata with the key as id and primary key and the
+dates' ``datetime_format``, each comparison as an ``sdv.cag.Inequality`` and each ``fixed:``
+rule as an ``sdv.cag.FixedCombinations`` (SDV 2.0.0 has no missing-together constraint; see
+benchmarks/tabular_tvae.py). A table without declarations is given to TVAE with SDV's detected
+metadata and no constraint. Every table that declares something, or where vaekit's schema holds
+rules (``run.schema.rules``: e.g. credit_data's detected "missing: Debt only when Assets
+missing"), then has each side also generate :data:`VALIDITY_ROWS` rows, scored against the
+training rows for validity:
 
 - SDMetrics' own DiagnosticReport (Data Validity, Data Structure) with the same SDV metadata on
-  both sides, its Constraint Validity checking the rules (Inequality) and the missing-together
-  group (FixedNullCombinations), on the rows in the real table's dtypes (``typed_like``);
+  both sides, its Constraint Validity checking the declared rules (Inequality,
+  FixedCombinations), the missing-together group and vaekit's detected missing rules
+  (FixedNullCombinations), on the rows in the real table's dtypes (``typed_like``), and the
+  report (no constraints) on the rows exactly as the library returned them;
 - vaekit's own Diagnostic figures and per-rule broken rows
   (vaekit.metrics.synthetic.validity_figures, with vaekit's schema of the training file);
-- plain counts (:func:`rule_validity`): the share of rows that break each comparison, the share
-  whose group columns are not missing exactly where the flag has its value, repeated or missing
-  keys and keys equal to a training (or any real) key, dates not written in the input's format.
+- plain counts (:func:`rule_validity`): the share of rows that break each comparison, that hold
+  a combination of a ``fixed:`` rule's columns not seen in training, whose group columns are not
+  missing exactly where the flag has its value, that break each missing rule of vaekit's schema,
+  repeated or missing keys and keys equal to a training (or any real) key, dates not written in
+  the input's format.
 
 ``--vaekit-only`` skips TVAE (a quick check of vaekit's figures with new code).
+``--without-rules`` adds a side ``vaekit_no_rules`` for tables whose spec declares rules: vaekit
+fitted the same way without the declared rules (what those rules buy).
 """
 
 from __future__ import annotations
@@ -78,8 +94,9 @@ from vaekit.data.table import Table, from_dataframe  # noqa: E402
 from vaekit.metrics.synthetic import synthetic_table_figures, validity_figures  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "tabular.json"
-DEFAULT_TABLES = list(tabular_data.TABLES)
+DEFAULT_TABLES = ["credit_data", "attrition", "student_placements"]
 SIDES = ("vaekit", "tvae")
+NO_RULES = "vaekit_no_rules"  # --without-rules: vaekit without the spec's declared rules
 # Rows each side generates for the validity figures of a table with declared rules or keys.
 VALIDITY_ROWS = 10_000
 # vaekit's settings for every table: the same command a user would type (see the README).
@@ -87,29 +104,16 @@ VAEKIT = {"latent_dim": 16, "hidden": [256, 256], "epochs": 100, "batch_size": 1
 
 
 def vaekit_fit(
-    train: pd.DataFrame, seed: int, folder: Path, rules: tuple[str, ...] = ()
+    train: pd.DataFrame, seed: int, folder: Path, rules: tuple[str, ...] = (), name: str = "run"
 ) -> tuple[vaekit.Run, float]:
-    """Train vaekit on ``train`` (written as a CSV file, as a user would hand it over), with
-    the ``rules`` a user would declare (``data.rules``, the command line's ``--rule``)."""
-    source = folder / "train.csv"
-    train.to_csv(source, index=False)
-    data: dict = {"source": str(source)}
+    """Train vaekit on the DataFrame ``train`` as a user would (``vaekit.fit``), with the
+    ``rules`` a user would declare (the command line's ``--rule``); the seconds are the whole
+    call."""
+    options = {**VAEKIT, "seed": seed, "device": "cpu"}
     if rules:
-        data["rules"] = list(rules)
-    config = vaekit.RunConfig.from_dict(
-        {
-            "model": {"latent_dim": VAEKIT["latent_dim"], "hidden": VAEKIT["hidden"]},
-            "data": data,
-            "train": {
-                "epochs": VAEKIT["epochs"],
-                "batch_size": VAEKIT["batch_size"],
-                "seed": seed,
-                "device": "cpu",
-            },
-        }
-    )
+        options["rules"] = list(rules)
     started = time.perf_counter()
-    run = vaekit.train(config, folder / f"run-{seed}", force=True)
+    run = vaekit.fit(train, folder / f"{name}-{seed}", force=True, **options)
     return run, time.perf_counter() - started
 
 
@@ -124,9 +128,7 @@ def warm_up(train: pd.DataFrame, folder: Path, sides: tuple[str, ...] = SIDES) -
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             TVAESynthesizer(metadata, epochs=1).fit({tabular_tvae.TABLE_NAME: small})
-    small.to_csv(folder / "warm.csv", index=False)
-    config = {"data": {"source": str(folder / "warm.csv")}, "train": {"epochs": 1}}
-    vaekit.train(vaekit.RunConfig.from_dict(config), folder / "warm", force=True)
+    vaekit.fit(small, folder / "warm", force=True, epochs=1)
 
 
 def figures(
@@ -159,13 +161,41 @@ def sdv_setup(spec: tabular_data.Spec, train_df: pd.DataFrame) -> tuple[object, 
     return metadata, notes, constraints
 
 
-def sdmetrics_checks(spec: tabular_data.Spec) -> list[dict]:
-    """The spec's rules and missing-together group as SDMetrics constraint checks."""
+def sdmetrics_checks(spec: tabular_data.Spec, run: vaekit.Run) -> list[dict]:
+    """The spec's rules and missing-together group, and the other missing rules of vaekit's
+    schema, as SDMetrics constraint checks."""
     _, checks = tabular_tvae.rule_constraints(spec.rules)
     if spec.missing_together:
         columns, flag, _ = spec.missing_together
         checks.append(tabular_tvae.missing_together_check(columns, flag))
+    for rule in schema_missing_rules(spec, run):
+        if rule.flag is None:  # missing together, no flag: the nullness pattern of the group
+            check = tabular_tvae.missing_only_check(rule.columns[1:], rule.columns[0])
+        elif rule.value is None:  # when / only when FLAG missing (present)
+            check = tabular_tvae.missing_only_check(rule.columns, rule.flag)
+        else:
+            check = tabular_tvae.missing_together_check(tuple(rule.columns), rule.flag)
+        checks.append(check)
     return checks
+
+
+def schema_missing_rules(spec: tabular_data.Spec, run: vaekit.Run) -> list:
+    """The missing rules of vaekit's schema other than the spec's missing-together group."""
+    out = []
+    for rule in run.schema.rules:
+        if rule.kind != "missing":
+            continue
+        if spec.missing_together:
+            columns, flag, _ = spec.missing_together
+            if set(rule.columns) == set(columns) and rule.flag == flag:
+                continue
+        out.append(rule)
+    return out
+
+
+def validity_checked(spec: tabular_data.Spec, run: vaekit.Run) -> bool:
+    """Whether a table gets the validity part: it declares something, or vaekit found rules."""
+    return declares(spec) or bool(run.schema.rules)
 
 
 def one_seed(
@@ -175,8 +205,13 @@ def one_seed(
     spec = tabular_data.SPECS[name]
     train, holdout = from_dataframe(train_df, "train"), from_dataframe(hold_df, "held out")
     run, vaekit_seconds = vaekit_fit(train_df, seed, folder, spec.rules)
+    runs = {"vaekit": run}
     metadata, notes, constraints = sdv_setup(spec, train_df)
     samplers = {"vaekit": (lambda n: run.sample(n, seed=seed), vaekit_seconds)}
+    if NO_RULES in sides and spec.rules:
+        free, free_seconds = vaekit_fit(train_df, seed, folder, (), name="no-rules")
+        runs[NO_RULES] = free
+        samplers[NO_RULES] = (lambda n: free.sample(n, seed=seed), free_seconds)
     if "tvae" in sides:
         tvae_fit = tabular_tvae.fit_tvae_detail(train_df, seed, metadata, constraints, notes)
         samplers["tvae"] = (
@@ -184,30 +219,28 @@ def one_seed(
             tvae_fit.seconds,
         )
     metadata = sdv_setup(spec, train_df)[0]  # the same, untouched by a fit
+    checked = validity_checked(spec, run)
     result = {}
     for side, (sample, seconds) in samplers.items():
         fake = sample(len(train_df))
         row = {}
-        if side == "vaekit":
-            row["drawn_again"] = dict(run.drawn_again)
+        if side in runs:
+            row["drawn_again"] = dict(runs[side].drawn_again)
         row.update(figures(train, holdout, fake, run, target, seed))
         row["fit_seconds"] = seconds
         cross = tabular_tvae.sdmetrics_quality(hold_df, typed_like(hold_df, fake), metadata)
         row["sdmetrics_report"] = cross
-        if declares(spec):
+        if checked:
             many = sample(VALIDITY_ROWS)
             row["validity"] = validity(spec, run, train_df, hold_df, many, metadata)
-            if side == "vaekit":
-                row["validity"]["drawn_again"] = dict(run.drawn_again)
+            if side in runs:
+                row["validity"]["drawn_again"] = dict(runs[side].drawn_again)
+                row["validity"]["schema_rules"] = [r.describe() for r in runs[side].schema.rules]
         result[side] = row
-    if "tvae" in sides and declares(spec):
+    if "tvae" in sides and checked:
         result["tvae"]["sdv_setup"] = {
             "metadata": notes,
-            "constraints": [
-                f"Inequality({c._low_column_name} <= {c._high_column_name}, "
-                f"strict={c.strict_boundaries})"
-                for c in constraints
-            ],
+            "constraints": [tabular_tvae.describe_constraint(c) for c in constraints],
             "not_declared": (
                 [
                     f"missing together: {', '.join(spec.missing_together[0])} where "
@@ -216,7 +249,11 @@ def one_seed(
                 ]
                 if spec.missing_together
                 else []
-            ),
+            )
+            + [
+                f"{r.text} (vaekit found it; sdv.cag has no such constraint)"
+                for r in schema_missing_rules(spec, run)
+            ],
         }
     return result
 
@@ -232,8 +269,9 @@ def validity(
     """Validity of one side's generated rows against the training rows: plain counts, SDMetrics'
     DiagnosticReport (on the rows in the real table's dtypes, and as returned) and vaekit's own
     Diagnostic figures and broken rows per rule."""
-    out: dict = {"rows": len(fake), "counts": rule_validity(spec, train_df, hold_df, fake)}
-    checks = sdmetrics_checks(spec)
+    counts = rule_validity(spec, train_df, hold_df, fake, schema_missing_rules(spec, run))
+    out: dict = {"rows": len(fake), "counts": counts}
+    checks = sdmetrics_checks(spec, run)
     out["sdmetrics_diagnostic"] = tabular_tvae.sdmetrics_diagnostic(
         train_df, typed_like(train_df, fake), metadata, checks
     )
@@ -258,12 +296,18 @@ def validity(
 
 
 def rule_validity(
-    spec: tabular_data.Spec, train_df: pd.DataFrame, hold_df: pd.DataFrame, fake: pd.DataFrame
+    spec: tabular_data.Spec,
+    train_df: pd.DataFrame,
+    hold_df: pd.DataFrame,
+    fake: pd.DataFrame,
+    missing_rules: list = (),
 ) -> dict:
-    """Plain counts on generated rows, as shares of the rows: rows breaking each comparison
-    rule (both sides present), rows whose group columns are not missing exactly where the flag
-    has its value, repeated / missing keys and keys equal to a training (or any real) key,
-    present dates not written in the input's format."""
+    """Plain counts on generated rows (pandas, not vaekit's code), as shares of the rows: rows
+    breaking each comparison rule (both sides present), rows whose ``fixed:`` columns hold a
+    combination not seen in the training rows, rows whose group columns are not missing exactly
+    where the flag has its value, rows breaking each of ``missing_rules`` (vaekit's schema's),
+    repeated / missing keys and keys equal to a training (or any real) key, present dates not
+    written in the input's format."""
     n = len(fake)
     out: dict = {"rows": n}
     dates = {}
@@ -276,6 +320,12 @@ def rule_validity(
         out[f"{name} not in {fmt}"] = int((~exact).sum()) / n
         dates[name] = parsed.where(exact).reindex(values.index)
     for rule in spec.rules:
+        fixed = tabular_tvae.parse_fixed(rule)
+        if fixed is not None:
+            seen = set(_combinations(train_df, fixed))
+            unseen = [c not in seen for c in _combinations(fake, fixed)]
+            out[f"broken: {rule}"] = sum(unseen) / n
+            continue
         low, high, strict = tabular_tvae.parse_comparison(rule)
         a = dates[low] if low in dates else pd.to_numeric(fake[low], errors="coerce")
         b = dates[high] if high in dates else pd.to_numeric(fake[high], errors="coerce")
@@ -294,6 +344,17 @@ def rule_validity(
         out[f"share {flag} = {value} (training rows)"] = float(
             (train_df[flag].astype(str) == str(value)).mean()
         )
+    for rule in missing_rules:
+        out[f"broken: {rule.text}"] = int(_missing_broken(rule, fake).sum()) / n
+    if missing_rules:
+        names = sorted({n for r in missing_rules for n in [*r.columns, r.flag] if n})
+        out["missing share"] = {
+            name: {
+                "generated": float(fake[name].isna().mean()),
+                "training": float(train_df[name].isna().mean()),
+            }
+            for name in names
+        }
     if spec.key:
         keys = pd.to_numeric(fake[spec.key], errors="coerce")
         if keys.isna().sum() > fake[spec.key].isna().sum():  # keys that are not numbers
@@ -308,9 +369,33 @@ def rule_validity(
     return out
 
 
+def _combinations(frame: pd.DataFrame, names: list[str]) -> list[tuple]:
+    """Each row's values of ``names`` as a tuple of text (missing as None)."""
+    cells = [[None if pd.isna(v) else str(v) for v in frame[name].tolist()] for name in names]
+    return list(zip(*cells, strict=True))
+
+
+def _missing_broken(rule, fake: pd.DataFrame) -> pd.Series:
+    """Rows of ``fake`` breaking a missing rule of vaekit's schema, counted with pandas: the
+    rule's columns missing where the condition does not hold (``only``), or not missing exactly
+    where it holds."""
+    if rule.flag is None:
+        should = fake[rule.columns[0]].isna()
+    elif rule.value is None:
+        should = fake[rule.flag].isna() if rule.absent else fake[rule.flag].notna()
+    else:
+        should = fake[rule.flag].astype(str) == str(rule.value)
+    bad = pd.Series(False, index=fake.index)
+    for name in rule.columns:
+        gone = fake[name].isna()
+        bad |= (gone & ~should) if rule.only else (gone != should)
+    return bad
+
+
 def typed_like(real: pd.DataFrame, fake: pd.DataFrame) -> pd.DataFrame:
-    """``fake`` with ``real``'s column types (vaekit writes a CSV's cells: True as "True"), so
-    sdmetrics compares values, not spellings."""
+    """``fake`` with ``real``'s column types, so sdmetrics compares values, not spellings (TVAE
+    and vaekit's ``fit(df)`` give the DataFrame's dtypes back already; a run trained from a CSV
+    file gives its cells: True as "True")."""
     out = fake.copy()
     for name in real.columns:
         dtype = real[name].dtype
@@ -348,10 +433,11 @@ def validity_headline(v: dict) -> dict[str, float]:
     """The validity numbers the second table prints (shares of the generated rows):
     ``diagnostic`` is SDMetrics' DiagnosticReport without constraints (Data Validity and Data
     Structure) on the rows in the real dtypes, ``constraint_validity`` its Constraint Validity
-    (the mean of the ``adherence`` checks), ``diagnostic_as_returned`` the report on the rows
-    as the library returns them (dtypes as they come: vaekit's DataFrame holds booleans as text,
-    whole numbers as Int64 and numeric keys as float64, which Data Structure counts as other
-    columns), ``vaekit_diagnostic`` vaekit's own figure; the rest are :func:`rule_validity`."""
+    (the mean of the ``adherence`` checks, one per check: its class and columns),
+    ``diagnostic_as_returned`` the report on the rows exactly as the library returns them (no
+    casting: a dtype that differs from the real table's counts against Data Validity),
+    ``vaekit_diagnostic`` vaekit's own figure, ``drawn again`` the share of vaekit's rows drawn
+    again to keep a rule; the rest are :func:`rule_validity`."""
     sdm, ours, counts = v["sdmetrics_diagnostic"], v["vaekit_diagnostic"], v["counts"]
     out = {
         "diagnostic": sdm["validity_structure"],
@@ -362,10 +448,12 @@ def validity_headline(v: dict) -> dict[str, float]:
         "vaekit_diagnostic": ours["overall"],
     }
     for c in sdm.get("constraints", []):
-        out[f"adherence {c['class_name']}"] = c["score"]
+        out[f"adherence {c['class_name']}({', '.join(c['columns'])})"] = c["score"]
     for key, value in counts.items():
         if isinstance(value, float) and key != "rows":
             out[key] = value
+    for rule, share in v.get("drawn_again", {}).items():  # vaekit's: rows drawn again per rule
+        out[f"drawn again: {rule}"] = share
     return out
 
 
@@ -390,11 +478,12 @@ def machine() -> dict:
 
 def print_table(results: dict) -> None:
     cols = ["quality", "shapes", "pairs", "usefulness", "copies", "closer_to_train", "fit_seconds"]
-    print(f"\n{'table':<24}{'side':<8}" + "".join(f"{c:>16}" for c in cols))
+    side_width = max(len(s) for e in results["tables"].values() for s in e["median"]) + 2
+    print(f"\n{'table':<24}{'side':<{side_width}}" + "".join(f"{c:>16}" for c in cols))
     for name, entry in results["tables"].items():
         for side, m in entry["median"].items():
-            print(f"{name:<24}{side:<8}" + "".join(f"{m[c]:>16.4f}" for c in cols))
-        if len(entry["median"]) == 2:
+            print(f"{name:<24}{side:<{side_width}}" + "".join(f"{m[c]:>16.4f}" for c in cols))
+        if {"vaekit", "tvae"} <= set(entry["median"]):
             ratio = (
                 entry["median"]["vaekit"]["fit_seconds"] / entry["median"]["tvae"]["fit_seconds"]
             )
@@ -406,9 +495,11 @@ def print_table(results: dict) -> None:
         keys = [k for k in first if k in validity_headline_keys(first)]
         width = max(len(k) for k in keys) + 2
         print(f"\n{name}: validity of {VALIDITY_ROWS:,} generated rows (medians over seeds)")
-        print(f"{'':<{width}}" + "".join(f"{side:>10}" for side in entry["median"]))
+        cell = max(10, *(len(side) + 2 for side in entry["median"]))
+        print(f"{'':<{width}}" + "".join(f"{side:>{cell}}" for side in entry["median"]))
         for key in keys:
-            print(f"{key:<{width}}" + "".join(f"{m[key]:>10.4f}" for m in entry["median"].values()))
+            values = [m.get(key, float("nan")) for m in entry["median"].values()]
+            print(f"{key:<{width}}" + "".join(f"{v:>{cell}.4f}" for v in values))
 
 
 def validity_headline_keys(m: dict) -> list[str]:
@@ -426,6 +517,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"JSON file (default {RESULTS} for the default tables, else tabular-<names>.json)",
     )
     parser.add_argument("--vaekit-only", action="store_true", help="fit and score vaekit only")
+    parser.add_argument(
+        "--without-rules",
+        action="store_true",
+        help=f"also fit vaekit without the declared rules (side {NO_RULES})",
+    )
     args = parser.parse_args(argv)
     if args.out is None:
         args.out = (
@@ -434,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
             else RESULTS.with_name(f"tabular-{'-'.join(args.tables)}.json")
         )
     sides = ("vaekit",) if args.vaekit_only else SIDES
+    if args.without_rules:
+        sides = (sides[0], NO_RULES, *sides[1:])
     progress.QUIET = True
     started = time.perf_counter()
     results: dict = {
@@ -465,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     flush=True,
                 )
-            heads = {s: [headline(r[s]) for r in per_seed] for s in sides}
+            heads = {s: [headline(r[s]) for r in per_seed] for s in sides if s in per_seed[0]}
             results["tables"][name] = {
                 "rows": {"train": len(train_df), "held_out": len(hold_df)},
                 "target": target,

@@ -1,4 +1,5 @@
-"""Mixed-type tables for the tabular synthesis benchmark: two from R's modeldata, one SDV demo.
+"""Mixed-type tables for the tabular synthesis benchmark: two from R's modeldata, one SDV demo,
+vaekit's built-in penguins.
 
     python benchmarks/tabular_data.py                  # fetch if needed, print the table
     python benchmarks/tabular_data.py --csv-dir DIR    # also write DIR/<name>.csv
@@ -18,6 +19,10 @@ It is taken from an installed sdmetrics when that copy has the SHA-256 below, el
 fetched with ``pip download sdmetrics==0.32.0 --no-deps``, and cached under
 ``$VAEKIT_DATA/benchmarks/sdmetrics``.
 
+``penguins`` is vaekit's built-in table (``vaekit.data.builtin.PENGUINS``, the ``penguins.csv``
+vaekit ships), read with ``pandas.read_csv`` after checking the file against
+``vaekit.data.builtin.PENGUINS_SHA256``.
+
 Every table keeps its missing values as missing (R's NA, an empty CSV cell). Text columns (R
 factors, ordered ones included) are ``object`` columns of strings, integer columns are ``int64``
 (pandas' nullable ``Int64`` where a value is missing), real columns ``float64``, logical columns
@@ -31,6 +36,7 @@ attrition               modeldata attrition    1,470    31  Attr.          0  R 
 student_placements      sdmetrics demo           215    16  placed       268  student_id dropped;
                                                                               dates as day numbers
 student_placements_raw  sdmetrics demo           215    17  placed       268  none (as shipped)
+penguins                vaekit's penguins.csv    344     7  species       19  none (as shipped)
 ======================  =====================  =====  ====  ======  ========  ===================
 
 credit_data: Status is "good" / "bad" (credit scoring, Universidad Politecnica de Catalunya);
@@ -53,6 +59,11 @@ where missing), salary and duration as the file's floats. The spec records what 
 tell a synthesizer about it: the key, the dates' format, the rule ``start_date <= end_date``
 (true on every row) and the missing-together group (salary, start_date, end_date, duration
 missing exactly where placed is False).
+
+penguins: the Palmer penguins (species, island, sex as text; four measurements as float64, the
+whole-number ones too, since they have missing values). Its spec declares the rule
+``fixed: species, island`` (only the five species / island pairs seen in training: Gentoo only
+on Biscoe, Chinstrap only on Dream), what a user would tell a synthesizer about it.
 """
 
 from __future__ import annotations
@@ -112,7 +123,8 @@ class Spec:
     # What a user would declare about the table as shipped (only student_placements_raw):
     key: str | None = None  # a unique identifier column
     dates: dict[str, str] = field(default_factory=dict)  # date column -> its strftime format
-    rules: tuple[str, ...] = ()  # comparisons "low <= high" between columns
+    # rules: comparisons "low <= high" between columns, "fixed: a, b" (only pairs seen)
+    rules: tuple[str, ...] = ()
     # (columns missing together, the flag column, the flag's value where they are missing)
     missing_together: tuple[tuple[str, ...], str, Any] | None = None
 
@@ -339,6 +351,13 @@ def _student_placements_raw() -> pd.DataFrame:
     return _plain_frame(raw)
 
 
+def _penguins() -> pd.DataFrame:
+    from vaekit.data.builtin import PENGUINS, PENGUINS_SHA256
+
+    _check(PENGUINS, PENGUINS_SHA256, "vaekit's penguins.csv", "reinstall vaekit")
+    return _plain_frame(pd.read_csv(PENGUINS))
+
+
 SPECS: dict[str, Spec] = {
     "credit_data": Spec("modeldata credit_data", _credit_data, (4454, 14), "Status", ""),
     "attrition": Spec("modeldata attrition", _attrition, (1470, 31), "Attrition", "row names out"),
@@ -360,6 +379,14 @@ SPECS: dict[str, Spec] = {
         rules=("start_date <= end_date",),
         missing_together=(("salary", "start_date", "end_date", "duration"), "placed", False),
     ),
+    "penguins": Spec(
+        "vaekit's penguins.csv",
+        _penguins,
+        (344, 7),
+        "species",
+        "as shipped; rule fixed: species, island",
+        rules=("fixed: species, island",),
+    ),
 }
 TABLES = tuple(SPECS)
 TARGETS: dict[str, str] = {name: spec.target for name, spec in SPECS.items()}
@@ -375,7 +402,7 @@ def load(name: str) -> pd.DataFrame:
     """One benchmark table as a DataFrame (missing values kept; dtypes as in the module doc).
 
     ``name`` is one of ``credit_data``, ``attrition``, ``student_placements``,
-    ``student_placements_raw``. Fetches and
+    ``student_placements_raw``, ``penguins``. Fetches and
     checks the raw data on first use; the default target column is ``TARGETS[name]``.
     """
     spec = _spec(name)

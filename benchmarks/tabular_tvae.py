@@ -29,11 +29,14 @@ and sets what a user would tell SDV: the key as sdtype ``id`` and primary key (s
 keys), each date column as ``datetime`` with its ``datetime_format``. ``rule_constraints`` turns
 rules such as ``start_date <= end_date`` into SDV 2.0's CAG constraint ``sdv.cag.Inequality``
 (``low_column_name``, ``high_column_name``, ``strict_boundaries``), added with
-``synthesizer.add_constraints``. SDV 2.0.0's ``sdv.cag`` has no constraint for columns missing
+``synthesizer.add_constraints``, and rules such as ``fixed: species, island`` into
+``sdv.cag.FixedCombinations`` (``column_names``). SDV 2.0.0's ``sdv.cag`` has no constraint for
+columns missing
 together (it has FixedCombinations, FixedIncrements, Inequality, OneHotEncoding, Range and
 programmable constraints; ``FixedNullCombinations`` exists only as an SDMetrics check), so such
-a group is not declared to TVAE; ``missing_together_check`` gives it to SDMetrics' Diagnostic
-Report as a check.
+a group (nor a column missing only where another is) is not declared to TVAE;
+``missing_together_check`` and ``missing_only_check`` give them to SDMetrics' Diagnostic Report
+as checks.
 
 Seeding: SDV's ``fit`` seeds none of the generators TVAE draws from while training (the weight
 initialisation, the batch shuffle and the reparameterisation noise all use torch's and numpy's
@@ -159,13 +162,28 @@ def parse_comparison(rule: str) -> tuple[str, str, bool]:
     raise ValueError(f"not a comparison between two columns: {rule!r}")
 
 
+def parse_fixed(rule: str) -> list[str] | None:
+    """The columns of ``"fixed: a, b"`` (None for another kind of rule)."""
+    head, sep, names = rule.partition(":")
+    if not sep or head.strip().lower() != "fixed":
+        return None
+    return [n.strip() for n in names.split(",") if n.strip()]
+
+
 def rule_constraints(rules: tuple[str, ...] | list[str]) -> tuple[list[Any], list[dict]]:
-    """Comparison rules as SDV 2.0 CAG ``Inequality`` constraints, and as the dicts SDMetrics'
-    reports take to check them (``ConstraintAdherence``)."""
-    from sdv.cag import Inequality
+    """Comparison rules as SDV 2.0 CAG ``Inequality`` constraints and ``fixed: a, b`` rules as
+    ``FixedCombinations``, and as the dicts SDMetrics' reports take to check them
+    (``ConstraintAdherence``)."""
+    from sdv.cag import FixedCombinations, Inequality
 
     sdv_constraints, checks = [], []
     for rule in rules:
+        fixed = parse_fixed(rule)
+        if fixed is not None:
+            parameters = {"column_names": fixed, "table_name": TABLE_NAME}
+            sdv_constraints.append(FixedCombinations(**parameters))
+            checks.append({"class_name": "FixedCombinations", "parameters": parameters})
+            continue
         low, high, strict = parse_comparison(rule)
         parameters = {
             "low_column_name": low,
@@ -187,6 +205,31 @@ def missing_together_check(columns: tuple[str, ...], flag: str) -> dict:
             "column_names": [*columns, flag],
             "table_name": TABLE_NAME,
             "fix_category_values": True,
+        },
+    }
+
+
+def describe_constraint(constraint: Any) -> str:
+    """One SDV CAG constraint in words, for the results file."""
+    if hasattr(constraint, "_low_column_name"):
+        return (
+            f"Inequality({constraint._low_column_name} <= {constraint._high_column_name}, "
+            f"strict={constraint.strict_boundaries})"
+        )
+    return f"{type(constraint).__name__}({', '.join(constraint.column_names)})"
+
+
+def missing_only_check(columns: list[str], flag: str) -> dict:
+    """SDMetrics' ``FixedNullCombinations`` check of "missing: COLUMNS only when FLAG missing"
+    (nullness only): the rows' (missing or not) pattern over the columns and the flag must be
+    one of the real rows'. Every allowed pattern occurs in the real rows when vaekit found the
+    rule (at least 5 rows each way), so this is the rule itself."""
+    return {
+        "class_name": "FixedNullCombinations",
+        "parameters": {
+            "column_names": [*columns, flag],
+            "table_name": TABLE_NAME,
+            "fix_category_values": False,
         },
     }
 

@@ -312,6 +312,9 @@ def test_a_column_missing_only_where_another_is_is_found_and_kept():
     assert not (debt_gone & ~assets_gone).any()
     assert (assets_gone & ~debt_gone).any() and (debt_gone & assets_gone).any()  # not together
     assert int(broken(schema.rules[0], out, schema.columns).sum()) == 0
+    # Debt is missing in 12 of the 40 rows without Assets, and so in the decoded rows
+    assert schema.rules[0].share == pytest.approx(0.3)
+    assert debt_gone[assets_gone].mean() == pytest.approx(0.3, abs=0.05)
 
 
 def test_only_when_is_read():

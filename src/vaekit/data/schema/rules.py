@@ -21,6 +21,7 @@ drawn again (:func:`broken`), and the share drawn again is reported.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -66,6 +67,7 @@ class Rule:
     value: str | None = None  # (None: where the flag column has a value)
     absent: bool = False  # missing: where the flag column has no value
     only: bool = False  # missing: only where the condition holds (maybe not everywhere)
+    share: float | None = None  # "only when": the share of those rows missing in training
     combinations: list[list[str]] = field(default_factory=list)  # fixed: those seen
 
     @property
@@ -279,6 +281,23 @@ def missing_where(rule: Rule, table: Table) -> np.ndarray:
     return np.array([v == rule.value for v in spell(values)], dtype=bool)
 
 
+def missing_share(rule: Rule, table: Table) -> float:
+    """The share of the rows an "only when" rule allows to be missing that are missing."""
+    allowed = missing_where(rule, table)
+    gone = missing_mask(table.column(rule.columns[0]))
+    return float(gone[allowed].mean()) if allowed.any() else 0.0
+
+
+def missing_draw(rule: Rule, table: Table, seed_bytes: bytes) -> np.ndarray:
+    """Where an "only when" rule's columns are missing in decoded rows: in the rows it allows,
+    at the share training had there (a seeded draw: the same rows, the same cells). The
+    decoder's own indicator cannot carry that share: it learns the column's overall rate,
+    which is far smaller, and almost never fires inside the few rows allowed."""
+    allowed = missing_where(rule, table)
+    seed = int.from_bytes(hashlib.sha256(seed_bytes + rule.text.encode()).digest()[:8], "big")
+    return allowed & (np.random.default_rng(seed).random(len(allowed)) < (rule.share or 0.0))
+
+
 def in_order(rules: list[Rule]) -> list[Rule]:
     """``rules`` with each computed column after the computed columns it is made from; a
     computed column that is, through others, a term of itself is refused in one line."""
@@ -323,6 +342,8 @@ def check_on_training(rule: Rule, table: Table, columns: list[Column]) -> int:
         cells = zip(*(spell(table.column(n), "") for n in rule.columns), strict=True)
         rule.combinations = [list(c) for c in sorted(set(cells))]
         return 0
+    if rule.only:
+        rule.share = missing_share(rule, table)
     bad = broken(rule, table, columns)
     applies = np.ones(len(table), dtype=bool)
     if rule.kind == "compare":  # a row with a side missing neither obeys nor breaks it
@@ -365,6 +386,10 @@ def _missing_groups(table: Table, columns: list[Column]) -> list[Rule]:
     return rules + _nested(groups, masks)
 
 
+def _key_of(groups: dict[bytes, list[str]], name: str | None) -> bytes:
+    return next(k for k, names in groups.items() if name in names)
+
+
 def _nested(groups: dict[bytes, list[str]], masks: dict[bytes, np.ndarray]) -> list[Rule]:
     """Columns missing only in rows where another is missing too (never the other way round,
     and at least ``MIN_ROWS`` rows each way): "missing: Debt only when Assets missing"."""
@@ -381,6 +406,7 @@ def _nested(groups: dict[bytes, list[str]], masks: dict[bytes, np.ndarray]) -> l
         if outers:  # the tightest: the fewest rows missing
             rule = Rule("missing", "", names, "detected", flag=min(outers)[1], absent=True)
             rule.only = True
+            rule.share = float(inner.sum() / masks[_key_of(groups, rule.flag)].sum())
             rule.text = _missing_text(rule)
             rules.append(rule)
     return rules

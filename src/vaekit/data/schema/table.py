@@ -23,7 +23,7 @@ from vaekit.data.schema.columns import (
     encode_conditions,
 )
 from vaekit.data.schema.image import ImageSchema
-from vaekit.data.schema.rules import Rule, computed_values, missing_where
+from vaekit.data.schema.rules import Rule, computed_values, missing_draw, missing_where
 from vaekit.data.table import (
     Table,
     format_number,
@@ -31,7 +31,6 @@ from vaekit.data.table import (
     from_dataframe,
     is_dataframe,
     is_numeric,
-    missing_mask,
     to_dataframe,
 )
 
@@ -147,10 +146,11 @@ class TableSchema:
         missing: dict[str, np.ndarray] = {}
         for rule in self.rules:  # in order: a group's flag may be settled by an earlier group
             if rule.kind == "missing":
-                should = missing_where(rule, table)
-                for name in rule.columns:  # "only when": a column's own say, where allowed
-                    own = missing_mask(table.column(name)) if rule.only else True
-                    missing[name] = should & own
+                if rule.only and rule.share is not None:
+                    should = missing_draw(rule, table, x.tobytes())
+                else:
+                    should = missing_where(rule, table)
+                missing.update((name, should) for name in rule.columns)
                 group = [c for c in self.outputs if c.name in rule.columns]
                 again = decode_columns(group, x[:, self._positions(group)], missing)
                 for name, values in zip(again.names, again.columns, strict=True):
