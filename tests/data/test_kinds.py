@@ -244,3 +244,18 @@ def test_a_few_whole_numbers_with_gaps_come_back_as_those_numbers():
     assert set(schema.decode(noisy).column("months")) <= {3.0, 6.0, 12.0}
     counts = Table(["n", "x"], [np.arange(90.0) % 7, np.linspace(0, 1, 90)], "t.csv", 2)
     assert infer_table_schema(counts).column("n").levels is None  # 0..6, no gap: plain rounding
+
+
+def test_the_built_in_students_table_reads_as_it_ships():
+    from vaekit.data.builtin import read
+
+    table = read("students").table
+    schema = infer_table_schema(table)
+    kinds = {c.name: c.kind for c in schema.columns}
+    wanted = {"student_id": "id", "start_date": "datetime", "end_date": "datetime"}
+    assert {name: kinds[name] for name in wanted} == wanted
+    assert schema.column("start_date").format == "%Y-%m-%d"
+    assert schema.column("duration").levels == [3.0, 6.0, 12.0]
+    assert [r.text for r in schema.rules] == [
+        "missing: salary, start_date, end_date, duration when placed = False"
+    ]

@@ -250,6 +250,6 @@ def test_the_built_in_penguins_table_is_checked_and_typed(tmp_path, monkeypatch)
     assert len(splits.train) + len(splits.val) == 344
     altered = tmp_path / "penguins.csv"
     altered.write_text(builtin.PENGUINS.read_text().replace("Adelie", "Adélie", 1))
-    monkeypatch.setattr(builtin, "PENGUINS", altered)
+    monkeypatch.setitem(builtin.SHIPPED, "penguins", (altered, builtin.PENGUINS_SHA256))
     with pytest.raises(vaekit.VaekitError, match="checksum"):
         builtin.read("penguins")

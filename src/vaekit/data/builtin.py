@@ -8,6 +8,11 @@
   palmerpenguins R package), 344 rows of 7 columns — species, island and sex as categories,
   four measurements as numbers, 19 missing cells — shipped with vaekit as ``penguins.csv``
   (taken from Debian's r-cran-modeldata 1.1.0, MIT; SHA-256 below, checked on every read).
+- ``students``: SDMetrics' single-table demo of 215 students' placements (the file
+  ``sdmetrics/demos/single_table/student_placements_real.csv`` of the sdmetrics 0.32.0 wheel,
+  MIT, DataCebo), 17 columns as shipped — a student id, marks, categories, a salary and start
+  and end dates as text, missing exactly for the students not placed — shipped as
+  ``students.csv``: a table as people have one.
 """
 
 from __future__ import annotations
@@ -41,11 +46,18 @@ MNIST_CACHE = "mnist-v1.npz"
 
 PENGUINS = Path(__file__).with_name("penguins.csv")
 PENGUINS_SHA256 = "18dae1423e933dab5b26048e062448386327fee5d7071faf06ecb1827cf09f78"
+STUDENTS = Path(__file__).with_name("students.csv")
+STUDENTS_SHA256 = "635a3c0aeae2f6f337b529cd75870190aaac9819e5e74502fe9b02c117780fdb"
+# The tables shipped with vaekit: name -> (file, SHA-256 checked on every read).
+SHIPPED = {"penguins": (PENGUINS, PENGUINS_SHA256), "students": (STUDENTS, STUDENTS_SHA256)}
 
 
 def read(name: str) -> RawData:
-    """The built-in dataset ``name`` (digits, mnist or penguins), as read from its source."""
-    readers = {"digits": read_digits, "mnist": read_mnist, "penguins": read_penguins}
+    """The built-in dataset ``name`` (digits, mnist, penguins or students), as read from its
+    source."""
+    if name in SHIPPED:
+        return read_shipped(name)
+    readers = {"digits": read_digits, "mnist": read_mnist}
     if name not in readers:
         raise VaekitError(f"{name}: unknown built-in dataset")
     return readers[name]()
@@ -70,15 +82,16 @@ def read_digits() -> RawData:
     return RawData(images, labels, "digits", scale=16.0, class_names=[str(i) for i in range(10)])
 
 
-def read_penguins() -> RawData:
-    """The Palmer penguins table, as shipped (checked against its SHA-256)."""
+def read_shipped(name: str) -> RawData:
+    """A table shipped with vaekit, as shipped (checked against its SHA-256)."""
     from vaekit.data.table import read_csv
 
-    if hashlib.sha256(PENGUINS.read_bytes()).hexdigest() != PENGUINS_SHA256:
-        raise fail(PENGUINS, "does not match the checksum of the shipped table; reinstall vaekit")
-    table = read_csv(PENGUINS)
-    table.where = "penguins"
-    return RawData(None, None, "penguins", table=table)
+    path, sha256 = SHIPPED[name]
+    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        raise fail(path, "does not match the checksum of the shipped table; reinstall vaekit")
+    table = read_csv(path)
+    table.where = name
+    return RawData(None, None, name, table=table)
 
 
 def data_dir() -> Path:

@@ -18,7 +18,7 @@ from vaekit.config.run import DataConfig
 from vaekit.core.errors import fail
 from vaekit.core.progress import log
 
-BUILTIN = ("digits", "mnist", "penguins")
+BUILTIN = ("digits", "mnist", "penguins", "students")
 HASHED_UP_TO = 1 << 30  # files above this (streamed) are recognised by their size alone
 
 
