@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vaekit.cli import options
 from vaekit.core import progress
+from vaekit.core.errors import VaekitError
+from vaekit.core.files import save_array
 from vaekit.evaluation.evaluate import evaluate_run
+from vaekit.metrics.calibration import Calibration
 from vaekit.runs.folder import EVALUATION
 from vaekit.runs.run import Run, load
 from vaekit.views.summaries import COMPARE_KEYS, evaluation_rows, info_rows, render_evaluation
@@ -58,16 +64,30 @@ def cmd_score(args: argparse.Namespace) -> None:
     options.check_suffix(out, (".csv",))
     if args.plot:
         options.check_suffix(Path(args.plot), (".png",))  # before anything is written
+    calibration = _calibration_for(run, args)
     data = run.data(args.data, options.condition_value(args.condition))
     scores = run.score(data, by=args.by, k=args.k, seed=args.seed)
-    table = score_table(scores, args.contamination, data.labels, run.schema.classes, args.normal)
-    write_csv(Table(list(table.columns), list(table.columns.values()), str(out)), out)
+    threshold = calibration.threshold(args.fpr) if calibration else None
+    labels, classes = data.labels, run.schema.classes
+    table = score_table(scores, args.contamination, labels, classes, args.normal, threshold)
+    columns = dict(table.columns)
+    if calibration is not None:
+        columns["p_value"] = calibration.p_values(scores)
+    if args.explain:
+        columns.update(_explanations(run, data, out))
+    write_csv(Table(list(columns), list(columns.values()), str(out)), out)
     median, p90, p99 = table.quantiles
     threshold, anomalous = table.threshold, table.anomalous
     where = run.split_label(args.data)
     print(f"scored {len(scores)} examples of the {where} by {args.by}; wrote {out}")
     print(f"score median {median:.3f}, 90% {p90:.3f}, 99% {p99:.3f} nats")
-    if threshold is not None:
+    if calibration is not None:
+        flagged = int(table.columns["flagged"].sum())
+        print(
+            f"threshold {threshold:.3f} (false-alarm rate {args.fpr:.1%} on normal data, from "
+            f"{calibration.n} calibration examples): {flagged} of {len(scores)} flagged"
+        )
+    elif threshold is not None:
         flagged = int(table.columns["flagged"].sum())
         print(f"threshold {threshold:.3f}: {flagged} flagged ({args.contamination:.1%} asked)")
     if anomalous is not None:
@@ -84,6 +104,72 @@ def cmd_score(args: argparse.Namespace) -> None:
         shown = {"scores": scores, "by": args.by, "anomalous": anomalous, "threshold": threshold}
         save_plot(run, "scores", plot, data=data, **shown)
         progress.log(f"wrote {plot}")
+
+
+def _calibration_for(run: Run, args: argparse.Namespace) -> Calibration | None:
+    """``--fpr``: the run's calibration, whose score (by, K, seed) this one is computed with."""
+    if args.fpr is None:
+        args.by = args.by or "nll"
+        return None
+    if args.contamination is not None:
+        raise VaekitError(
+            "--fpr and --contamination: give one (--fpr: a false-alarm rate on normal data; "
+            "--contamination: the share of this file to flag)"
+        )
+    calibration = run.calibration
+    if calibration is None:
+        raise VaekitError(
+            f"--fpr: {run.path} is not calibrated; run vaekit calibrate {run.path} --data "
+            "NORMAL (normal examples kept apart from training) first"
+        )
+    if args.by not in (None, calibration.by):
+        raise VaekitError(
+            f"--by {args.by}: the calibration scored by {calibration.by}; leave --by out, or "
+            f"calibrate again with --by {args.by}"
+        )
+    args.by, args.k, args.seed = calibration.by, calibration.k, calibration.seed
+    calibration.threshold(args.fpr)  # too few calibration examples: refused before scoring
+    return calibration
+
+
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    """Score normal data kept apart from training and keep the scores with the run."""
+    run = options.load_run(args)
+    source = args.data
+    if source is None:
+        raise VaekitError(
+            "--data: name normal data kept apart from training (a file, or the test split); "
+            "the default held-out split picked the weights"
+        )
+    data = run.data(source) if source == "test" else source
+    record = run.calibrate(data, by=args.by or "nll", k=args.k, seed=args.seed)
+    fprs = [a for a in (0.01, 0.05, 0.1) if math.ceil((record.n + 1) * (1 - a)) <= record.n]
+    thresholds = ", ".join(f"{a:.0%}: {record.threshold(a):.3f}" for a in fprs)
+    print(
+        f"calibrated {run.path} on {record.n} normal examples of the {run.split_label(source)} "
+        f"by {record.by} (K = {record.k}); thresholds by false-alarm rate: {thresholds or 'none'}"
+    )
+    print(f"wrote {run.path / 'calibration.json'}; flag new data with vaekit score --fpr 0.05")
+
+
+def _calibrate_options(sub: argparse.ArgumentParser) -> None:
+    options.data_option(sub)
+    _score_kind_options(sub)
+
+
+def _explanations(run: Run, data: Any, out: Path) -> dict[str, np.ndarray]:
+    """``--explain``: a table's top column and each column's nats, for the score CSV; an image
+    run's per-pixel nats go to their own .npy beside it (nothing for the CSV)."""
+    explained = run.explain(data)
+    if run.kind != "table":
+        path = out.with_name(out.stem + "-explained.npy")
+        save_array(path, explained.astype(np.float32))
+        progress.log(f"wrote {path} {explained.shape}: nats of -log p(x|z) per pixel")
+        return {}
+    names = list(explained.columns)
+    values = explained.to_numpy()
+    top = np.array([names[i] for i in values.argmax(axis=1)], dtype=object)
+    return {"top column": top, **{f"{name} nats": values[:, i] for i, name in enumerate(names)}}
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -142,15 +228,15 @@ def _score_options(sub: argparse.ArgumentParser) -> None:
     options.data_option(sub)
     options.condition_option(sub, given=True)
     options.output_option(sub, "CSV of row, score (and flags)", required=True)
+    _score_kind_options(sub)
     sub.add_argument(
-        "--by",
-        choices=("nll", "elbo", "recon"),
-        default="nll",
-        help="nll: -log p(x), importance-sampled (default); elbo: -ELBO, one draw; recon: "
-        "-log p(x|z) at the posterior mean",
+        "--fpr",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="flag at this false-alarm rate on normal data (e.g. 0.05), from the run's "
+        "calibration (vaekit calibrate); adds p_value and flagged columns",
     )
-    options.number_option(sub, "--k", "importance samples per example for nll", 1000, "K")
-    options.number_option(sub, "--seed", "seed of the noise", 0, "SEED")
     sub.add_argument(
         "--contamination",
         type=float,
@@ -167,6 +253,25 @@ def _score_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--plot", metavar="FILE", help="also draw the score histogram and extremes to this PNG"
     )
+    sub.add_argument(
+        "--explain",
+        action="store_true",
+        help="which part made each example unusual: tables add each column's nats of "
+        "-log p(x|z) and the top column; images write the per-pixel nats to FILE-explained.npy",
+    )
+
+
+def _score_kind_options(sub: argparse.ArgumentParser) -> None:
+    """How a score is computed: ``--by``, ``--k``, ``--seed`` (score and calibrate alike)."""
+    sub.add_argument(
+        "--by",
+        choices=("nll", "elbo", "recon"),
+        default=None,
+        help="nll: -log p(x), importance-sampled (default); elbo: -ELBO, one draw; recon: "
+        "-log p(x|z) at the posterior mean",
+    )
+    options.number_option(sub, "--k", "importance samples per example for nll", 1000, "K")
+    options.number_option(sub, "--seed", "seed of the noise", 0, "SEED")
 
 
 def _compare_options(sub: argparse.ArgumentParser) -> None:
@@ -197,8 +302,18 @@ SCORE = options.Command(
     _score_options,
     cmd_score,
     (
-        "vaekit score runs/digits --data new.npz -o scores.csv",
         "vaekit score runs/mnist --data test --normal 3 --plot scores.png -o s.csv",
+        "vaekit score runs/tx --data new.csv --fpr 0.05 --explain -o scores.csv",
+    ),
+)
+CALIBRATE = options.Command(
+    "calibrate",
+    "score normal data kept apart, for a threshold with a known false-alarm rate",
+    _calibrate_options,
+    cmd_calibrate,
+    (
+        "vaekit calibrate runs/tx --data normal-held-out.csv --k 100",
+        "vaekit calibrate runs/mnist --data test --by recon",
     ),
 )
 COMPARE = options.Command(

@@ -9,7 +9,7 @@ import argparse
 import sys
 import textwrap
 
-from vaekit.cli.examine import COMPARE, EVALUATE, INFO, SCORE
+from vaekit.cli.examine import CALIBRATE, COMPARE, EVALUATE, INFO, SCORE
 from vaekit.cli.options import Command
 from vaekit.cli.pictures import EXPLORE, PLOT, REPORT
 from vaekit.cli.train import TRAIN
@@ -32,6 +32,7 @@ COMMANDS = (
     EXPLORE,
     EVALUATE,
     SCORE,
+    CALIBRATE,
     COMPARE,
     DATA,
 )

@@ -64,14 +64,19 @@ def locate_labels(config: DataConfig) -> str | None:
 
 
 def _warn_if_changed(location: dict[str, Any], path: Path) -> None:
-    resolved = path.resolve()
-    now = _fingerprint(str(resolved), *_stamp(resolved))
+    now = fingerprint(path)
     changed = [key for key in ("bytes", "sha256") if key in location and location[key] != now[key]]
     if changed:
         _warn_once(
             f"warning: {path} has changed since this run was trained on it ({changed[0]} "
             "differs); its splits are not the ones the run's numbers were measured on"
         )
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a file or folder (the SHA-256 left out above a size limit)."""
+    resolved = Path(path).expanduser().resolve()
+    return _fingerprint(str(resolved), *_stamp(resolved))
 
 
 @functools.cache

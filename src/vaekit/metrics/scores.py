@@ -6,6 +6,10 @@
 - ``recon``: -log p(x | z = E[z|x]), the reconstruction term alone at the posterior mean: no
   noise at all, and every model has it (what PyOD's VAE scores, with one random z per call).
 
+Explanations (:func:`value_scores`): the ``recon`` score split into its values' terms, which a
+table sums per column (one-hot groups and missing indicators with their column) and an image
+shows per pixel: the part of the example the model finds unlikely given the rest.
+
 Every score is deterministic for a seed: the noise comes from generators seeded per batch.
 """
 
@@ -89,6 +93,28 @@ def _batched(
     return torch.cat(out)
 
 
+@torch.no_grad()
+def value_scores(
+    model: Autoencoder,
+    x: torch.Tensor,
+    batch_size: int = 256,
+    conditions: torch.Tensor | None = None,
+) -> np.ndarray:
+    """(N, D) float64: each model-space value's -log p(x_d | z = E[z|x]) in nats, the terms the
+    ``recon`` score sums (so a row's values sum to its ``recon`` score): which values the
+    model finds unlikely given the rest of the example."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(x), batch_size):
+        batch = x[start : start + batch_size].to(model.device)
+        c = condition_rows(conditions, start, batch_size, model.device)
+        out.append(-model.reconstruction(batch, c).log_prob_values(batch).double().cpu())
+    model.train(was_training)
+    width = int(np.prod(x.shape[1:]))
+    return torch.cat(out).numpy() if out else np.zeros((0, width))
+
+
 def threshold_for(scores: np.ndarray, contamination: float) -> float:
     """The score above which the ``contamination`` share of ``scores`` lies (scikit-learn's
     and PyOD's rule: the (1 - p) quantile, linear interpolation)."""
@@ -126,11 +152,14 @@ def score_table(
     labels: torch.Tensor | np.ndarray | None = None,
     classes: Sequence[object] | None = None,
     normal: str | None = None,
+    threshold: float | None = None,
 ) -> ScoreTable:
-    """``scores`` as a table: the rows flagged above the threshold the ``contamination`` share
-    sets (where given), and the anomalous ones by their ``labels`` (:func:`anomalous_from_labels`).
-    Raises VaekitError for a share outside (0, 0.5) or ``normal`` labels that are not there."""
-    threshold = None if contamination is None else threshold_for(scores, contamination)
+    """``scores`` as a table: the rows flagged above ``threshold``, or the one the
+    ``contamination`` share sets (where given), and the anomalous ones by their ``labels``
+    (:func:`anomalous_from_labels`). Raises VaekitError for a share outside (0, 0.5) or
+    ``normal`` labels that are not there."""
+    if contamination is not None:
+        threshold = threshold_for(scores, contamination)
     anomalous = anomalous_from_labels(labels, classes, normal)
     flagged = None if threshold is None else scores > threshold
     named = {

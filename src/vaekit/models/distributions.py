@@ -239,6 +239,11 @@ class Bernoulli:
         kernel = _compiled_bernoulli if _COMPILED else _bernoulli_log_prob
         return kernel(logits, x)
 
+    def log_prob_values(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x_d|z) of each value (..., D), the terms :meth:`log_prob` sums."""
+        logits = self.logits.flatten(-self.event_ndim)
+        return logits * x.flatten(-self.event_ndim) - F.softplus(logits)
+
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.bernoulli(self.mean, generator=generator)
 
@@ -291,9 +296,13 @@ class Gaussian:
         return self.loc
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return self.log_prob_values(x).sum(-1)
+
+    def log_prob_values(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x_d|z) of each value (..., D), the terms :meth:`log_prob` sums."""
         z = (x - self.loc) * torch.exp(-self.log_sigma)
         per_value = -0.5 * (z.pow(2) + LOG_2PI) - self.log_sigma
-        return per_value.flatten(-self.event_ndim).sum(-1)
+        return per_value.flatten(-self.event_ndim)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
         noise = torch.randn(
@@ -372,6 +381,11 @@ class PerColumn:
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x|z) per row in nats, summed over columns (..., B)."""
+        return self.log_prob_values(x).sum(-1)
+
+    def log_prob_values(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) of each model-space value (..., W): a value masked by its missing
+        indicator adds 0, the indicator its own probability."""
         kinds, loc = self.layout.kinds, self.loc
         gaussian = -0.5 * ((x - loc) / self.sigma).pow(2) - torch.log(self.sigma) - 0.5 * LOG_2PI
         bernoulli = x * loc - F.softplus(loc)
@@ -384,7 +398,7 @@ class PerColumn:
             indicator = x.index_select(-1, owner.clamp(min=0))
             present = torch.where(owner >= 0, 1.0 - indicator, torch.ones_like(indicator))
             per_value = per_value * present
-        return per_value.sum(-1)
+        return per_value
 
     @property
     def mean(self) -> torch.Tensor:

@@ -39,6 +39,7 @@ PICTURES = ("reconstructions.png", "samples.png", "samples-gmm.png", "report.htm
 # Files a run folder may hold; --force removes only these, never anything else of the user's.
 CHECKPOINT = "checkpoint.safetensors"  # see vaekit.training.checkpoint
 EVALUATION = "evaluation.jsonl"  # one line per `vaekit evaluate`
+CALIBRATION = "calibration.json"  # normal data's scores, for `vaekit score --fpr`
 OWNED = (
     CONFIG,
     *WEIGHTS.values(),
@@ -48,6 +49,7 @@ OWNED = (
     SAMPLER,
     CONDITIONS,
     EVALUATION,
+    CALIBRATION,
     *PICTURES,
 )
 

@@ -14,9 +14,11 @@ import torch
 
 from vaekit.config.run import RunConfig
 from vaekit.core.errors import VaekitError, fail
+from vaekit.core.files import atomic_write_json
 from vaekit.core.progress import log
-from vaekit.core.records import read_metrics, read_summary
+from vaekit.core.records import parse_json, read_metrics, read_summary
 from vaekit.core.tensorfiles import checksum
+from vaekit.data.location import fingerprint
 from vaekit.data.schema import Schema
 from vaekit.data.schema.rules import broken
 from vaekit.data.splits import (
@@ -29,12 +31,22 @@ from vaekit.data.splits import (
     split_named,
 )
 from vaekit.data.table import Table, is_dataframe
+from vaekit.metrics.calibration import Calibration, calibrate
 from vaekit.models.base import Autoencoder
 from vaekit.models.distributions import PerColumn
 from vaekit.models.registry import build_model
 from vaekit.models.samplers import CodeSampler
 from vaekit.runs.codec import Codec
-from vaekit.runs.folder import CONFIG, METRICS, SAMPLER, SUMMARY, WEIGHTS, load_weights, read_config
+from vaekit.runs.folder import (
+    CALIBRATION,
+    CONFIG,
+    METRICS,
+    SAMPLER,
+    SUMMARY,
+    WEIGHTS,
+    load_weights,
+    read_config,
+)
 
 MAX_DRAWS = 100  # rounds of drawing again the generated rows that break a rule
 
@@ -359,6 +371,64 @@ class Run(Codec):
 
             return pd.Series(scores, index=data.index, name="score")
         return scores
+
+    def calibrate(
+        self, data: Any, by: str = "nll", k: int = 1000, seed: int = 0, condition: Any = None
+    ) -> Calibration:
+        """Score normal ``data`` the model never saw — not the training data, nor the
+        validation split that picked the weights — and keep the scores with the run
+        (``calibration.json``), so ``score --fpr`` can flag new examples at a known
+        false-alarm rate (:mod:`vaekit.metrics.calibration`). ``data``: a file, the "test"
+        split, or anything :meth:`to_model` takes; ``by``, ``k``, ``seed`` as :meth:`score`."""
+        if isinstance(data, str) and data in ("train", "val"):
+            raise VaekitError(
+                f"calibrate: the {data} split helped fit or pick these weights, so its scores "
+                "run low; calibrate on normal data kept apart (a file, or the test split)"
+            )
+        where: dict[str, Any] = {"source": str(data) if isinstance(data, (str, Path)) else ""}
+        if isinstance(data, (str, Path)) and Path(data).expanduser().is_file():
+            where["sha256"] = fingerprint(Path(data)).get("sha256")
+            if where["sha256"] and where["sha256"] == self.config.data.location.get("sha256"):
+                raise fail(data, "is the training data; calibrate on normal data kept apart")
+        scores = self.score(data, by=by, k=k, seed=seed, condition=condition)
+        record = calibrate(np.asarray(scores), by, k, seed, **where)
+        record.weights_sha256 = self.weights_checksum
+        atomic_write_json(self.path / CALIBRATION, record.to_dict())
+        return record
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The run's calibration (None before :meth:`calibrate`); refused in one line when
+        damaged or made with other weights."""
+        path = self.path / CALIBRATION
+        if not path.is_file():
+            return None
+        try:
+            record = Calibration.from_dict(parse_json(path.read_text()))
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise fail(path, f"is damaged ({err}); run vaekit calibrate again") from None
+        if record.weights_sha256 not in (None, self.weights_checksum):
+            raise fail(path, "was made with other weights; run vaekit calibrate again")
+        return record
+
+    def explain(self, data: Any, condition: Any = None) -> Any:
+        """Which part of each example makes it unusual: the ``recon`` score
+        (-log p(x | z = E[z|x]), nats) split into its parts, which sum to it. A table gives a
+        DataFrame of nats per generated column (on a DataFrame's index), the largest the column
+        that made the row unusual; images give (N, C, H, W) nats per pixel. ``data`` and
+        ``condition`` as :meth:`to_model` takes them."""
+        from vaekit.metrics.scores import value_scores
+
+        dataset = self.to_model(data, condition=condition)
+        terms = value_scores(self.model, dataset.x, conditions=dataset.conditions)
+        terms = self.require_finite(terms, "explanations")
+        if self.kind != "table":
+            return terms.reshape(len(terms), *self.model.input_shape)
+        import pandas as pd
+
+        names, sums = self.schema.per_column(terms)
+        index = data.index if is_dataframe(data) else None
+        return pd.DataFrame(sums, columns=names, index=index)
 
     @property
     def kind(self) -> str:

@@ -170,6 +170,16 @@ class TableSchema:
             at += column.width
         return [starts[c.name] + i for c in columns for i in range(c.width)]
 
+    def per_column(self, values: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Model-space terms (N, width) summed per table column (one-hot groups and missing
+        indicators with their column): the generated columns' names and (N, columns)."""
+        names = list(dict.fromkeys(c.name for c, _ in self.model_columns()))
+        at = {name: i for i, name in enumerate(names)}
+        sums = np.zeros((len(values), len(names)))
+        for position, (column, _) in enumerate(self.model_columns()):
+            sums[:, at[column.name]] += values[:, position]
+        return names, sums
+
     def keep_keys(self, out: Table, given: Table) -> Table:
         """``out`` (rows decoded from ``given``'s, in order) with ``given``'s own keys in its id
         columns: a reconstructed row keeps the key of the row it reconstructs."""
