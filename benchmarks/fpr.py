@@ -67,8 +67,16 @@ def one(data, seed: int, folder: Path) -> dict:
     return {
         "calibration": record.n,
         "new": len(scores),
-        **{f"{rate:g}": float(np.mean(scores > record.threshold(rate))) for rate in RATES},
+        **{f"{rate:g}": _realised(record, scores, rate) for rate in RATES},
     }
+
+
+def _realised(record, scores: np.ndarray, rate: float) -> float | None:
+    """The share of ``scores`` above the threshold for ``rate`` (None: too few calibration
+    examples to set it)."""
+    if record.n < 1 / rate - 1:
+        return None
+    return float(np.mean(scores > record.threshold(rate)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             n = rows[0]["calibration"]
             cells = []
             for rate in RATES:
-                realised = [r[f"{rate:g}"] for r in rows]
+                realised = [r[f"{rate:g}"] for r in rows if r[f"{rate:g}"] is not None]
+                if not realised:
+                    cells.append(f"{rate:.0%}: too few to set")
+                    continue
                 low, high = min(realised), max(realised)
                 cells.append(f"{rate:.0%}: {np.mean(realised):.3f} ({low:.3f}–{high:.3f})")
             print(f"{name:12s} n = {n:4d}  " + "  ".join(cells), flush=True)

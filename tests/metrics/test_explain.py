@@ -81,3 +81,14 @@ def test_an_image_explanation_is_per_pixel_and_sums_to_the_score(trained_run):
     np.testing.assert_allclose(
         explained.reshape(16, -1).sum(1), run.score(data, by="recon"), rtol=1e-5
     )
+
+
+def test_the_score_plot_shows_where_the_most_unusual_images_are_unusual(trained_run):
+    from vaekit.views.plots.anomaly import plot_scores
+
+    run = vaekit.load(trained_run)
+    data = run.data("val").take(slice(0, 40))
+    figure = plot_scores(run, data.x, explained=run.explain(data))
+    titles = [ax.get_title() for sub in figure.subfigs for ax in sub.axes]
+    assert "where they are unusual: −log p(x|z) per pixel" in titles
+    assert len(figure.subfigs[1].axes) == 4  # three rows of images and the colour bar

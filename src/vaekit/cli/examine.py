@@ -73,8 +73,9 @@ def cmd_score(args: argparse.Namespace) -> None:
     columns = dict(table.columns)
     if calibration is not None:
         columns["p_value"] = calibration.p_values(scores)
-    if args.explain:
-        columns.update(_explanations(run, data, out))
+    explained = run.explain(data) if args.explain else None
+    if explained is not None:
+        columns.update(_explanations(run, explained, out))
     write_csv(Table(list(columns), list(columns.values()), str(out)), out)
     median, p90, p99 = table.quantiles
     threshold, anomalous = table.threshold, table.anomalous
@@ -102,6 +103,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 
         plot = Path(args.plot)
         shown = {"scores": scores, "by": args.by, "anomalous": anomalous, "threshold": threshold}
+        if run.kind == "image":
+            shown["explained"] = explained
         save_plot(run, "scores", plot, data=data, **shown)
         progress.log(f"wrote {plot}")
 
@@ -157,10 +160,9 @@ def _calibrate_options(sub: argparse.ArgumentParser) -> None:
     _score_kind_options(sub)
 
 
-def _explanations(run: Run, data: Any, out: Path) -> dict[str, np.ndarray]:
+def _explanations(run: Run, explained: Any, out: Path) -> dict[str, np.ndarray]:
     """``--explain``: a table's top column and each column's nats, for the score CSV; an image
     run's per-pixel nats go to their own .npy beside it (nothing for the CSV)."""
-    explained = run.explain(data)
     if run.kind != "table":
         path = out.with_name(out.stem + "-explained.npy")
         save_array(path, explained.astype(np.float32))

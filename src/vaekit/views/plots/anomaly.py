@@ -9,6 +9,7 @@ from torch import Tensor
 
 from vaekit.data.table import format_number
 from vaekit.runs.run import Run
+from vaekit.views.images import grid
 from vaekit.views.plots.common import MISSING, shorten, show_images
 
 SCORE_NAMES = {
@@ -27,12 +28,15 @@ def plot_scores(
     threshold: float | None = None,
     n: int = 8,
     conditions: Tensor | None = None,
+    explained: np.ndarray | None = None,
     **_,
 ) -> plt.Figure:
     """Anomaly scores: their histogram (normal and anomalous apart where ``anomalous`` says
     which), the threshold if one was set, and the most and least unusual examples — images
-    as two rows, table rows as a table in the data's units. Without ``scores`` they are
-    computed here: -log p(x) with K = 100 (the reconstruction term for the autoencoders)."""
+    as two rows, table rows as a table in the data's units. ``explained`` (images: each
+    example's nats per pixel, :meth:`vaekit.Run.explain`) adds a row: where the most unusual
+    images are unusual. Without ``scores`` they are computed here: -log p(x) with K = 100
+    (the reconstruction term for the autoencoders)."""
     from vaekit.metrics.scores import anomaly_scores
 
     if scores is None:
@@ -58,12 +62,28 @@ def plot_scores(
     ax.set(xlabel=f"anomaly score: {SCORE_NAMES[by]} (higher = more unusual)", ylabel="examples")
     ax.legend()
     if run.kind == "image":
-        axes = bottom.subplots(2, 1)
+        axes = bottom.subplots(3 if explained is not None else 2, 1)
         show_images(axes[0], x[unusual].numpy(), n, f"most unusual {n}")
-        show_images(axes[1], x[usual].numpy(), n, f"least unusual {n}")
+        show_images(axes[-1], x[usual].numpy(), n, f"least unusual {n}")
+        if explained is not None:
+            _show_nats(axes[1], np.asarray(explained)[unusual], n)
     else:
         _score_table(bottom.subplots(), run, x, scores, unusual[: min(n, 5)], usual[: min(n, 5)])
     return fig
+
+
+def _show_nats(ax: plt.Axes, maps: np.ndarray, columns: int) -> None:
+    """Per-pixel nats of -log p(x|z) of the images above, summed over channels, on one colour
+    scale from 0 to the largest (a pixel more likely than a density of 1 shows as 0)."""
+    heat = np.clip(maps.sum(axis=1, keepdims=True), 0, None)
+    top = float(heat.max()) or 1.0
+    mosaic = grid(heat / top, columns)[..., 0].astype(np.float64)
+    padding = grid(np.zeros_like(heat), columns)[..., 0] > 0  # the frames between tiles
+    mosaic[padding] = np.nan  # drawn blank, not as the hottest colour
+    shown = ax.imshow(mosaic, cmap="inferno", interpolation="nearest", vmin=0, vmax=255)
+    ax.set(xticks=[], yticks=[], title="where they are unusual: −log p(x|z) per pixel")
+    bar = ax.figure.colorbar(shown, ax=ax, fraction=0.03, pad=0.01)
+    bar.set_ticks([0, 255], labels=["0", f"{top:.2f} nats"])
 
 
 def _score_table(
