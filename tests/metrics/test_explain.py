@@ -92,3 +92,15 @@ def test_the_score_plot_shows_where_the_most_unusual_images_are_unusual(trained_
     titles = [ax.get_title() for sub in figure.subfigs for ax in sub.axes]
     assert "where they are unusual: −log p(x|z) per pixel" in titles
     assert len(figure.subfigs[1].axes) == 4  # three rows of images and the colour bar
+
+
+def test_over_typical_is_each_part_minus_its_median_over_the_training_rows(penguins_run):
+    run, frame = penguins_run
+    rows = frame.sample(10, random_state=2)
+    typical = run.explain(rows) - run.explain(rows, over_typical=True)
+    train_rows = run.table("train")
+    from vaekit.data.table import to_dataframe
+
+    medians = run.explain(to_dataframe(train_rows)).median()
+    np.testing.assert_allclose(typical.iloc[0], medians, atol=1e-6)
+    assert np.allclose(typical.to_numpy(), typical.to_numpy()[:1])  # the same for every row

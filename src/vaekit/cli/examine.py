@@ -75,7 +75,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         columns["p_value"] = calibration.p_values(scores)
     explained = run.explain(data) if args.explain else None
     if explained is not None:
-        columns.update(_explanations(run, explained, out))
+        columns.update(_explanations(run, explained, out, data))
     write_csv(Table(list(columns), list(columns.values()), str(out)), out)
     median, p90, p99 = table.quantiles
     threshold, anomalous = table.threshold, table.anomalous
@@ -160,7 +160,7 @@ def _calibrate_options(sub: argparse.ArgumentParser) -> None:
     _score_kind_options(sub)
 
 
-def _explanations(run: Run, explained: Any, out: Path) -> dict[str, np.ndarray]:
+def _explanations(run: Run, explained: Any, out: Path, data: Any) -> dict[str, np.ndarray]:
     """``--explain``: a table's top column and each column's nats, for the score CSV; an image
     run's per-pixel nats go to their own .npy beside it (nothing for the CSV)."""
     if run.kind != "table":
@@ -168,9 +168,10 @@ def _explanations(run: Run, explained: Any, out: Path) -> dict[str, np.ndarray]:
         save_array(path, explained.astype(np.float32))
         progress.log(f"wrote {path} {explained.shape}: nats of -log p(x|z) per pixel")
         return {}
-    names = list(explained.columns)
-    values = explained.to_numpy()
-    top = np.array([names[i] for i in values.argmax(axis=1)], dtype=object)
+    names, values = list(explained.columns), explained.to_numpy()
+    # The top column: the one most above its usual cost (its median over training rows).
+    excess = run.explain(data, over_typical=True).to_numpy()
+    top = np.array([names[i] for i in excess.argmax(axis=1)], dtype=object)
     return {"top column": top, **{f"{name} nats": values[:, i] for i, name in enumerate(names)}}
 
 

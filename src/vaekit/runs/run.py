@@ -49,6 +49,7 @@ from vaekit.runs.folder import (
 )
 
 MAX_DRAWS = 100  # rounds of drawing again the generated rows that break a rule
+TYPICAL_ROWS = 10_000  # training examples whose explanations set each part's usual cost
 
 
 @dataclass
@@ -411,24 +412,38 @@ class Run(Codec):
             raise fail(path, "was made with other weights; run vaekit calibrate again")
         return record
 
-    def explain(self, data: Any, condition: Any = None) -> Any:
+    def explain(self, data: Any, condition: Any = None, over_typical: bool = False) -> Any:
         """Which part of each example makes it unusual: the ``recon`` score
         (-log p(x | z = E[z|x]), nats) split into its parts, which sum to it. A table gives a
-        DataFrame of nats per generated column (on a DataFrame's index), the largest the column
-        that made the row unusual; images give (N, C, H, W) nats per pixel. ``data`` and
-        ``condition`` as :meth:`to_model` takes them."""
-        from vaekit.metrics.scores import value_scores
-
-        dataset = self.to_model(data, condition=condition)
-        terms = value_scores(self.model, dataset.x, conditions=dataset.conditions)
-        terms = self.require_finite(terms, "explanations")
+        DataFrame of nats per generated column (on a DataFrame's index); images give
+        (N, C, H, W) nats per pixel. ``over_typical``: each part minus its median over the
+        training examples (a column with many categories, or a spread-out number, costs more
+        nats in every row), so the largest is the part most above its usual cost — the one
+        ``score --explain`` names. ``data`` and ``condition`` as :meth:`to_model` takes them."""
+        parts = self._explanation_parts(self.to_model(data, condition=condition))
+        if over_typical:
+            parts = parts - self._typical
         if self.kind != "table":
-            return terms.reshape(len(terms), *self.model.input_shape)
+            return parts.reshape(len(parts), *self.model.input_shape)
         import pandas as pd
 
-        names, sums = self.schema.per_column(terms)
+        names = self.schema.per_column(np.zeros((0, self.model.input_size)))[0]
         index = data.index if is_dataframe(data) else None
-        return pd.DataFrame(sums, columns=names, index=index)
+        return pd.DataFrame(parts, columns=names, index=index)
+
+    def _explanation_parts(self, dataset: Dataset) -> np.ndarray:
+        """The recon score's parts: per table column (N, columns), or per value (N, D)."""
+        from vaekit.metrics.scores import value_scores
+
+        terms = value_scores(self.model, dataset.x, conditions=dataset.conditions)
+        terms = self.require_finite(terms, "explanations")
+        return self.schema.per_column(terms)[1] if self.kind == "table" else terms
+
+    @functools.cached_property
+    def _typical(self) -> np.ndarray:
+        """Each part's median over (up to 10,000) training examples: its usual cost."""
+        train = self.splits().train.take(slice(0, TYPICAL_ROWS))
+        return np.median(self._explanation_parts(train), axis=0)
 
     @property
     def kind(self) -> str:
