@@ -125,3 +125,23 @@ def test_autoencoders_are_scored_by_reconstruction_only(tmp_path, make_config):
         VaekitError, match="--by nll: ae has no likelihood; score it with --by recon"
     ):
         run.score(x, by="nll")
+
+
+def test_complexity_correlations_are_spearmans_with_ink_and_compressed_length():
+    import zlib
+
+    from scipy.stats import spearmanr
+
+    from vaekit.metrics.scores import complexity_correlations
+
+    rng = np.random.default_rng(0)
+    images = rng.random((50, 1, 8, 8)) * rng.random((50, 1, 1, 1))  # varied ink
+    pixels = np.round(images * 255).astype(np.uint8).reshape(50, -1)
+    ink = pixels.mean(1)
+    length = np.array([len(zlib.compress(row.tobytes(), 9)) for row in pixels])
+    scores = rng.normal(size=50)
+    rho = complexity_correlations(scores, images)
+    assert rho["mean_intensity"] == pytest.approx(spearmanr(scores, ink).statistic)
+    assert rho["compressed_length"] == pytest.approx(spearmanr(scores, length).statistic)
+    assert complexity_correlations(ink * 3 + 1, images)["mean_intensity"] == pytest.approx(1.0)
+    assert np.isnan(complexity_correlations(np.ones(50), images)["mean_intensity"])

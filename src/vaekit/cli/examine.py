@@ -82,6 +82,8 @@ def cmd_score(args: argparse.Namespace) -> None:
     where = run.split_label(args.data)
     print(f"scored {len(scores)} examples of the {where} by {args.by}; wrote {out}")
     print(f"score median {median:.3f}, 90% {p90:.3f}, 99% {p99:.3f} nats")
+    if run.kind == "image":
+        _print_complexity(scores, data.x.numpy())
     if calibration is not None:
         flagged = int(table.columns["flagged"].sum())
         print(
@@ -107,6 +109,18 @@ def cmd_score(args: argparse.Namespace) -> None:
             shown["explained"] = explained
         save_plot(run, "scores", plot, data=data, **shown)
         progress.log(f"wrote {plot}")
+
+
+def _print_complexity(scores: np.ndarray, images: np.ndarray) -> None:
+    """How much the scores track an image's ink and detail rather than its unusualness."""
+    from vaekit.metrics.scores import complexity_correlations
+
+    rho = complexity_correlations(scores, images)
+    print(
+        f"rank correlation of the scores with mean intensity {rho['mean_intensity']:+.2f}, "
+        f"with compressed length {rho['compressed_length']:+.2f} (near 0: the score is not "
+        "about how much ink or detail an image has)"
+    )
 
 
 def _calibration_for(run: Run, args: argparse.Namespace) -> Calibration | None:

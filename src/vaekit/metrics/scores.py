@@ -115,6 +115,29 @@ def value_scores(
     return torch.cat(out).numpy() if out else np.zeros((0, width))
 
 
+def complexity_correlations(scores: np.ndarray, images: np.ndarray) -> dict[str, float]:
+    """Spearman's rank correlation of image scores with each image's mean intensity and with
+    its compressed length (zlib, level 9, of its 8-bit pixels): how much a score tracks how
+    much ink, or how much detail, an image has rather than how unusual it is (Serrà et al.
+    2020; the reason -log p(x) can rank a plain image as more likely than the training
+    data). NaN where a side is constant."""
+    import zlib
+
+    from scipy.stats import spearmanr
+
+    pixels = np.clip(np.round(np.asarray(images, dtype=np.float64) * 255), 0, 255)
+    flat = pixels.reshape(len(pixels), -1).astype(np.uint8)
+    intensity = flat.mean(axis=1)
+    length = np.array([len(zlib.compress(row.tobytes(), 9)) for row in flat], dtype=np.float64)
+
+    def rho(other: np.ndarray) -> float:
+        if len(scores) < 3 or np.ptp(other) == 0 or np.ptp(scores) == 0:
+            return float("nan")
+        return float(spearmanr(scores, other).statistic)
+
+    return {"mean_intensity": rho(intensity), "compressed_length": rho(length)}
+
+
 def threshold_for(scores: np.ndarray, contamination: float) -> float:
     """The score above which the ``contamination`` share of ``scores`` lies (scikit-learn's
     and PyOD's rule: the (1 - p) quantile, linear interpolation)."""
