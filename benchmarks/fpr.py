@@ -74,7 +74,7 @@ def one(data, seed: int, folder: Path) -> dict:
 def _realised(record, scores: np.ndarray, rate: float) -> float | None:
     """The share of ``scores`` above the threshold for ``rate`` (None: too few calibration
     examples to set it)."""
-    if record.n < 1 / rate - 1:
+    if not record.can_set(rate):
         return None
     return float(np.mean(scores > record.threshold(rate)))
 

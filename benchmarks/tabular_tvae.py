@@ -199,12 +199,17 @@ def rule_constraints(rules: tuple[str, ...] | list[str]) -> tuple[list[Any], lis
 def missing_together_check(columns: tuple[str, ...], flag: str) -> dict:
     """SDMetrics' ``FixedNullCombinations`` check over a missing-together group and its flag:
     only the (missing columns, flag value) combinations of the real rows are valid."""
+    return _null_combinations(list(columns), flag, fix_category_values=True)
+
+
+def _null_combinations(columns: list[str], flag: str, fix_category_values: bool) -> dict:
+    """SDMetrics' ``FixedNullCombinations`` over ``columns`` and ``flag``."""
     return {
         "class_name": "FixedNullCombinations",
         "parameters": {
             "column_names": [*columns, flag],
             "table_name": TABLE_NAME,
-            "fix_category_values": True,
+            "fix_category_values": fix_category_values,
         },
     }
 
@@ -224,14 +229,7 @@ def missing_only_check(columns: list[str], flag: str) -> dict:
     (nullness only): the rows' (missing or not) pattern over the columns and the flag must be
     one of the real rows'. Every allowed pattern occurs in the real rows when vaekit found the
     rule (at least 5 rows each way), so this is the rule itself."""
-    return {
-        "class_name": "FixedNullCombinations",
-        "parameters": {
-            "column_names": [*columns, flag],
-            "table_name": TABLE_NAME,
-            "fix_category_values": False,
-        },
-    }
+    return _null_combinations(list(columns), flag, fix_category_values=False)
 
 
 @contextlib.contextmanager

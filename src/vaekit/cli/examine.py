@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +74,7 @@ def cmd_score(args: argparse.Namespace) -> None:
         columns["p_value"] = calibration.p_values(scores)
     explained = run.explain(data) if args.explain else None
     if explained is not None:
-        columns.update(_explanations(run, explained, out, data))
+        columns.update(_explanations(run, explained, out))
     write_csv(Table(list(columns), list(columns.values()), str(out)), out)
     median, p90, p99 = table.quantiles
     threshold, anomalous = table.threshold, table.anomalous
@@ -160,7 +159,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         )
     data = run.data(source) if source == "test" else source
     record = run.calibrate(data, by=args.by or "nll", k=args.k, seed=args.seed)
-    fprs = [a for a in (0.01, 0.05, 0.1) if math.ceil((record.n + 1) * (1 - a)) <= record.n]
+    fprs = [a for a in (0.01, 0.05, 0.1) if record.can_set(a)]
     thresholds = ", ".join(f"{a:.0%}: {record.threshold(a):.3f}" for a in fprs)
     print(
         f"calibrated {run.path} on {record.n} normal examples of the {run.split_label(source)} "
@@ -174,7 +173,7 @@ def _calibrate_options(sub: argparse.ArgumentParser) -> None:
     _score_kind_options(sub)
 
 
-def _explanations(run: Run, explained: Any, out: Path, data: Any) -> dict[str, np.ndarray]:
+def _explanations(run: Run, explained: Any, out: Path) -> dict[str, np.ndarray]:
     """``--explain``: a table's top column and each column's nats, for the score CSV; an image
     run's per-pixel nats go to their own .npy beside it (nothing for the CSV)."""
     if run.kind != "table":
@@ -184,7 +183,7 @@ def _explanations(run: Run, explained: Any, out: Path, data: Any) -> dict[str, n
         return {}
     names, values = list(explained.columns), explained.to_numpy()
     # The top column: the one most above its usual cost (its median over training rows).
-    excess = run.explain(data, over_typical=True).to_numpy()
+    excess = values - run.typical_parts
     top = np.array([names[i] for i in excess.argmax(axis=1)], dtype=object)
     return {"top column": top, **{f"{name} nats": values[:, i] for i, name in enumerate(names)}}
 

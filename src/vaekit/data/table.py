@@ -257,9 +257,7 @@ def to_dataframe(
 
     data = {}
     for name, values in zip(table.names, table.columns, strict=True):
-        if name in table.datetimes:
-            data[name] = pd.to_datetime(pd.Series(values, dtype=object))
-        elif is_numeric(values) and (kinds or {}).get(name) in ("integer", "id"):
+        if is_numeric(values) and (kinds or {}).get(name) in ("integer", "id"):
             data[name] = pd.array([None if np.isnan(v) else int(v) for v in values], dtype="Int64")
         elif is_numeric(values):
             data[name] = values

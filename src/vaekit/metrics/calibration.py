@@ -45,18 +45,25 @@ class Calibration:
         """How many calibration examples."""
         return len(self.scores)
 
+    def _rank(self, fpr: float) -> int:
+        """Which calibration score, counted from the smallest (1-based), is the threshold."""
+        return math.ceil((self.n + 1) * (1 - fpr))
+
+    def can_set(self, fpr: float) -> bool:
+        """Whether the calibration holds enough examples to set false-alarm rate ``fpr``."""
+        return self._rank(fpr) <= self.n
+
     def threshold(self, fpr: float) -> float:
         """The score above which an example is flagged at false-alarm rate ``fpr``."""
         if not 0 < fpr < 1:
             raise VaekitError(f"--fpr: a false-alarm rate in (0, 1), got {fpr}")
-        rank = math.ceil((self.n + 1) * (1 - fpr))
-        if rank > self.n:
+        if not self.can_set(fpr):
             raise VaekitError(
                 f"--fpr {fpr}: {self.n} calibration examples cannot set a false-alarm rate below "
                 f"{1 / (self.n + 1):.3g}; calibrate on at least {math.ceil(1 / fpr) - 1} normal "
                 "examples"
             )
-        return float(self.scores[rank - 1])
+        return float(self.scores[self._rank(fpr) - 1])
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """Each score's conformal p-value: small for an example unlike the normal data."""

@@ -94,12 +94,17 @@ class Codec:
         self._check_support(x, where)
         return to_dataset(x, labels, conditions)
 
-    def to_data(self, x: np.ndarray | torch.Tensor, conditions: Any = None) -> Any:
+    def to_data(
+        self, x: np.ndarray | torch.Tensor, conditions: Any = None, given: Table | None = None
+    ) -> Any:
         """Model-space values -> the user's units: images as floats in [0, 1] (N, C, H, W);
         tables as a pandas DataFrame with the training file's column names, kinds and
         categories (a conditional run's condition columns too, from model-space
-        ``conditions``)."""
-        return self.schema.to_user(_numpy(x), None if conditions is None else _numpy(conditions))
+        ``conditions``; the keys of ``given``, the rows ``x`` stands for, where it has them)."""
+        c = None if conditions is None else _numpy(conditions)
+        if given is not None:
+            return self.schema.to_user(_numpy(x), c, given)
+        return self.schema.to_user(_numpy(x), c)
 
     def to_table(self, x: np.ndarray, conditions: Any = None) -> Table:
         """Model-space table rows (and their conditions) -> a Table in the data's units, the

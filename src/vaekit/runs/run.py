@@ -30,7 +30,7 @@ from vaekit.data.splits import (
     recorded_schema,
     split_named,
 )
-from vaekit.data.table import Table, is_dataframe
+from vaekit.data.table import Table, from_dataframe, is_dataframe
 from vaekit.metrics.calibration import Calibration, calibrate
 from vaekit.models.base import Autoencoder
 from vaekit.models.distributions import PerColumn
@@ -266,11 +266,8 @@ class Run(Codec):
         out = self.require_finite(out, "reconstructions")
         if model_space:
             return out
-        frame = self.to_data(out, c)
-        for column in self.schema.columns if self.kind == "table" else []:
-            if column.kind == "id" and is_dataframe(data) and column.name in data.columns:
-                frame[column.name] = data[column.name].to_numpy()  # a row keeps its key
-        return frame
+        given = from_dataframe(data) if is_dataframe(data) else None  # a row keeps its key
+        return self.to_data(out, c, given)
 
     @torch.no_grad()
     def encode(self, data: Any, condition: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -422,7 +419,7 @@ class Run(Codec):
         ``score --explain`` names. ``data`` and ``condition`` as :meth:`to_model` takes them."""
         parts = self._explanation_parts(self.to_model(data, condition=condition))
         if over_typical:
-            parts = parts - self._typical
+            parts = parts - self.typical_parts
         if self.kind != "table":
             return parts.reshape(len(parts), *self.model.input_shape)
         import pandas as pd
@@ -440,8 +437,9 @@ class Run(Codec):
         return self.schema.per_column(terms)[1] if self.kind == "table" else terms
 
     @functools.cached_property
-    def _typical(self) -> np.ndarray:
-        """Each part's median over (up to 10,000) training examples: its usual cost."""
+    def typical_parts(self) -> np.ndarray:
+        """Each part of :meth:`explain` (a table column, or a pixel) at its median over (up to
+        10,000) training examples: its usual cost in nats, which ``over_typical`` subtracts."""
         train = self.splits().train.take(slice(0, TYPICAL_ROWS))
         return np.median(self._explanation_parts(train), axis=0)
 

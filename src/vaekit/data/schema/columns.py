@@ -58,7 +58,8 @@ class Column:
     filter of them). constant: ``value`` on the way out, no model column.
     ``missing="indicator"`` adds one 0/1 model column that is 1 where the value is missing (the
     value column then holds 0). ``numeric`` says whether the training file spelled the values
-    as numbers (datetimes: held them as date values, in a DataFrame), so outputs come back so.
+    as numbers, so outputs come back as numbers; ``dtype``, the pandas dtype a DataFrame held
+    them in (a date column's datetime64 too), so DataFrame outputs come back in it.
     """
 
     name: str
@@ -341,7 +342,7 @@ def decode_columns(
 
 def _new_keys(column: Column, n: int, seed_bytes: bytes) -> np.ndarray:
     """Keys for ``n`` generated rows: unique, shaped like the training keys, none of them."""
-    taken = KeyFilter.from_text(column.keys or "0:64:" + "A" * 12)
+    taken = KeyFilter.from_text(column.keys) if column.keys else KeyFilter.of([])
     keys = new_keys(
         column.patterns or [], n, taken, seed_bytes + column.name.encode(), column.numeric
     )

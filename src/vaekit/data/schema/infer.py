@@ -195,6 +195,16 @@ def _infer_column(
         return Column(name, "categorical", role="label", numeric=numeric, categories=categories)
     if not len(present):
         return Column(name, "ignored", role="ignored", numeric=numeric, note="every value missing")
+    return _feature_column(table, name, values, wanted, policy, scaling)
+
+
+def _feature_column(
+    table: Table, name: str, values: np.ndarray, wanted: dict[str, Any], policy: str, scaling: str
+) -> Column:
+    """A feature's kind (the user's, else guessed) and its map; ``policy`` for missing values."""
+    numeric = is_numeric(values)
+    present = values[~missing_mask(values)]
+    categories = _categories(present, numeric)
     fmt = wanted.get("format")
     kind = wanted.get("kind") or _guess_kind(name, values, numeric, categories)
     if kind == "datetime" and not numeric and fmt is None:
@@ -224,16 +234,31 @@ def _infer_column(
             raise fail(
                 table.where, f"column {name!r} has {len(categories)} values, so it is not constant"
             )
+    elif kind in ("continuous", "integer"):
+        _fit_number(column, present, table, scaling)
+        _fit_precision(column, present)
     else:
         _fit(column, present, categories, table)
-        if kind in ("continuous", "integer") and scaling == "quantile":
-            column.scaling, column.quantiles = "quantile", fit_quantiles(present)
-        if kind == "continuous":
-            column.decimals = _decimals(present)
-        seen = np.unique(present)
-        if kind == "integer" and len(seen) <= LEVELS and len(seen) < seen[-1] - seen[0] + 1:
-            column.levels = [float(v) for v in seen]
     return column
+
+
+def _fit_number(column: Column, present: np.ndarray, table: Table, scaling: str) -> None:
+    """A number (or date) feature's map: its moments, and its quantile knots when the run
+    maps numbers by their quantiles."""
+    _set_moments(column, present, table)
+    if scaling == "quantile":
+        column.scaling, column.quantiles = "quantile", fit_quantiles(present)
+
+
+def _fit_precision(column: Column, present: np.ndarray) -> None:
+    """How a number feature is written back: a continuous one at its training decimals, a
+    whole-number one with a few values and gaps between them as one of those values."""
+    if column.kind == "continuous":
+        column.decimals = _decimals(present)
+        return
+    seen = np.unique(present)
+    if len(seen) <= LEVELS and len(seen) < seen[-1] - seen[0] + 1:
+        column.levels = [float(v) for v in seen]
 
 
 def _fit_datetime(column: Column, table: Table, fmt: str | None, scaling: str) -> None:
@@ -252,12 +277,10 @@ def _fit_datetime(column: Column, table: Table, fmt: str | None, scaling: str) -
             f"give one, e.g. --column '{column.name}=datetime:%d/%m/%Y'",
         )
     column.format = fmt
-    column.numeric = column.name in table.datetimes
+    if column.name in table.datetimes:  # held as dates in a DataFrame: given back as dates
+        column.dtype = "datetime64[ns]"
     days = as_days(column, table)
-    present = days[~np.isnan(days)]
-    _set_moments(column, present, table)
-    if scaling == "quantile":
-        column.scaling, column.quantiles = "quantile", fit_quantiles(present)
+    _fit_number(column, days[~np.isnan(days)], table, scaling)
 
 
 def _fit_keys(column: Column, table: Table, values: np.ndarray) -> None:
@@ -276,8 +299,8 @@ def _fit_keys(column: Column, table: Table, values: np.ndarray) -> None:
     if column.numeric and not np.array_equal(values, np.round(values)):
         raise fail(table.where, f"id column {column.name!r} holds fractions; ids are whole")
     column.missing = "none"
-    column.patterns = key_patterns([k for k in keys if k is not None])
-    column.keys = KeyFilter.of([k for k in keys if k is not None]).to_text()
+    column.patterns = key_patterns(keys)  # every key present: refused above otherwise
+    column.keys = KeyFilter.of(keys).to_text()
 
 
 def _decimals(present: np.ndarray) -> int | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,20 +110,8 @@ def parse_rule(text: str, columns: list[Column], where: str) -> Rule:
     if match := MISSING.match(text):
         names = [column(n).name for n in match.group(1).split(",") if n.strip()]
         rule = Rule("missing", "", names, only=bool(match.group(2)))
-        condition = match.group(3)
-        if condition:
-            flag, sep, value = condition.partition("=")
-            if sep:
-                rule.flag, rule.value = column(flag).name, value.strip().strip("'\"")
-            elif condition.lower().endswith((" present", " missing")):
-                rule.flag = column(condition[: -len(" present")]).name
-                rule.absent = condition.lower().endswith(" missing")
-            else:
-                raise fail(
-                    where,
-                    f"rule {text!r}: expected 'when COLUMN = VALUE', 'when COLUMN present' or "
-                    "'when COLUMN missing'",
-                )
+        if match.group(3):
+            _read_condition(rule, match.group(3), column, f"{where}: rule {text!r}")
         rule.text = _missing_text(rule)
         return rule
     if match := COMPARE.match(text):
@@ -144,14 +133,10 @@ def parse_rule(text: str, columns: list[Column], where: str) -> Rule:
     if match := COMPUTED.match(text):
         target = column(match.group(1))
         terms = re.findall(r"([+-]?)\s*([^+-]+)", match.group(2).strip())
-        names, signs = [], []
-        for sign, name in terms:
-            names.append(column(name).name)
-            signs.append(-1 if sign == "-" else 1)
+        names = [column(name).name for _, name in terms]
+        signs = [-1 if sign == "-" else 1 for sign, _ in terms]
         rule = Rule("computed", "", names, target=target.name, signs=signs)
         _check_units(rule, by_name, text, where)
-        if target.name in names:
-            raise fail(where, f"rule {text!r}: {target.name!r} is computed from itself")
         rule.text = _computed_text(rule)
         return rule
     raise fail(
@@ -159,6 +144,24 @@ def parse_rule(text: str, columns: list[Column], where: str) -> Rule:
         f"rule {text!r}: not a rule vaekit reads (e.g. 'start <= end', 'fixed: a, b', "
         "'total = a + b', 'missing: a, b when flag = no')",
     )
+
+
+def _read_condition(
+    rule: Rule, condition: str, column: Callable[[str], Column], where: str
+) -> None:
+    """A missing rule's "when ...": ``COLUMN = VALUE``, ``COLUMN present`` or ``COLUMN
+    missing``."""
+    flag, sep, value = condition.partition("=")
+    if sep:
+        rule.flag, rule.value = column(flag).name, value.strip().strip("'\"")
+    elif condition.lower().endswith((" present", " missing")):
+        rule.flag = column(condition[: -len(" present")]).name
+        rule.absent = condition.lower().endswith(" missing")
+    else:
+        raise fail(
+            where,
+            "expected 'when COLUMN = VALUE', 'when COLUMN present' or 'when COLUMN missing'",
+        )
 
 
 def _number(text: str) -> float | None:
@@ -198,14 +201,22 @@ def _check_units(rule: Rule, by_name: dict[str, Column], text: str, where: str) 
         raise fail(
             where, f"rule {text!r}: {bad!r} is {by_name[bad].kind}; a sum takes numbers or dates"
         )
-    dated = [s for s, k in zip(rule.signs, kinds, strict=True) if k == "datetime"]
-    # A date is a date plus days; a number of days is a date minus a date.
-    if sum(dated) != (1 if target.kind == "datetime" else 0) or len(dated) > 2:
+    if not _gives_its_units(rule, by_name):
         raise fail(
             where,
             f"rule {text!r}: does not give a {'date' if target.kind == 'datetime' else 'number'} "
             "(a date is a date plus or minus numbers of days; days are a date minus a date)",
         )
+    if target.name in rule.columns:
+        raise fail(where, f"rule {text!r}: {target.name!r} is computed from itself")
+
+
+def _gives_its_units(rule: Rule, by_name: dict[str, Column]) -> bool:
+    """Whether a computed rule's terms give its column's units: a date is a date plus or minus
+    days; a number of days is a date minus a date (at most two dates in all)."""
+    kinds = [by_name[n].kind for n in rule.columns]
+    dated = [s for s, k in zip(rule.signs, kinds, strict=True) if k == "datetime"]
+    return sum(dated) == (by_name[rule.target or ""].kind == "datetime") and len(dated) <= 2
 
 
 def _missing_text(rule: Rule) -> str:
@@ -468,11 +479,7 @@ def _sums(table: Table, columns: list[Column]) -> list[Rule]:
 
 
 def _holds(rule: Rule, t: np.ndarray, values: dict[str, np.ndarray], by_name: dict) -> bool:
-    kinds = [by_name[n].kind for n in rule.columns]
-    dated = sum(s for s, k in zip(rule.signs, kinds, strict=True) if k == "datetime")
-    if dated != (1 if by_name[rule.target].kind == "datetime" else 0):
-        return False
-    if any(k == "datetime" for k in kinds) and sum(k == "datetime" for k in kinds) > 2:
+    if not _gives_its_units(rule, by_name):
         return False
     total = sum(s * values[n] for s, n in zip(rule.signs, rule.columns, strict=True))
     present = ~np.isnan(total)

@@ -157,7 +157,7 @@ class TableSchema:
                     table.columns[table.names.index(name)] = values
         for rule in self.rules:
             if rule.kind == "computed" and rule.target in table.names:
-                column = next(c for c in self.columns if c.name == rule.target)
+                column = self.column(rule.target)
                 at = table.names.index(column.name)
                 table.columns[at] = computed_values(rule, column, table, self.columns)
         return table
@@ -234,13 +234,16 @@ class TableSchema:
         table.names, table.columns = order, [columns[name] for name in order]
         return table
 
-    def to_user(self, x: np.ndarray, conditions: np.ndarray | None = None) -> Any:
+    def to_user(
+        self, x: np.ndarray, conditions: np.ndarray | None = None, given: Table | None = None
+    ) -> Any:
         """Model space -> a pandas DataFrame with the training file's names, kinds and
         categories (a conditional run's condition columns too); dates as text in their
-        format; a run trained on a DataFrame gives each column back in its dtype there."""
+        format; a run trained on a DataFrame gives each column back in its dtype there. Rows
+        decoded from ``given``'s keep its keys (:meth:`keep_keys`)."""
         table = self.to_table(x, conditions)
-        dated = {c.name for c in self.columns if c.kind == "datetime" and c.numeric}
-        table.datetimes = frozenset(dated)
+        if given is not None:
+            table = self.keep_keys(table, given)
         dtypes = {c.name: c.dtype for c in self.columns if c.dtype}
         return to_dataframe(table, {c.name: c.kind for c in self.columns}, dtypes)
 
