@@ -114,10 +114,52 @@ def test_bernoulli_decoder_refuses_data_outside_unit_range(make_config, tmp_path
     assert not (tmp_path / "r").exists()  # nothing written for bad input
 
 
-def test_auto_likelihood_is_resolved_from_the_data(make_config):
+def test_auto_likelihood_is_resolved_from_the_data(make_config, tmp_path):
+    """Grey levels: the discretised logistic at the schema's levels (digits: 0..16, 17 levels
+    of 1/16); binarised training and 0/1 images: Bernoulli; values outside [0, 1]: Gaussian."""
+    import numpy as np
+
     config = make_config()
     resolve_model_config(config, load_splits(config.data))
-    assert config.model.likelihood == "bernoulli" and config.model.input_shape == [1, 8, 8]
+    model = config.model
+    assert (model.likelihood, model.levels, model.level_step) == ("discretised", 17, 1 / 16)
+    assert model.input_shape == [1, 8, 8]
+    config = make_config(data={"binarize": "dynamic"})
+    resolve_model_config(config, load_splits(config.data))
+    assert config.model.likelihood == "bernoulli"
+    rng = np.random.default_rng(0)
+    files = {
+        "binary.npy": (rng.random((40, 1, 8, 8)) < 0.3).astype(np.float32),
+        "eight_bit.npy": rng.integers(0, 256, (40, 1, 8, 8), dtype=np.uint8),
+        "floats.npy": rng.random((40, 1, 8, 8)).astype(np.float32),
+        "wide.npy": 3 * rng.standard_normal((40, 1, 8, 8)).astype(np.float32),
+    }
+    found = {}
+    for name, values in files.items():
+        np.save(tmp_path / name, values)
+        config = make_config(data={"source": str(tmp_path / name)})
+        resolve_model_config(config, load_splits(config.data))
+        found[name] = (config.model.likelihood, config.model.levels, config.model.level_step)
+    assert found == {
+        "binary.npy": ("bernoulli", 0, 0.0),
+        "eight_bit.npy": ("discretised", 256, 1 / 255),
+        "floats.npy": ("discretised", 256, 1 / 255),
+        "wide.npy": ("gaussian", 0, 0.0),
+    }
+
+
+def test_discretised_likelihood_needs_grey_levels(make_config, tmp_path):
+    import numpy as np
+
+    from vaekit.core.errors import VaekitError
+
+    np.save(tmp_path / "t.npy", np.linspace(-1, 3, 40).reshape(10, 4))
+    config = make_config(
+        data={"source": str(tmp_path / "t.npy")}, model={"likelihood": "discretised"}
+    )
+    with pytest.raises(VaekitError, match="--likelihood discretised: these data have no grey"):
+        train(config, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.slow

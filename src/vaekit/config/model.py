@@ -35,11 +35,19 @@ class ModelConfig:
     )
     likelihood: str = option(
         "auto",
-        choices=("auto", "bernoulli", "gaussian", "gaussian-learned", "per-column"),
+        choices=(
+            "auto",
+            "bernoulli",
+            "discretised",
+            "gaussian",
+            "gaussian-learned",
+            "per-column",
+        ),
         models=NETWORK_MODELS,
-        help="p(x|z): bernoulli for data in [0,1], gaussian with fixed or learned variance, "
-        "per-column for tables (each column by its kind); auto: per-column for tables, else "
-        "bernoulli for data in [0,1], else gaussian",
+        help="p(x|z): bernoulli for 0/1 data, discretised (a logistic over the images' grey "
+        "levels, PixelCNN++), gaussian with fixed or learned variance, per-column for tables "
+        "(each column by its kind); auto: per-column for tables, bernoulli for binary or "
+        "--binarize images, discretised for grey-level images, else gaussian",
     )
     sigma: float = option(
         0.1,
@@ -53,7 +61,7 @@ class ModelConfig:
         minimum=0.0,
         exclusive_min=True,
         models=NETWORK_MODELS,
-        help="floor of the learned gaussian std (gaussian-learned)",
+        help="floor of the learned gaussian std (gaussian-learned, per-column)",
     )
     posterior: str = option(
         "diagonal",
@@ -156,6 +164,14 @@ class ModelConfig:
     condition_dim: int = option(0, minimum=0, help="numbers per example's condition, from the data")
     layout: list[str] = option(
         [], help="per-column likelihood: each model column's kind, filled in from the data"
+    )
+    levels: int = option(
+        0, minimum=0, help="discretised likelihood: the images' grey levels, from the data"
+    )
+    level_step: float = option(
+        0.0,
+        minimum=0.0,
+        help="discretised likelihood: the model-space distance between two levels, from the data",
     )
 
     def check_applicable(self, explicit: set[str] = frozenset(), name=lambda key: key) -> None:

@@ -27,7 +27,7 @@ from vaekit.data.files import classify, read_labels
 from vaekit.data.location import locate
 from vaekit.data.raw import check_labels
 from vaekit.data.schema.columns import Column
-from vaekit.data.schema.image import ImageSchema
+from vaekit.data.schema.image import ImageSchema, grey_levels
 from vaekit.data.schema.legacy import recorded_schema
 from vaekit.data.schema.table import Schema, TableSchema
 from vaekit.data.table import format_number, from_array
@@ -295,7 +295,17 @@ def streamed_schema(rows: NpyRows, stats: FileStats, kind: str, shape, scale) ->
         divide_by = scale or (
             255.0 if np.issubdtype(rows.dtype, np.integer) and stats.hi > 1 else 1.0
         )
-        return ImageSchema(list(shape), str(rows.dtype), stats.lo, stats.hi, float(divide_by))
+        # the type and range decide: a streamed file is not scanned for a grid
+        levels, step = grey_levels(np.empty(0, rows.dtype), stats.hi, float(divide_by), stats.lo)
+        return ImageSchema(
+            list(shape),
+            str(rows.dtype),
+            stats.lo,
+            stats.hi,
+            float(divide_by),
+            levels=levels,
+            step=step,
+        )
     columns = []
     for i in range(rows.row_values):
         lo, hi = float(stats.column_lo[i]), float(stats.column_hi[i])

@@ -23,6 +23,7 @@ from torch import nn
 
 from vaekit.config.model import ModelConfig
 from vaekit.core.errors import VaekitError
+from vaekit.models.discretised import DiscretisedLogistic
 from vaekit.models.distributions import (
     Bernoulli,
     ColumnLayout,
@@ -34,6 +35,9 @@ from vaekit.models.distributions import (
     sample_prior,
 )
 from vaekit.models.nets import build_decoder
+
+Likelihood = Bernoulli | Gaussian | PerColumn | DiscretisedLogistic
+TWO_PARAMETERS = ("gaussian-learned", "per-column")  # the decoder gives a location and a scale
 
 
 def code_noise(
@@ -115,8 +119,9 @@ class Autoencoder(nn.Module):
     def build_decoder(self, latent_dim: int | None = None) -> None:
         """Create ``self.decoder`` for the config's network and likelihood (two numbers per
         value for a learned-variance Gaussian, one otherwise), reading ``latent_dim`` numbers
-        (the config's by default)."""
-        params = 2 if self.config.likelihood in ("gaussian-learned", "per-column") else 1
+        (the config's by default). The discretised likelihood's scale is learned per pixel,
+        shared by all examples: the decoder's output, and so its cost, stays Bernoulli's."""
+        params = 2 if self.config.likelihood in TWO_PARAMETERS else 1
         c = self.config
         if c.likelihood == "per-column":
             try:
@@ -138,10 +143,10 @@ class Autoencoder(nn.Module):
             c.condition_dim,
         )
         self.log_sigma = math.log(c.sigma)
+        if c.likelihood == "discretised":  # each pixel's log scale, from 0.1 (model units)
+            self.pixel_log_scale = nn.Parameter(torch.full(self.input_shape, math.log(0.1)))
 
-    def decode(
-        self, z: torch.Tensor, condition: torch.Tensor | None = None
-    ) -> Bernoulli | Gaussian | PerColumn:
+    def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> Likelihood:
         """p(x|z[, c]) for codes (..., B, Z) (and conditions (B, C)): a distribution over
         (..., B, *input_shape)."""
         self.check_condition(condition, z.shape[-2] if z.ndim > 1 else 1)
@@ -156,6 +161,10 @@ class Autoencoder(nn.Module):
             if self.layout.kinds.device != out.device:
                 self.layout.to(out.device)
             return PerColumn(out, self.layout, self.config.min_sigma)
+        if likelihood == "discretised":  # bounded by construction: the floor is for numerics
+            c = self.config
+            scale = 1e-3 * c.level_step + self.pixel_log_scale.exp()
+            return DiscretisedLogistic(first, scale, event_ndim, c.levels, c.level_step)
         if likelihood == "gaussian-learned":
             # A floor on sigma keeps the density bounded: without it a pixel that is always 0
             # drives sigma to 0 and the likelihood to infinity.
@@ -209,9 +218,7 @@ class Autoencoder(nn.Module):
         prior is N(0, I)."""
         return None
 
-    def reconstruction(
-        self, x: torch.Tensor, condition: torch.Tensor | None = None
-    ) -> Bernoulli | Gaussian | PerColumn:
+    def reconstruction(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> Likelihood:
         """p(x | z = E[z|x]): the decoder's distribution at the posterior mean."""
         return self.decode(self.encode(x, condition).mean, condition)
 

@@ -17,12 +17,9 @@ from __future__ import annotations
 import torch
 
 from vaekit.config.model import ModelConfig
-from vaekit.models.base import Autoencoder, LossTerms, code_noise
+from vaekit.models.base import Autoencoder, Likelihood, LossTerms, code_noise
 from vaekit.models.distributions import (
-    Bernoulli,
     DiagonalGaussian,
-    Gaussian,
-    PerColumn,
     full_precision,
     normal_log_density,
     sample_prior,
@@ -100,9 +97,7 @@ class TwoLayerVAE(Autoencoder):
         """q(z2|x[, c]) summarised at the lower layer's mean: q(z2 | z1 = E[z1|x]), (B, Z2)."""
         return self.upper_posterior(self.lower_posterior(x, condition).mean, condition)
 
-    def decode(
-        self, z: torch.Tensor, condition: torch.Tensor | None = None
-    ) -> Bernoulli | Gaussian | PerColumn:
+    def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> Likelihood:
         """p(x | z1 = E[z1|z2]) for top-layer codes z2 (..., B, Z2): the data a code stands for,
         without the lower layer's noise (pictures, the explorer, reconstructions of codes)."""
         self.check_condition(condition, z.shape[-2] if z.ndim > 1 else 1)

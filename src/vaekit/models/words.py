@@ -30,6 +30,8 @@ def likelihood_words(model: ModelConfig) -> str:
     """p(x|z) in words: the likelihood's name, or PCA's linear-Gaussian model."""
     if model_class(model).closed_form:
         return "linear-Gaussian (probabilistic PCA)"
+    if model.likelihood == "discretised":
+        return f"discretised logistic over {model.levels} grey levels"
     return model.likelihood
 
 

@@ -34,14 +34,35 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
     low, high = min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
     table = isinstance(splits.schema, TableSchema)
     if model.likelihood == "auto":
-        bernoulli = low >= 0 and high <= 1
-        model.likelihood = "per-column" if table else "bernoulli" if bernoulli else "gaussian"
+        model.likelihood = automatic_likelihood(splits.schema, config.data.binarize, low, high)
+    if model.likelihood == "discretised":
+        levels = getattr(splits.schema, "levels", None)
+        if not levels:
+            raise VaekitError(
+                "--likelihood discretised: these data have no grey levels (it needs images "
+                "of whole-number pixels, e.g. 8-bit files, or floats on a 1/255 grid)"
+            )
+        model.levels, model.level_step = levels, splits.schema.step
     if model.likelihood == "per-column":
         if not table:
             raise VaekitError("--likelihood per-column: is for tables; these data are images")
         model.layout = likelihood_layout(splits.schema)
     if model.likelihood == "bernoulli":  # held-out data too: one value outside [0, 1] gives -inf
         check_unit_range(torch.tensor([low, high]), config.data.source, "a Bernoulli decoder")
+
+
+def automatic_likelihood(schema, binarize: str, low: float, high: float) -> str:
+    """``--likelihood auto``: each column by its kind for tables; Bernoulli for binary images
+    and binarised training; the discretised logistic over the images' grey levels (a
+    probability of the stored pixels, where a Bernoulli on grey values would score how much ink
+    an image has); a Gaussian for other values."""
+    if isinstance(schema, TableSchema):
+        return "per-column"
+    if binarize != "none":
+        return "bernoulli"
+    if getattr(schema, "levels", None):
+        return "discretised"
+    return "bernoulli" if low >= 0 and high <= 1 else "gaussian"
 
 
 def choose_path(

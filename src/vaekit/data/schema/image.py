@@ -35,6 +35,10 @@ class ImageSchema:
     intensity: list[float] | None = None
     classes: list[str] | None = None
     condition: Column | None = None  # the class label, when the run is conditioned on it
+    # Grey levels: model-space values 0, step, ..., (levels - 1) * step (None: binary images,
+    # or floats on no 8-bit grid), for the discretised likelihood.
+    levels: int | None = None
+    step: float | None = None
     kind: str = field(default="image", init=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -208,6 +212,7 @@ def infer_image_schema(
         divide_by = 255.0 if np.issubdtype(values.dtype, np.integer) and hi > 1 else 1.0
     means = values.reshape(len(values), -1).mean(axis=1, dtype=np.float64) / divide_by
     intensity = [float(np.percentile(means, 1)), float(np.percentile(means, 99))]
+    levels, step = grey_levels(values, hi, divide_by, lo)
     return ImageSchema(
         shape=list(values.shape[1:]),
         dtype=str(values.dtype),
@@ -217,7 +222,33 @@ def infer_image_schema(
         intensity=intensity,
         classes=classes,
         condition=_image_condition(labels, classes, condition or []),
+        levels=levels,
+        step=step,
     )
+
+
+def grey_levels(
+    values: np.ndarray, hi: float, divide_by: float, lo: float = 0.0
+) -> tuple[int, float] | tuple[None, None]:
+    """The grey levels of training images as (levels, model-space step): whole numbers divided
+    by ``divide_by`` have divide_by + 1 levels (at most their type's); floats in [0, 1] are
+    taken as 8-bit pixels, 256 levels at multiples of 1/255 (or of 1/256 where they all are);
+    binary images have none, nor values outside [0, 1]."""
+    if np.issubdtype(values.dtype, np.integer):
+        if hi <= 1:  # 0/1 pixels: binary images
+            return None, None
+        top = min(divide_by, float(np.iinfo(values.dtype).max))
+        return int(top) + 1, 1.0 / divide_by
+    if divide_by != 1 or lo < 0 or hi > 1:
+        return None, None
+    if not values.size:  # a streamed file, known by its type and range only
+        return 256, 1.0 / 255
+    flat = values.reshape(-1)
+    if np.isin(flat, (0.0, 1.0)).all():
+        return None, None
+    scaled = flat.astype(np.float64) * 256
+    on_256 = np.abs(scaled - np.round(scaled)).max() < 1e-3 and hi <= 255 / 256
+    return (256, 1.0 / 256) if on_256 else (256, 1.0 / 255)
 
 
 def _image_condition(

@@ -43,6 +43,12 @@ def schema_from_dict(raw: Any, where: object) -> Schema:
                 raise ValueError(f"shape {schema.shape!r} is not three positive sizes")
             if not schema.divide_by > 0:
                 raise ValueError(f"divide_by must be positive, got {schema.divide_by!r}")
+            if schema.levels is not None and not (
+                isinstance(schema.levels, int) and schema.levels >= 2 and (schema.step or 0) > 0
+            ):
+                raise ValueError(
+                    f"levels {schema.levels!r} / step {schema.step!r}: need levels >= 2, step > 0"
+                )
             return schema
         columns = [Column(**c) for c in raw["columns"]]
         for c in columns:
