@@ -60,7 +60,14 @@ def config(variant: str, seed: int, epochs: int) -> RunConfig:
     extra = VARIANTS[variant]
     return RunConfig.from_dict(
         {
-            "model": {"latent_dim": 20, "hidden": [400], **extra.get("model", {})},
+            # Bernoulli, as docs/conditional.md measured it (grey levels' default is now the
+            # discretised likelihood)
+            "model": {
+                "latent_dim": 20,
+                "hidden": [400],
+                "likelihood": "bernoulli",
+                **extra.get("model", {}),
+            },
             "data": {"source": "mnist", **extra.get("data", {})},
             "train": {"epochs": epochs, "seed": seed},
         }
