@@ -116,11 +116,14 @@ def test_bernoulli_decoder_refuses_data_outside_unit_range(make_config, tmp_path
 
 def test_auto_likelihood_is_resolved_from_the_data(make_config, tmp_path):
     """Grey levels: the discretised logistic at the schema's levels (digits: 0..16, 17 levels
-    of 1/16); binarised training and 0/1 images: Bernoulli; values outside [0, 1]: Gaussian."""
+    of 1/16); binarised training, 0/1 images and nearly binary ones (80 % of pixels within a
+    tenth of black or white, like MNIST): Bernoulli; values outside [0, 1]: Gaussian."""
     import numpy as np
 
     config = make_config()
-    resolve_model_config(config, load_splits(config.data))
+    splits = load_splits(config.data)
+    assert splits.schema.near_binary == 0.6532  # 65 % of the digits' pixels are 0, 1, 15 or 16
+    resolve_model_config(config, splits)
     model = config.model
     assert (model.likelihood, model.levels, model.level_step) == ("discretised", 17, 1 / 16)
     assert model.input_shape == [1, 8, 8]
@@ -133,6 +136,12 @@ def test_auto_likelihood_is_resolved_from_the_data(make_config, tmp_path):
         "eight_bit.npy": rng.integers(0, 256, (40, 1, 8, 8), dtype=np.uint8),
         "floats.npy": rng.random((40, 1, 8, 8)).astype(np.float32),
         "wide.npy": 3 * rng.standard_normal((40, 1, 8, 8)).astype(np.float32),
+        # strokes: 85 % of pixels black or white, the rest grey
+        "strokes.npy": np.where(
+            rng.random((40, 1, 8, 8)) < 0.85,
+            255 * (rng.random((40, 1, 8, 8)) < 0.2),
+            rng.integers(30, 220, (40, 1, 8, 8)),
+        ).astype(np.uint8),
     }
     found = {}
     for name, values in files.items():
@@ -145,6 +154,7 @@ def test_auto_likelihood_is_resolved_from_the_data(make_config, tmp_path):
         "eight_bit.npy": ("discretised", 256, 1 / 255),
         "floats.npy": ("discretised", 256, 1 / 255),
         "wide.npy": ("gaussian", 0, 0.0),
+        "strokes.npy": ("bernoulli", 0, 0.0),
     }
 
 

@@ -51,16 +51,26 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
         check_unit_range(torch.tensor([low, high]), config.data.source, "a Bernoulli decoder")
 
 
+NEARLY_BINARY = 0.8  # share of pixels near black or white from which images count as binary
+
+
 def automatic_likelihood(schema, binarize: str, low: float, high: float) -> str:
-    """``--likelihood auto``: each column by its kind for tables; Bernoulli for binary images
-    and binarised training; the discretised logistic over the images' grey levels (a
-    probability of the stored pixels, where a Bernoulli on grey values would score how much ink
-    an image has); a Gaussian for other values."""
+    """``--likelihood auto``: each column by its kind for tables; Bernoulli for binary images,
+    binarised training and nearly binary images (at least 80 % of pixels within a tenth of
+    black or white: MNIST's 91 %); the discretised logistic over the grey levels of other
+    images (a probability of the stored pixels); a Gaussian for values outside [0, 1].
+
+    Why nearly binary images keep the Bernoulli: on MNIST the 256-level likelihood's cost sits
+    in the grey edges of the strokes, so -log p(x) follows how much ink an image has (one-class
+    ROC-AUC 0.79 against the Bernoulli's 0.99 on digits 0 and 1) and prior samples are worse;
+    on images with grey backgrounds it ranks anomalies better (docs/anomaly.md)."""
     if isinstance(schema, TableSchema):
         return "per-column"
     if binarize != "none":
         return "bernoulli"
-    if getattr(schema, "levels", None):
+    levels = getattr(schema, "levels", None)
+    near_binary = getattr(schema, "near_binary", None)
+    if levels and (near_binary is None or near_binary < NEARLY_BINARY):
         return "discretised"
     return "bernoulli" if low >= 0 and high <= 1 else "gaussian"
 

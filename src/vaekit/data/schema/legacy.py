@@ -43,6 +43,8 @@ def schema_from_dict(raw: Any, where: object) -> Schema:
                 raise ValueError(f"shape {schema.shape!r} is not three positive sizes")
             if not schema.divide_by > 0:
                 raise ValueError(f"divide_by must be positive, got {schema.divide_by!r}")
+            if schema.near_binary is not None and not 0 <= schema.near_binary <= 1:
+                raise ValueError(f"near_binary {schema.near_binary!r} is not a share in [0, 1]")
             if schema.levels is not None and not (
                 isinstance(schema.levels, int) and schema.levels >= 2 and (schema.step or 0) > 0
             ):
