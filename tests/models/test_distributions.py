@@ -124,3 +124,17 @@ def test_full_covariance_log_prob_matches_torch():
     z = q.rsample(6, generator=torch.Generator().manual_seed(1))
     reference = MultivariateNormal(q.mean, scale_tril=q.scale_tril).log_prob(z)
     torch.testing.assert_close(q.log_prob(z), reference)
+
+
+def test_an_extreme_posterior_keeps_a_finite_density():
+    """An input far outside the training data drove an encoder's log-variance to -141 (a row
+    of shuttle): exp(141) overflows float32, and z - mean rounds to 0, so 0 * inf gave NaN
+    and `vaekit score` refused the whole file."""
+    mean = torch.tensor([[22.7, 14.9]])
+    logvar = torch.tensor([[-141.0, -2.0]])
+    q = DiagonalGaussian(mean, logvar)
+    z = q.rsample(noise=torch.tensor([[0.5, 0.5]]))
+    value = q.log_prob(z)
+    assert torch.isfinite(value).all()
+    expected = -0.5 * (logvar + math.log(2 * math.pi)).sum() - 0.5 * 0.25  # dim 2's eps^2
+    torch.testing.assert_close(value, expected.reshape(1), rtol=1e-5, atol=1e-3)

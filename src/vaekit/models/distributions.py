@@ -93,9 +93,7 @@ class DiagonalGaussian(ReparameterisedPosterior):
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log q(z|x) summed over latent dimensions; z may carry extra leading dims."""
-        return -0.5 * (
-            (z - self.mean).pow(2) * torch.exp(-self.logvar) + self.logvar + LOG_2PI
-        ).sum(-1)
+        return normal_log_density(z, self.mean, self.logvar).sum(-1)
 
     def kl_per_dim(self, prior: DiagonalGaussian | None = None) -> torch.Tensor:
         """KL(q || p) per latent dimension in closed form. p = N(0, I) (Kingma & Welling,
@@ -164,9 +162,16 @@ class VampMixture:
         return torch.cat(out)
 
 
+# Precisions above exp(80) are taken as exp(80): float32 overflows at exp(88.7), and an input
+# far outside the training data can drive the encoder's log-variance below -88 (shuttle's
+# extreme rows gave -141). Then z - mean rounds to 0 and 0 * inf would be NaN.
+MAX_LOG_PRECISION = 80.0
+
+
 def normal_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mean, exp(logvar)) value by value (broadcast, not summed)."""
-    return -0.5 * ((z - mean).pow(2) * torch.exp(-logvar) + logvar + LOG_2PI)
+    precision = torch.exp((-logvar).clamp(max=MAX_LOG_PRECISION))
+    return -0.5 * ((z - mean).pow(2) * precision + logvar + LOG_2PI)
 
 
 class FullGaussian(ReparameterisedPosterior):
