@@ -295,8 +295,7 @@ def streamed_schema(rows: NpyRows, stats: FileStats, kind: str, shape, scale) ->
         divide_by = scale or (
             255.0 if np.issubdtype(rows.dtype, np.integer) and stats.hi > 1 else 1.0
         )
-        # the type and range decide: a streamed file is not scanned for a grid
-        levels, step = grey_levels(np.empty(0, rows.dtype), stats.hi, float(divide_by), stats.lo)
+        levels, step = grey_levels(rows.dtype, stats.lo, stats.hi, float(divide_by))
         return ImageSchema(
             list(shape),
             str(rows.dtype),

@@ -63,8 +63,7 @@ def automatic_likelihood(schema, binarize: str, low: float, high: float) -> str:
     Why nearly binary images keep the Bernoulli: on MNIST the 256-level likelihood's cost sits
     in the grey edges of the strokes, so -log p(x) follows how much ink an image has (one-class
     ROC-AUC 0.73 against the Bernoulli's 0.91, mean over the ten digits) and prior samples are
-    worse;
-    on images with grey backgrounds it ranks anomalies better (docs/anomaly.md)."""
+    worse; on images with grey backgrounds it ranks anomalies better (docs/anomaly.md)."""
     if isinstance(schema, TableSchema):
         return "per-column"
     if binarize != "none":

@@ -219,7 +219,7 @@ def infer_image_schema(
         divide_by = 255.0 if np.issubdtype(values.dtype, np.integer) and hi > 1 else 1.0
     means = values.reshape(len(values), -1).mean(axis=1, dtype=np.float64) / divide_by
     intensity = [float(np.percentile(means, 1)), float(np.percentile(means, 99))]
-    levels, step = grey_levels(values, hi, divide_by, lo)
+    levels, step = grey_levels(values.dtype, lo, hi, divide_by, values)
     return ImageSchema(
         shape=list(values.shape[1:]),
         dtype=str(values.dtype),
@@ -235,39 +235,50 @@ def infer_image_schema(
     )
 
 
+_BLOCK = 1 << 22  # values per block when scanning pixels: no float copy of a whole file
+
+
+def _blocks(values: np.ndarray):
+    """The pixels in flat blocks of ``_BLOCK`` values."""
+    flat = values.reshape(-1)
+    for start in range(0, len(flat), _BLOCK):
+        yield flat[start : start + _BLOCK]
+
+
 def near_binary_share(values: np.ndarray, divide_by: float, levels: int, step: float) -> float:
     """The share of pixels whose model-space value lies within a tenth of the levels' range
-    of the first or the last level (counted in blocks: no float copy of a large file)."""
-    top = (levels - 1) * step
-    flat = values.reshape(-1)
-    near, block = 0, 1 << 22
-    for start in range(0, len(flat), block):
-        unit = flat[start : start + block].astype(np.float32) / np.float32(divide_by * top)
-        near += int(np.count_nonzero((unit <= 0.1) | (unit >= 0.9)))
-    return round(near / max(len(flat), 1), 4)
+    of the first or the last level."""
+    scale = np.float32(divide_by * (levels - 1) * step)
+    near = sum(
+        int(np.count_nonzero((unit <= 0.1) | (unit >= 0.9)))
+        for unit in (block.astype(np.float32) / scale for block in _blocks(values))
+    )
+    return round(near / max(values.size, 1), 4)
 
 
 def grey_levels(
-    values: np.ndarray, hi: float, divide_by: float, lo: float = 0.0
+    dtype: np.dtype, lo: float, hi: float, divide_by: float, values: np.ndarray | None = None
 ) -> tuple[int, float] | tuple[None, None]:
     """The grey levels of training images as (levels, model-space step): whole numbers divided
     by ``divide_by`` have divide_by + 1 levels (at most their type's); floats in [0, 1] are
     taken as 8-bit pixels, 256 levels at multiples of 1/255 (or of 1/256 where they all are);
-    binary images have none, nor values outside [0, 1]."""
-    if np.issubdtype(values.dtype, np.integer):
+    binary images have none, nor values outside [0, 1]. Without ``values`` (a streamed file,
+    known by its type and range only) floats are not scanned for 0/1 or a 1/256 grid."""
+    if np.issubdtype(dtype, np.integer):
         if hi <= 1:  # 0/1 pixels: binary images
             return None, None
-        top = min(divide_by, float(np.iinfo(values.dtype).max))
+        top = min(divide_by, float(np.iinfo(dtype).max))
         return int(top) + 1, 1.0 / divide_by
     if divide_by != 1 or lo < 0 or hi > 1:
         return None, None
-    if not values.size:  # a streamed file, known by its type and range only
+    if values is None:
         return 256, 1.0 / 255
-    flat = values.reshape(-1)
-    if np.isin(flat, (0.0, 1.0)).all():
+    if all(np.isin(block, (0.0, 1.0)).all() for block in _blocks(values)):
         return None, None
-    scaled = flat.astype(np.float64) * 256
-    on_256 = np.abs(scaled - np.round(scaled)).max() < 1e-3 and hi <= 255 / 256
+    on_256 = hi <= 255 / 256 and all(
+        np.abs(scaled - np.round(scaled)).max() < 1e-3
+        for scaled in (block.astype(np.float64) * 256 for block in _blocks(values))
+    )
     return (256, 1.0 / 256) if on_256 else (256, 1.0 / 255)
 
 
