@@ -78,3 +78,19 @@ def test_samples_lie_on_the_grid_at_the_levels_probabilities():
     expected = torch.stack([one.log_prob_values(g).exp()[0] for g in grid]).double()
     torch.testing.assert_close(counts, expected, atol=3e-3, rtol=0)
     assert torch.equal(d.mean, loc)
+
+
+def test_a_config_without_levels_is_refused_in_one_line():
+    """A hand-edited config.json (levels 1) fails when the model is built, not mid-score."""
+    from vaekit.config.model import ModelConfig
+    from vaekit.core.errors import VaekitError
+    from vaekit.models.registry import build_model
+
+    config = ModelConfig(
+        likelihood="discretised", levels=1, level_step=1 / 255, input_shape=[1, 4, 4]
+    )
+    with pytest.raises(VaekitError, match="model.levels 1 / model.level_step") as err:
+        build_model(config)
+    assert "\n" not in str(err.value)
+    config.levels = 256
+    assert build_model(config).pixel_log_scale.shape == (1, 4, 4)

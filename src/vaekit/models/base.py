@@ -144,6 +144,11 @@ class Autoencoder(nn.Module):
         )
         self.log_sigma = math.log(c.sigma)
         if c.likelihood == "discretised":  # each pixel's log scale, from 0.1 (model units)
+            if c.levels < 2 or not c.level_step > 0:
+                raise VaekitError(
+                    f"model.levels {c.levels} / model.level_step {c.level_step}: the "
+                    "discretised likelihood needs two or more levels and a positive step"
+                )
             self.pixel_log_scale = nn.Parameter(torch.full(self.input_shape, math.log(0.1)))
 
     def decode(self, z: torch.Tensor, condition: torch.Tensor | None = None) -> Likelihood:
