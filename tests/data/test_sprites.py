@@ -48,3 +48,46 @@ def test_geometry_follows_the_factors():
     turned = sprites.render(np.array([[1, 5, 0, 16, 16], [1, 5, 10, 16, 16]]))
     assert not np.array_equal(turned[0], turned[1])
     assert abs(_moments(turned[0])[0] - _moments(turned[1])[0]) < 0.05 * areas[1]
+
+
+def _full_grid(factors: np.ndarray) -> np.ndarray:
+    """The renderer's equations tested at every pixel of the image, without its window."""
+    values = sprites.factor_values()
+    f = np.asarray(factors)
+    scale = values["scale"][f[:, 1]][:, None, None]
+    angle = values["orientation"][f[:, 2]][:, None, None]
+    span = sprites.SIDE - 1 - 2 * sprites.EDGE
+    cx = (sprites.EDGE + values["x"][f[:, 3]] * span)[:, None, None]
+    cy = (sprites.EDGE + values["y"][f[:, 4]] * span)[:, None, None]
+    rows, cols = np.mgrid[0 : sprites.SIDE, 0 : sprites.SIDE].astype(np.float64)
+    dx, dy = cols[None] - cx, rows[None] - cy
+    u = (np.cos(angle) * dx + np.sin(angle) * dy) / (sprites.HALF_SPAN * scale)
+    v = (-np.sin(angle) * dx + np.cos(angle) * dy) / (sprites.HALF_SPAN * scale)
+    tests = (sprites._square, sprites._ellipse, sprites._heart)
+    inside = np.stack([tests[k](u[i], v[i]) for i, k in enumerate(f[:, 0])])
+    return inside[:, None].astype(np.uint8)
+
+
+def test_the_window_misses_no_pixel_of_the_largest_sprites_at_the_edges():
+    corners = [(x, y) for x in (0, 1, 16, 30, 31) for y in (0, 1, 16, 30, 31)]
+    factors = np.array(
+        [[k, 5, o, x, y] for k in range(3) for o in (0, 5, 10, 25) for x, y in corners]
+    )
+    assert np.array_equal(sprites.render(factors), _full_grid(factors))
+
+
+def test_sprites_as_data_carry_their_factors_and_a_subset_stays_in_memory():
+    from vaekit.core.errors import VaekitError
+    from vaekit.data.builtin import read
+
+    raw = read("sprites", subset=50)
+    assert raw.values.shape == (50, 1, 64, 64) and raw.factors.shape == (50, 5)
+    assert np.array_equal(raw.labels, raw.factors[:, 0])  # the shape is the class label
+    chosen = sprites.subset(50)
+    assert np.array_equal(raw.factors, sprites.factors_of(chosen))
+    assert np.array_equal(raw.values, sprites.render(raw.factors))
+    assert list(raw.factor_values) == list(sprites.FACTORS)
+    with pytest.raises(VaekitError, match="at most 60,000"):
+        read("sprites", subset=70_000)
+    with pytest.raises(VaekitError, match="only for the rendered sprites"):
+        read("digits", subset=10)

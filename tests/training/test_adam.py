@@ -69,3 +69,27 @@ def test_training_never_imports_the_compiler(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"  # importing it costs every `vaekit train` 2 s
+
+
+def test_two_groups_with_their_own_rates_and_betas_match_torchs_adam_and_its_state_dict():
+    """FactorVAE's discriminator learns by its own Adam: a second group, as torch's."""
+    ours, theirs = _net(), _net()
+
+    def groups(net):
+        return [
+            {"params": list(net[0].parameters())},
+            {"params": list(net[2].parameters()), "lr": 1e-4, "betas": (0.5, 0.9)},
+        ]
+
+    mine = FusedAdam(groups(ours), lr=1e-2)
+    torchs = torch.optim.Adam(groups(theirs), lr=1e-2, fused=True)
+    for net, optimizer in ((ours, mine), (theirs, torchs)):
+        _steps(net, optimizer, [1e-2, 3e-3])
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert torch.equal(p, q)
+    assert mine.param_groups[1]["lr"] == 1e-4  # the schedule moves the first group only
+    copy = FusedAdam(groups(_net()), lr=1.0)
+    copy.load_state_dict(torchs.state_dict())
+    assert copy.param_groups[1]["betas"] == (0.5, 0.9)
+    with pytest.raises(ValueError, match="groups"):
+        FusedAdam(_net().parameters(), lr=1.0).load_state_dict(torchs.state_dict())

@@ -9,10 +9,24 @@ from dataclasses import dataclass
 from vaekit.config.options import option
 from vaekit.core.errors import VaekitError
 
-MODEL_NAMES = ("pca", "ae", "sparse-ae", "denoising-ae", "noisy-ae", "vae", "beta-vae", "iwae")
+# Models that add a penalty on how the code's dimensions depend on each other (seed notes:
+# "one direction, one factor"): Chen et al. 2018, Kim & Mnih 2018, Kumar et al. 2018.
+DISENTANGLING_MODELS = ("beta-tcvae", "factor-vae", "dip-vae")
+MODEL_NAMES = (
+    "pca",
+    "ae",
+    "sparse-ae",
+    "denoising-ae",
+    "noisy-ae",
+    "vae",
+    "beta-vae",
+    "iwae",
+    *DISENTANGLING_MODELS,
+)
 NETWORK_MODELS = MODEL_NAMES[1:]  # every model but the closed-form PCA
-KL_MODELS = ("noisy-ae", "vae", "beta-vae", "iwae")  # trained with a KL term towards N(0, I)
-POSTERIOR_MODELS = ("vae", "beta-vae", "iwae")  # learn the posterior's variance
+# trained with a KL term towards N(0, I)
+KL_MODELS = ("noisy-ae", "vae", "beta-vae", "iwae", *DISENTANGLING_MODELS)
+POSTERIOR_MODELS = ("vae", "beta-vae", "iwae", *DISENTANGLING_MODELS)  # learn its variance
 
 
 @dataclass
@@ -91,7 +105,59 @@ class ModelConfig:
         minimum=0.0,
         exclusive_min=True,
         models=KL_MODELS,
-        help="KL weight (1 = the ELBO; beta-vae defaults to 4)",
+        help="KL weight (1 = the ELBO; beta-vae defaults to 4); beta-tcvae: the weight of "
+        "the total correlation, the KL's other parts keeping weight 1 (default 6)",
+    )
+    capacity: float = option(
+        0.0,
+        minimum=0.0,
+        models=("beta-vae",),
+        help="capacity annealing (Burgess et al. 2018): the KL is pulled towards a target that "
+        "grows from 0 to this many nats, with weight --gamma, instead of towards 0; 0: off",
+    )
+    capacity_steps: int | None = option(
+        None,
+        minimum=1,
+        models=("beta-vae",),
+        help="--capacity: steps over which the target grows (default: the whole run)",
+    )
+    gamma: float | None = option(
+        None,
+        minimum=0.0,
+        models=("beta-vae", "factor-vae"),
+        help="factor-vae: weight of the discriminator's total correlation (default 35); "
+        "beta-vae with --capacity: weight of |KL - target| (default 1000)",
+    )
+    discriminator_hidden: list[int] = option(
+        [1000] * 6,
+        minimum=1,
+        models=("factor-vae",),
+        help="factor-vae: hidden widths of the discriminator that tells codes from codes "
+        "with each dimension shuffled over the batch (Kim & Mnih: six layers of 1000)",
+    )
+    discriminator_lr: float = option(
+        1e-4,
+        minimum=0.0,
+        exclusive_min=True,
+        models=("factor-vae",),
+        help="factor-vae: the discriminator's own Adam learning rate (betas 0.5, 0.9)",
+    )
+    dip: str = option(
+        "ii",
+        choices=("i", "ii"),
+        models=("dip-vae",),
+        help="dip-vae: match the covariance of the posterior means (i) or of the whole "
+        "aggregate posterior (ii) to the identity (Kumar et al. 2018)",
+    )
+    lambda_od: float = option(
+        10.0, minimum=0.0, models=("dip-vae",), help="dip-vae: weight of off-diagonal covariance"
+    )
+    lambda_d: float | None = option(
+        None,
+        minimum=0.0,
+        models=("dip-vae",),
+        help="dip-vae: weight of the diagonal's distance from 1 (default: 10 x lambda_od for "
+        "i, lambda_od for ii, as Kumar et al.)",
     )
     beta_schedule: str = option(
         "constant",
@@ -165,6 +231,12 @@ class ModelConfig:
     layout: list[str] = option(
         [], help="per-column likelihood: each model column's kind, filled in from the data"
     )
+    dataset_size: int = option(
+        0,
+        minimum=0,
+        help="beta-tcvae: training examples, for its minibatch-weighted estimate of q(z) "
+        "(filled in from the data)",
+    )
     levels: int = option(
         0, minimum=0, help="discretised likelihood: the images' grey levels, from the data"
     )
@@ -218,13 +290,62 @@ class ModelConfig:
                 )
         elif "lower_hidden" in explicit or self.lower_hidden != [100, 100]:
             raise VaekitError(f"{name('lower_hidden')}: only with --lower-latent-dim")
+        self._check_disentangling(explicit, name)
         for key, default in (("flow_steps", 2), ("flow_hidden", 256)):
             given = key in explicit or getattr(self, key) != default
             if given and self.posterior != "iaf":
                 raise VaekitError(f"{name(key)}: only with --posterior iaf")
 
+    def _check_disentangling(self, explicit: set[str], name) -> None:
+        """The disentangling models and capacity annealing need a diagonal posterior and the
+        N(0, I) prior: their penalties are written for those."""
+        if self.model in DISENTANGLING_MODELS:
+            for key, value, wanted in (
+                ("posterior", self.posterior, "diagonal"),
+                ("prior", self.prior, "standard"),
+                ("lower_latent_dim", self.lower_latent_dim, 0),
+            ):
+                if value != wanted:
+                    raise VaekitError(
+                        f"{name(key)}: {self.model} needs the one-layer diagonal posterior and "
+                        "the N(0, I) prior; leave it out"
+                    )
+        if self.model == "beta-vae":
+            capacity = self.capacity > 0
+            for key in ("gamma", "capacity_steps"):
+                if not capacity and (key in explicit or getattr(self, key) is not None):
+                    raise VaekitError(f"{name(key)}: only with --capacity")
+            if capacity and (self.beta_schedule != "constant" or self.free_bits > 0):
+                raise VaekitError(
+                    f"{name('capacity')}: capacity annealing is its own schedule; leave out "
+                    "--beta-schedule and --free-bits"
+                )
+            if capacity and "beta" in explicit:
+                raise VaekitError(
+                    f"{name('beta')}: with --capacity the KL's weight is --gamma; leave --beta out"
+                )
+
     def resolved_beta(self) -> float:
-        """The KL weight in force when the schedule is at full strength."""
+        """The KL weight in force when the schedule is at full strength (beta-tcvae: the
+        weight of the total correlation)."""
         if self.beta is not None:
             return self.beta
-        return 4.0 if self.model == "beta-vae" else 1.0
+        return {"beta-vae": 4.0, "beta-tcvae": 6.0}.get(self.model, 1.0)
+
+    @property
+    def needs_dataset_size(self) -> bool:
+        """Whether the objective needs the number of training examples (beta-tcvae's
+        estimate of q(z) weighs each batch by it)."""
+        return self.model == "beta-tcvae"
+
+    def resolved_gamma(self) -> float:
+        """factor-vae's weight of the total correlation; capacity annealing's of |KL - C|."""
+        if self.gamma is not None:
+            return self.gamma
+        return 35.0 if self.model == "factor-vae" else 1000.0
+
+    def resolved_lambda_d(self) -> float:
+        """dip-vae's weight of the diagonal: given, or Kumar et al.'s default for the type."""
+        if self.lambda_d is not None:
+            return self.lambda_d
+        return self.lambda_od * (10.0 if self.dip == "i" else 1.0)

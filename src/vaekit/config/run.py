@@ -27,6 +27,17 @@ class DataConfig:
 
     source: str = option("digits", help="built-in name (digits, mnist, penguins) or a path")
     labels: str | None = option(None, help="labels: a file, an .npz key or a CSV column")
+    factors: str | None = option(
+        None,
+        help="images: a CSV of their factors of variation, one row per image in file order and "
+        "one column per factor, for the disentanglement metrics of vaekit evaluate",
+    )
+    subset: int | None = option(
+        None,
+        minimum=1,
+        help="sprites: how many of the 737,280 images to render (a seeded choice; default "
+        "20,000, at most 60,000)",
+    )
     val_fraction: float = option(
         0.1,
         minimum=0.0,

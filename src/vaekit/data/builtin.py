@@ -13,6 +13,9 @@
   MIT, DataCebo), 17 columns as shipped — a student id, marks, categories, a salary and start
   and end dates as text, missing exactly for the students not placed — shipped as
   ``students.csv``: a table as people have one.
+- ``sprites``: vaekit's own renderer of dSprites' design (:mod:`vaekit.data.sprites`), a seeded
+  subset of the 737,280 images with their five factors of variation as labels (the shape is
+  also the class label).
 """
 
 from __future__ import annotations
@@ -52,9 +55,17 @@ STUDENTS_SHA256 = "635a3c0aeae2f6f337b529cd75870190aaac9819e5e74502fe9b02c117780
 SHIPPED = {"penguins": (PENGUINS, PENGUINS_SHA256), "students": (STUDENTS, STUDENTS_SHA256)}
 
 
-def read(name: str) -> RawData:
-    """The built-in dataset ``name`` (digits, mnist, penguins or students), as read from its
-    source."""
+SPRITES_SUBSET = 20_000  # images rendered when --subset is not given
+SPRITES_IN_MEMORY = 60_000  # 16 KB each in model space: under 1 GB
+
+
+def read(name: str, subset: int | None = None) -> RawData:
+    """The built-in dataset ``name`` (digits, mnist, penguins, students or sprites), as read
+    from its source; ``subset``: how many sprites to render."""
+    if subset is not None and name != "sprites":
+        raise VaekitError(f"--subset: only for the rendered sprites, not {name}")
+    if name == "sprites":
+        return read_sprites(subset or SPRITES_SUBSET)
     if name in SHIPPED:
         return read_shipped(name)
     readers = {"digits": read_digits, "mnist": read_mnist}
@@ -80,6 +91,29 @@ def read_digits() -> RawData:
     images = rows[:, :-1].reshape(-1, 1, 8, 8)
     labels = rows[:, -1].astype(np.int64)
     return RawData(images, labels, "digits", scale=16.0, class_names=[str(i) for i in range(10)])
+
+
+def read_sprites(count: int) -> RawData:
+    """A seeded subset of ``count`` sprites, rendered, with their factor indices."""
+    from vaekit.data import sprites
+
+    if count > SPRITES_IN_MEMORY:
+        raise VaekitError(
+            f"--subset {count:,}: sprites are held in memory as 16 KB floats each; at most "
+            f"{SPRITES_IN_MEMORY:,} (under 1 GB)"
+        )
+    index = sprites.subset(count)
+    log(f"rendering {count:,} of the {sprites.COUNT:,} sprites ...")
+    factors = sprites.factors_of(index)
+    return RawData(
+        sprites.render_indices(index),
+        factors[:, 0].copy(),
+        "sprites",
+        scale=1.0,
+        class_names=list(sprites.SHAPES),
+        factors=factors,
+        factor_values=sprites.factor_names(),
+    )
 
 
 def read_shipped(name: str) -> RawData:

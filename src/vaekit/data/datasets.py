@@ -17,18 +17,23 @@ from vaekit.data.table import Table, take_rows
 @dataclass
 class Dataset:
     """Examples in model space: ``x`` is (N, *shape) float32, ``labels`` (N,) int64 or None,
-    ``conditions`` (N, condition width) float32 for a conditional run, else None."""
+    ``conditions`` (N, condition width) float32 for a conditional run, else None; ``factors``
+    (N, K) int64 the factors of variation's value indices, where the data has them."""
 
     x: torch.Tensor
     labels: torch.Tensor | None
     conditions: torch.Tensor | None = None
+    factors: torch.Tensor | None = None
 
     def take(self, rows: slice | torch.Tensor) -> Dataset:
-        """The examples at ``rows`` (a slice or indices), with their labels and conditions."""
+        """The examples at ``rows`` (a slice or indices), with their labels, conditions and
+        factors."""
+
+        def rows_of(values: torch.Tensor | None) -> torch.Tensor | None:
+            return None if values is None else values[rows]
+
         return Dataset(
-            self.x[rows],
-            None if self.labels is None else self.labels[rows],
-            None if self.conditions is None else self.conditions[rows],
+            self.x[rows], rows_of(self.labels), rows_of(self.conditions), rows_of(self.factors)
         )
 
     def __len__(self) -> int:

@@ -18,7 +18,7 @@ from vaekit.config.run import DataConfig
 from vaekit.core.errors import fail
 from vaekit.core.progress import log
 
-BUILTIN = ("digits", "mnist", "penguins", "students")
+BUILTIN = ("digits", "mnist", "penguins", "students", "sprites")
 HASHED_UP_TO = 1 << 30  # files above this (streamed) are recognised by their size alone
 
 
@@ -29,9 +29,10 @@ def record_location(config: DataConfig) -> None:
         return
     resolved = path.resolve()
     config.location = {"path": str(resolved), **_fingerprint(str(resolved), *_stamp(resolved))}
-    labels = Path(config.labels).expanduser() if config.labels else None
-    if labels is not None and labels.is_file():  # a labels file beside the data, not a column
-        config.location["labels"] = str(labels.resolve())
+    for key in ("labels", "factors"):  # a file beside the data (labels may be a column)
+        beside = getattr(config, key)
+        if beside and Path(beside).expanduser().is_file():
+            config.location[key] = str(Path(beside).expanduser().resolve())
 
 
 def locate(config: DataConfig) -> str:
@@ -54,12 +55,14 @@ def locate(config: DataConfig) -> str:
     return str(path)
 
 
-def locate_labels(config: DataConfig) -> str | None:
-    """The labels file (or column, or .npz key) to read with the run's own data: as typed where
-    that is a file here, else the recorded absolute path."""
-    recorded = config.location.get("labels") if config.location else None
-    if recorded is None or Path(config.labels or "").expanduser().is_file():
-        return config.labels
+def locate_labels(config: DataConfig, key: str = "labels") -> str | None:
+    """The labels file (or column, or .npz key) to read with the run's own data, or with
+    ``key="factors"`` its factor table: as typed where that is a file here, else the recorded
+    absolute path."""
+    given = getattr(config, key)
+    recorded = config.location.get(key) if config.location else None
+    if recorded is None or Path(given or "").expanduser().is_file():
+        return given
     return recorded
 
 

@@ -18,6 +18,9 @@ class RawData:
     (e.g. 8-bit pixels: 255). Tables: ``table`` holds the named columns and ``values`` is None.
     ``splits`` holds index ranges when the source ships fixed train/validation/test splits
     (MNIST); ``class_names`` names the label values when the source does (folder names).
+    ``factors`` (N, K) are each example's factors of variation as value indices, where the
+    source knows them (sprites, a user's factor table); ``factor_values`` names each factor's
+    values in index order.
     """
 
     values: np.ndarray | None
@@ -27,12 +30,16 @@ class RawData:
     splits: list[slice] | None = None
     class_names: list[str] | None = None
     table: Table | None = None
+    factors: np.ndarray | None = None
+    factor_values: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         if self.table is None:
             check_values(self.values, self.where)
         if self.labels is not None:
             self.labels = check_labels(self.labels, len(self), self.where)
+        if self.factors is not None:
+            check_factor_indices(self.factors, self.factor_values or {}, len(self), self.where)
 
     def __len__(self) -> int:
         return len(self.table) if self.table is not None else len(self.values)
@@ -82,3 +89,17 @@ def check_labels(labels: np.ndarray, n: int, where: str) -> np.ndarray:
 def in_unit_range(values: np.ndarray) -> bool:
     """Every value in [0, 1] (and at least one value)."""
     return bool(values.size) and float(values.min()) >= 0 and float(values.max()) <= 1
+
+
+def check_factor_indices(
+    factors: np.ndarray, values: dict[str, list[str]], n: int, where: str
+) -> None:
+    """Factors must be (N, K) value indices, one row per example, within each factor's values."""
+    if factors.ndim != 2 or len(factors) != n or factors.shape[1] != len(values):
+        raise fail(
+            where,
+            f"factors: expected {n} rows of {len(values)} factors, got shape {factors.shape}",
+        )
+    for k, (name, names) in enumerate(values.items()):
+        if factors[:, k].min() < 0 or factors[:, k].max() >= len(names):
+            raise fail(where, f"factor {name!r}: value indices outside 0..{len(names) - 1}")

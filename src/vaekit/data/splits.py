@@ -18,6 +18,7 @@ from vaekit.config.run import DataConfig
 from vaekit.core.errors import fail
 from vaekit.data.builtin import read as read_builtin
 from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
+from vaekit.data.factors import factors_by_name, read_factor_table
 from vaekit.data.files import read as read_file
 from vaekit.data.location import BUILTIN, locate, locate_labels
 from vaekit.data.raw import RawData
@@ -45,15 +46,25 @@ def first_examples(dataset, limit: int) -> tuple[torch.Tensor, torch.Tensor | No
 
 
 def read_raw(config: DataConfig) -> RawData:
-    """Read the configured source into raw arrays or a table (no scaling yet)."""
+    """Read the configured source into raw arrays or a table (no scaling yet), with its factor
+    table where one is given."""
     source = locate(config)
     if source in BUILTIN:
-        return read_builtin(source)
-    path = Path(source).expanduser()
-    if not path.exists():
-        known = ", ".join(BUILTIN)
-        raise fail(source, f"no such file or folder, and not a built-in dataset ({known})")
-    return read_file(path, dataclasses.replace(config, labels=locate_labels(config)))
+        raw = read_builtin(source, config.subset)
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            known = ", ".join(BUILTIN)
+            raise fail(source, f"no such file or folder, and not a built-in dataset ({known})")
+        if config.subset is not None:
+            raise fail(source, "--subset: only for the rendered sprites")
+        raw = read_file(path, dataclasses.replace(config, labels=locate_labels(config)))
+    factors = locate_labels(config, "factors")
+    if factors:
+        if raw.table is not None:
+            raise fail(factors, "--factors: factor tables are for images; this data is a table")
+        raw.factors, raw.factor_values = read_factor_table(Path(factors).expanduser(), len(raw))
+    return raw
 
 
 def infer_schema(raw: RawData, config: DataConfig) -> Schema:
@@ -67,7 +78,9 @@ def infer_schema(raw: RawData, config: DataConfig) -> Schema:
         raise fail(raw.where, "--column: column kinds are for tables; this data is images")
     if config.rules:
         raise fail(raw.where, "--rule: rules are between a table's columns; this data is images")
-    return infer_image_schema(raw.values, raw.scale, raw.class_names, raw.labels, config.condition)
+    return infer_image_schema(
+        raw.values, raw.scale, raw.class_names, raw.labels, config.condition, raw.factor_values
+    )
 
 
 Encoded = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # x, labels, conditions
@@ -121,10 +134,13 @@ def load_splits(config: DataConfig) -> DataSplits:
     ``config.schema`` is inferred and filled in when empty (first use) and used when set.
     """
     if streams(config):
+        if config.factors:
+            raise fail(config.factors, "--factors: not for a streamed file (over 1 GiB)")
         return load_streaming_splits(config)
     raw = read_raw(config)
     schema = recorded_schema(config) or infer_schema(raw, config)
     whole = to_dataset(*encode(raw, schema))
+    whole.factors = factors_of(raw, schema)
     if schema.conditions and whole.conditions is None:  # training data must carry them
         raise fail(raw.where, missing_conditions(schema))
     if raw.splits is not None:
@@ -204,7 +220,21 @@ def split_named(splits: DataSplits, source: str | None, config: DataConfig) -> D
 def load_examples(source: str, config: DataConfig, schema: Schema) -> Dataset:
     """Read new data for an existing run (a file/folder or a built-in name) and map it into
     model space by the run's schema. The run's own splits: ``Run.data``."""
-    return to_dataset(*encode(read_new(source, config), schema))
+    raw = read_new(source, config)
+    dataset = to_dataset(*encode(raw, schema))
+    dataset.factors = factors_of(raw, schema)
+    return dataset
+
+
+def factors_of(raw: RawData, schema: Schema) -> torch.Tensor | None:
+    """The factor indices of ``raw``'s examples in the run's numbering (None where either the
+    data or the run has no factors)."""
+    recorded = getattr(schema, "factors", None)
+    if raw.factors is None or not recorded:
+        return None
+    values = raw.factor_values or {}
+    indices = factors_by_name(raw.factors, values, recorded, raw.where)
+    return torch.from_numpy(np.ascontiguousarray(indices, dtype=np.int64))
 
 
 def read_new(source: str, config: DataConfig) -> RawData:
@@ -212,7 +242,7 @@ def read_new(source: str, config: DataConfig) -> RawData:
     read, without mapping it."""
     new = DataConfig(**{**config.__dict__, "source": source})
     if source != config.source:  # another file: not the training one, nothing recorded of it
-        new.labels, new.location = None, {}
+        new.labels, new.factors, new.location = None, None, {}
     return read_raw(new)
 
 

@@ -27,6 +27,7 @@ SIDE = 64
 COUNT = int(np.prod(SIZES))  # 737,280
 HALF_SPAN = 10.0  # pixels from the centre to the edge of a scale-1 sprite
 EDGE = 12.0  # the first and last positions of the centre: pixels 12 and 52
+WINDOW = 34  # pixels rendered around a centre: 2 x sqrt(2) x HALF_SPAN (28.3), and a margin
 
 
 def factor_values() -> dict[str, np.ndarray]:
@@ -39,6 +40,36 @@ def factor_values() -> dict[str, np.ndarray]:
         "x": np.linspace(0.0, 1.0, 32),
         "y": np.linspace(0.0, 1.0, 32),
     }
+
+
+def factor_names() -> dict[str, list[str]]:
+    """Each factor's values as people read them, in index order (a run's schema records
+    these): shape names, scales, angles in degrees, and x, y of the centre in [0, 1]."""
+    values = factor_values()
+    return {
+        "shape": list(SHAPES),
+        "scale": [f"{v:.1f}" for v in values["scale"]],
+        "orientation": [f"{np.degrees(v):.0f}°" for v in values["orientation"]],
+        "x": [f"{v:.2f}" for v in values["x"]],
+        "y": [f"{v:.2f}" for v in values["y"]],
+    }
+
+
+def subset(count: int, seed: int = 0) -> np.ndarray:
+    """``count`` image indices drawn without replacement by a seeded generator, sorted: the
+    same subset on every machine."""
+    if not 1 <= count <= COUNT:
+        raise ValueError(f"a subset of 1 to {COUNT:,} sprites")
+    return np.sort(np.random.default_rng(seed).choice(COUNT, count, replace=False))
+
+
+def render_indices(index: np.ndarray, block: int = 2048) -> np.ndarray:
+    """Images (N, 1, 64, 64) uint8 0/1 of image indices, rendered a block at a time (the
+    renderer's float grids are 64 x 64 doubles per image)."""
+    out = np.empty((len(index), 1, SIDE, SIDE), dtype=np.uint8)
+    for start in range(0, len(index), block):
+        out[start : start + block] = render(factors_of(index[start : start + block]))
+    return out
 
 
 def factors_of(index: np.ndarray) -> np.ndarray:
@@ -56,7 +87,9 @@ def index_of(factors: np.ndarray) -> np.ndarray:
 
 
 def render(factors: np.ndarray) -> np.ndarray:
-    """Binary images (N, 1, 64, 64) as uint8 0/1 for factor indices (N, 5)."""
+    """Binary images (N, 1, 64, 64) as uint8 0/1 for factor indices (N, 5). Only a window
+    of ``WINDOW`` pixels around each centre is tested (every shape lies within sqrt(2) sprite
+    half-spans of it); the pixels outside stay 0."""
     factors = np.asarray(factors, dtype=np.int64)
     values = factor_values()
     scale = values["scale"][factors[:, 1]][:, None, None]
@@ -64,9 +97,14 @@ def render(factors: np.ndarray) -> np.ndarray:
     span = SIDE - 1 - 2 * EDGE
     cx = (EDGE + values["x"][factors[:, 3]] * span)[:, None, None]
     cy = (EDGE + values["y"][factors[:, 4]] * span)[:, None, None]
-    rows, cols = np.mgrid[0:SIDE, 0:SIDE].astype(np.float64)
+    # each image's window: rows and columns top..top + WINDOW, clipped into the image
+    top = np.clip(np.floor(cy) - WINDOW // 2, 0, SIDE - WINDOW).astype(np.int64)
+    left = np.clip(np.floor(cx) - WINDOW // 2, 0, SIDE - WINDOW).astype(np.int64)
+    offsets = np.arange(WINDOW, dtype=np.float64)
+    rows = (top + offsets[None, :, None]).astype(np.float64)  # (N, W, 1)
+    cols = (left + offsets[None, None, :]).astype(np.float64)  # (N, 1, W)
     # pixel centres in the sprite's own frame: undo the translation, rotation and scale
-    dx, dy = cols[None] - cx, rows[None] - cy
+    dx, dy = cols - cx, rows - cy
     cos, sin = np.cos(angle), np.sin(angle)
     u = (cos * dx + sin * dy) / (HALF_SPAN * scale)
     v = (-sin * dx + cos * dy) / (HALF_SPAN * scale)
@@ -76,7 +114,12 @@ def render(factors: np.ndarray) -> np.ndarray:
         chosen = shape == k
         if chosen.any():
             inside[chosen] = test(u[chosen], v[chosen])
-    return inside[:, None].astype(np.uint8)
+    out = np.zeros((len(factors), 1, SIDE, SIDE), dtype=np.uint8)
+    n = np.arange(len(factors))[:, None, None]
+    out[n, 0, top + np.arange(WINDOW)[None, :, None], left + np.arange(WINDOW)[None, None, :]] = (
+        inside
+    )
+    return out
 
 
 def _square(u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import torch
 from vaekit.core.errors import VaekitError
 from vaekit.data.splits import Dataset
 from vaekit.evaluation.conditional import conditional_accuracy, conditional_column_shapes
+from vaekit.evaluation.disentanglement import disentanglement_report
 from vaekit.evaluation.synthetic import synthetic_report
 from vaekit.metrics.latent import continuity, diagnose, latent_statistics
 from vaekit.metrics.likelihood import importance_log_likelihood, validation_metrics
@@ -74,6 +75,8 @@ def evaluate_run(
         result["sample_quality"] = sample_quality(judge, x, labels, fake)
     if run.kind == "table":
         result["synthetic"] = synthetic_report(run, source, limit, target, seed)
+    if data.factors is not None:
+        result["disentanglement"] = disentanglement_report(run, data, seed)
     notes = diagnose(model, stats, result["elbo"], run.config.model.beta)
     notes += sample_notes(result["sample_quality"], run.schema.classes)
     notes += rule_notes(result.get("synthetic"))

@@ -105,6 +105,20 @@ def _entropies(factors: np.ndarray) -> np.ndarray:
     return np.array([_mutual_information(f, f) for f in np.asarray(factors).T])
 
 
+def information_shares(matrix: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """The mutual-information ``matrix`` (dimensions x factors, nats) as shares of each
+    factor's entropy: 1 where a dimension pins its factor down (a constant factor: 0)."""
+    entropy = _entropies(factors)
+    return np.asarray(matrix) / np.where(entropy > 0, entropy, np.inf)
+
+
+def dimension_factors(shares: np.ndarray, names: list[str], floor: float = 0.05) -> list:
+    """Each code dimension's factor: the one whose entropy it explains the largest share of
+    (:func:`information_shares`), or None below ``floor`` (a dimension that carries none)."""
+    best = np.argmax(shares, axis=1)
+    return [names[k] if shares[d, k] >= floor else None for d, k in enumerate(best.tolist())]
+
+
 def mig(codes: np.ndarray, factors: np.ndarray, bins: int = BINS) -> dict:
     """Mutual information gap: ``score`` (mean over factors), ``per_factor`` and the
     ``matrix`` of mutual informations (nats). Constant factors are left out."""
@@ -211,10 +225,56 @@ class Interventions:
         values[:, factor] = rng.integers(0, self.sizes[factor])
         return values
 
+    def pair(self, factor: int, n: int, rng: np.random.Generator) -> tuple:
+        """Two draws of ``n`` combinations that agree, pair by pair, on ``factor`` only."""
+        first, second = self.draw(n, rng), self.draw(n, rng)
+        second[:, factor] = first[:, factor]
+        return first, second
+
     @property
     def varying(self) -> list[int]:
         """The factors with more than one value (the others cannot be told apart)."""
         return [k for k, size in enumerate(self.sizes) if size > 1]
+
+
+class PoolInterventions(Interventions):
+    """Interventions drawn from examples already encoded, for data whose every factor
+    combination cannot be made on demand (a user's images and their factor table): a batch
+    with one factor fixed is drawn, with replacement, from the examples sharing a value of it.
+    ``codes`` (N, D) and ``factors`` (N, F) are the examples'; draws are row indices."""
+
+    def __init__(self, codes: np.ndarray, factors: np.ndarray) -> None:
+        check_factors(codes, factors)
+        self.codes, self.factors = np.asarray(codes), np.asarray(factors, dtype=np.int64)
+        sizes = [int(self.factors[:, k].max()) + 1 for k in range(self.factors.shape[1])]
+        super().__init__(sizes, lambda rows: self.codes[rows])
+        # the rows holding each value of each factor
+        self.rows = [
+            {int(v): np.flatnonzero(column == v) for v in np.unique(column)}
+            for column in self.factors.T
+        ]
+
+    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` random examples."""
+        return rng.integers(0, len(self.codes), n)
+
+    def fixed(self, factor: int, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` examples sharing the value of ``factor`` of one random example."""
+        value = int(self.factors[rng.integers(0, len(self.codes)), factor])
+        return rng.choice(self.rows[factor][value], n)
+
+    def pair(self, factor: int, n: int, rng: np.random.Generator) -> tuple:
+        """``n`` random examples and, for each, a random example with its value of ``factor``."""
+        first = self.draw(n, rng)
+        second = np.array(
+            [rng.choice(self.rows[factor][int(self.factors[row, factor])]) for row in first]
+        )
+        return first, second
+
+    @property
+    def varying(self) -> list[int]:
+        """The factors that take more than one value among the examples."""
+        return [k for k, rows in enumerate(self.rows) if len(rows) > 1]
 
 
 def factor_vae_score(
@@ -272,9 +332,7 @@ def beta_vae_score(
         features, labels = [], []
         for _ in range(count):
             k = int(rng.choice(interventions.varying))
-            first = interventions.draw(batch, rng)
-            second = interventions.draw(batch, rng)
-            second[:, k] = first[:, k]
+            first, second = interventions.pair(k, batch, rng)
             difference = interventions.represent(first) - interventions.represent(second)
             features.append(np.mean(np.abs(difference), axis=0))
             labels.append(k)

@@ -109,6 +109,16 @@ class Autoencoder(nn.Module):
                 f"{tuple(condition.shape)}"
             )
 
+    def parameter_groups(self) -> list[dict]:
+        """The parameters as Adam's groups: one group, trained with the run's ``--lr``; a model
+        with a part that learns by its own rule (FactorVAE's discriminator) adds a group with
+        its own ``lr`` and ``betas``."""
+        return [{"params": list(self.parameters())}]
+
+    def at_step(self, step: int, total_steps: int) -> None:
+        """Told by the training loop before each step where the run is; a model whose
+        objective follows a schedule of its own (capacity annealing) sets it here."""
+
     @property
     def device(self) -> torch.device:
         """The device the model's tensors live on."""

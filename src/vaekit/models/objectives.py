@@ -1,4 +1,5 @@
-"""Training objectives beyond the plain ELBO: beta schedules, free bits, the IWAE bound.
+"""Training objectives beyond the plain ELBO: beta schedules, capacity annealing, free bits, the
+IWAE bound.
 
 A schedule is a pure function of the step, so resuming or re-running gives the same betas.
 """
@@ -27,6 +28,13 @@ def beta_at(step: int, total_steps: int, config: ModelConfig) -> float:
         position = (step % period) / period  # in [0, 1) within the current cycle
         return beta * min(1.0, position / config.cycle_ratio)
     return beta
+
+
+def capacity_at(step: int, total_steps: int, config: ModelConfig) -> float:
+    """Capacity annealing's KL target at ``step`` (Burgess et al. 2018): 0 -> ``capacity``
+    nats linearly over ``capacity_steps`` (default: the whole run), then held."""
+    span = config.capacity_steps or total_steps
+    return config.capacity * min(1.0, step / max(span, 1))
 
 
 def kl_penalty(kl_per_dim: torch.Tensor, free_bits: float) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """The model family behind one interface (see :class:`vaekit.models.base.Autoencoder`).
 
 A model is one entry in :data:`MODELS`; variants that differ only in a number or an option
-(sparse/denoising AE, beta-VAE, IWAE, the noisy AE) share a class and differ in ``ModelConfig``;
-a VAE with ``lower_latent_dim`` is the two-stochastic-layer :class:`TwoLayerVAE`.
+(sparse/denoising AE, beta-VAE, IWAE, the noisy AE, the disentangling VAEs) share a class and
+differ in ``ModelConfig``; a VAE with ``lower_latent_dim`` is the two-stochastic-layer
+:class:`TwoLayerVAE`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MODELS: dict[str, type[Autoencoder]] = {
     "vae": VAE,
     "beta-vae": VAE,
     "iwae": VAE,
+    "beta-tcvae": VAE,
+    "factor-vae": VAE,
+    "dip-vae": VAE,
 }
 
 

@@ -5,6 +5,8 @@ values of one class rather than classes of their own:
   -log p(x|z) + beta * KL(q(z|x) || N(0, I)).
 - ``beta-vae``: the same with beta following a schedule and optional free bits.
 - ``iwae``: trained on the importance-weighted bound with K samples (Burda et al. 2015).
+- ``beta-tcvae``, ``factor-vae``, ``dip-vae`` and ``beta-vae --capacity``: the ELBO plus a
+  penalty for dependent code dimensions (:mod:`vaekit.models.disentangling`).
 - ``noisy-ae``: seed 004's "not yet a VAE": an autoencoder whose code gets fixed Gaussian noise of
   std ``code_sigma`` and a KL towards N(0, I); only sigma is not learned.
 
@@ -24,8 +26,15 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vaekit.config.model import ModelConfig
+from vaekit.config.model import DISENTANGLING_MODELS, ModelConfig
+from vaekit.core.errors import VaekitError
 from vaekit.models.base import Autoencoder, LossTerms, code_noise
+from vaekit.models.disentangling import (
+    DISCRIMINATOR_BETAS,
+    Discriminator,
+    dip_penalty,
+    total_correlation,
+)
 from vaekit.models.distributions import (
     DiagonalGaussian,
     FullGaussian,
@@ -35,7 +44,7 @@ from vaekit.models.distributions import (
 )
 from vaekit.models.flows import IAF, FlowPosterior
 from vaekit.models.nets import build_encoder, mlp
-from vaekit.models.objectives import iwae_bound, kl_penalty
+from vaekit.models.objectives import capacity_at, iwae_bound, kl_penalty
 
 PRIOR_HIDDEN = 128  # width of the learned conditional prior's one hidden layer
 
@@ -74,6 +83,12 @@ class VAE(Autoencoder):
                 start + 0.1 * torch.randn(c.pseudo_inputs, *shape)
             )
         self.samples = config.k if config.model == "iwae" else 1
+        if config.needs_dataset_size and config.dataset_size < 1:
+            raise VaekitError("model.dataset_size: not set; it is filled in from the data")
+        if config.model == "factor-vae":
+            self.discriminator = Discriminator(z, c.discriminator_hidden)
+        if config.model == "beta-vae" and config.capacity > 0:  # set by at_step
+            self.register_buffer("kl_target", torch.zeros(()), persistent=False)
         if self.full:
             rows, cols = torch.tril_indices(z, z)
             self.register_buffer("tril_rows", rows, persistent=False)
@@ -141,9 +156,31 @@ class VAE(Autoencoder):
         return DiagonalGaussian(mean, logvar)
 
     def draw_noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """eps ~ N(0, I) for the reparameterised draw: (B, Z), or (K, B, Z) for the IWAE."""
+        """eps ~ N(0, I) for the reparameterised draw: (B, Z), or (K, B, Z) for the IWAE;
+        FactorVAE's (B, 2Z) adds the keys that shuffle its codes' dimensions."""
         samples = self.samples if self.samples > 1 else None
-        return code_noise(x, self.latent_dim, samples, generator)
+        width = self.latent_dim * (2 if hasattr(self, "discriminator") else 1)
+        return code_noise(x, width, samples, generator)
+
+    def parameter_groups(self) -> list[dict]:
+        """One Adam group, or two for FactorVAE: its discriminator learns by its own Adam
+        (``discriminator_lr``, betas 0.5 and 0.9, as Kim & Mnih)."""
+        if not hasattr(self, "discriminator"):
+            return super().parameter_groups()
+        own = {id(p) for p in self.discriminator.parameters()}
+        return [
+            {"params": [p for p in self.parameters() if id(p) not in own]},
+            {
+                "params": list(self.discriminator.parameters()),
+                "lr": self.config.discriminator_lr,
+                "betas": DISCRIMINATOR_BETAS,
+            },
+        ]
+
+    def at_step(self, step: int, total_steps: int) -> None:
+        """Capacity annealing's KL target for this step."""
+        if hasattr(self, "kl_target"):
+            self.kl_target.fill_(capacity_at(step, total_steps, self.config))
 
     def loss(
         self,
@@ -162,21 +199,44 @@ class VAE(Autoencoder):
             noise = self.draw_noise(x, generator)
         if self.samples > 1:
             return self._iwae_loss(x, posterior, prior, beta, noise, condition)
-        z, log_q = posterior.rsample_with_log_prob(noise=noise)  # (B, Z), (B,)
+        eps = noise[:, : self.latent_dim]
+        z, log_q = posterior.rsample_with_log_prob(noise=eps)  # (B, Z), (B,)
         recon = -self.decode(z, condition).log_prob(x)  # (B,)
         kl = self._kl(posterior, prior, z, log_q)  # (B,)
+        if self.config.model in DISENTANGLING_MODELS or hasattr(self, "kl_target"):
+            loss = self._disentangling_loss(recon, kl, posterior, z, noise, beta)
+            return LossTerms(loss=loss, recon=recon, kl=kl)
         free_bits = self.config.free_bits
         # Free bits need a KL per dimension: the diagonal posterior's closed form, or the flow's
         # estimate split by dimension at the same draw.
         penalty = kl
         if free_bits > 0:
             per_dim = (
-                posterior.kl_per_dim(prior, noise=noise)
+                posterior.kl_per_dim(prior, noise=eps)
                 if isinstance(posterior, FlowPosterior)
                 else posterior.kl_per_dim(prior)
             )
             penalty = kl_penalty(per_dim, free_bits)
         return LossTerms(loss=(recon + beta * penalty).mean(), recon=recon, kl=kl)
+
+    def _disentangling_loss(self, recon, kl, posterior, z, noise, beta) -> torch.Tensor:
+        """The scalar loss of the disentangling objectives (see vaekit.models.disentangling);
+        each is the VAE's at its neutral setting (beta 1, gamma 0, lambdas 0, capacity 0 with
+        gamma 1)."""
+        c = self.config
+        if hasattr(self, "kl_target"):  # Burgess et al.: gamma |KL - C| on the batch's KL
+            return recon.mean() + c.resolved_gamma() * (kl.mean() - self.kl_target).abs()
+        if c.model == "beta-tcvae":
+            tc = total_correlation(z, posterior.mean, posterior.logvar, c.dataset_size)
+            return (recon + kl + (beta - 1) * tc).mean()
+        loss = (recon + beta * kl).mean()
+        if c.model == "dip-vae":
+            return loss + dip_penalty(
+                posterior.mean, posterior.logvar, c.dip, c.lambda_od, c.resolved_lambda_d()
+            )
+        keys = noise[:, self.latent_dim :]
+        tc = self.discriminator.total_correlation(z)
+        return loss + c.resolved_gamma() * tc.mean() + self.discriminator.loss(z, keys)
 
     def _iwae_loss(self, x, posterior, prior, beta, noise: torch.Tensor, condition) -> LossTerms:
         z, log_q = posterior.rsample_with_log_prob(self.samples, noise=noise)  # (K, B, Z), (K, B)

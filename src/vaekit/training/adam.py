@@ -30,24 +30,30 @@ PLAIN_ADAM = {
 
 
 class FusedAdam:
-    """Adam (Kingma & Ba 2015) on ``params`` with learning rate ``lr`` (changed between steps
-    through ``param_groups[0]["lr"]``), ``betas`` and ``eps``: one fused kernel per step."""
+    """Adam (Kingma & Ba 2015) with learning rate ``lr`` (changed between steps through
+    ``param_groups[0]["lr"]``), ``betas`` and ``eps``: one fused kernel per step and group.
+    ``params`` is the parameters, or torch's list of groups (dicts with ``params`` and any of
+    ``lr``, ``betas``, ``eps`` of their own), as for torch.optim.Adam."""
 
     def __init__(
         self,
-        params: Iterable[torch.nn.Parameter],
+        params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
         lr: float,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
     ) -> None:
-        group = {"params": list(params), "lr": lr, "betas": betas, "eps": eps, **PLAIN_ADAM}
-        self.param_groups: list[dict[str, Any]] = [group]
+        given = list(params)
+        groups = given if given and isinstance(given[0], dict) else [{"params": given}]
+        defaults = {"lr": lr, "betas": betas, "eps": eps, **PLAIN_ADAM}
+        self.param_groups: list[dict[str, Any]] = [
+            {**defaults, **group, "params": list(group["params"])} for group in groups
+        ]
         self.state: defaultdict[torch.Tensor, dict[str, torch.Tensor]] = defaultdict(dict)
 
     @property
     def params(self) -> list[torch.nn.Parameter]:
-        """The parameters, in their order in ``state_dict``."""
-        return self.param_groups[0]["params"]
+        """The parameters of every group, in their order in ``state_dict``."""
+        return [p for group in self.param_groups for p in group["params"]]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients (None, or zeros with ``set_to_none=False``)."""
@@ -61,10 +67,13 @@ class FusedAdam:
     def step(self) -> None:
         """One Adam update of every parameter that has a gradient (as torch: one without is
         skipped, and its step count stays)."""
-        group = self.param_groups[0]
+        for group in self.param_groups:
+            self._step_group(group)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
         beta1, beta2 = group["betas"]
         by_device: dict[tuple, list[torch.Tensor]] = {}
-        for p in self.params:
+        for p in group["params"]:
             if p.grad is None:
                 continue
             state = self.state[p]
@@ -96,26 +105,33 @@ class FusedAdam:
             )
 
     def state_dict(self) -> dict[str, Any]:
-        """torch.optim's layout: per-parameter state by index, and the group's options."""
+        """torch.optim's layout: per-parameter state by index (counted through the groups),
+        and each group's options."""
         index = {p: i for i, p in enumerate(self.params)}
-        group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
+        groups = [
+            {
+                **{k: v for k, v in group.items() if k != "params"},
+                "params": [index[p] for p in group["params"]],
+            }
+            for group in self.param_groups
+        ]
         return {
             "state": {index[p]: dict(s) for p, s in self.state.items() if s},
-            "param_groups": [{**group, "params": list(range(len(self.params)))}],
+            "param_groups": groups,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Take the state of a ``state_dict`` (this class's or torch.optim.Adam's). Raises
         ValueError for another optimiser's options or a parameter count that differs."""
         groups = state_dict["param_groups"]
-        if len(groups) != 1 or len(groups[0]["params"]) != len(self.params):
-            raise ValueError("optimizer state: not one group of this model's parameters")
-        group = groups[0]
-        for key in ("weight_decay", "amsgrad", "maximize"):
-            if group.get(key, PLAIN_ADAM[key]) != PLAIN_ADAM[key]:
-                raise ValueError(f"optimizer state: {key}={group[key]!r}, not plain Adam")
-        mine = self.param_groups[0]
-        mine.update(lr=group["lr"], betas=tuple(group["betas"]), eps=group["eps"])
+        sizes = [len(group["params"]) for group in groups]
+        if sizes != [len(group["params"]) for group in self.param_groups]:
+            raise ValueError("optimizer state: not the groups of this model's parameters")
+        for group, mine in zip(groups, self.param_groups, strict=True):
+            for key in ("weight_decay", "amsgrad", "maximize"):
+                if group.get(key, PLAIN_ADAM[key]) != PLAIN_ADAM[key]:
+                    raise ValueError(f"optimizer state: {key}={group[key]!r}, not plain Adam")
+            mine.update(lr=group["lr"], betas=tuple(group["betas"]), eps=group["eps"])
         self.state.clear()
         for index, slots in state_dict["state"].items():
             p = self.params[int(index)]

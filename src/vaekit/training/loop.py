@@ -31,7 +31,7 @@ from vaekit.data.splits import DataSplits
 from vaekit.data.stream import StreamingDataset
 from vaekit.metrics.likelihood import validation_metrics
 from vaekit.models.base import Autoencoder
-from vaekit.models.objectives import beta_at
+from vaekit.models.objectives import beta_at, capacity_at
 from vaekit.runs import folder as runs
 from vaekit.runs.folder import CHECKPOINT
 from vaekit.training.adam import FusedAdam
@@ -152,7 +152,7 @@ def _set_up(model, splits, config, out, device, cluster) -> _Loop:
     if cluster.distributed:
         ids = [device.index] if device.type == "cuda" else None
         trainer = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    optimizer = build_optimizer(list(model.parameters()), opts)
+    optimizer = build_optimizer(model.parameter_groups(), opts)
     generators = {
         "order": torch.Generator().manual_seed(opts.seed),  # data order
         # z noise and binarising: each rank draws its own stream
@@ -231,9 +231,11 @@ def _end_epoch(loop: _Loop, splits, epoch: int, state: TrainingState, beta, star
     state.epoch = epoch
     if not cluster.main:
         return  # validation, metrics and files are rank 0's
-    kl_beta = beta if model.kl_weighted else None
+    kl_beta = beta if model.kl_weighted and not config.model.capacity else None
     row = _validate(model, splits, config, epoch, state.step, kl_beta, sums, started)
     row["lr"] = loop.optimizer.param_groups[0]["lr"]  # at the epoch's last step
+    if config.model.capacity:  # the KL target at the epoch's last step
+        row["capacity"] = capacity_at(state.step - 1, loop.total_steps, config.model)
     append_line(out / runs.METRICS, json.dumps(row))
     state.history.append(row)
     score = row["val_elbo"] if model.probabilistic else -row["val_recon"]
@@ -291,6 +293,7 @@ def _train_epoch(
             )
             if opts.lr_schedule != "constant":
                 optimizer.param_groups[0]["lr"] = lr_at(state.step, loop.total_steps, opts)
+            model.at_step(state.step, loop.total_steps)
             terms = loop.train_step(batch, beta, state.totals, condition)
             state.step += 1
             if state.step % CHECK_EVERY == 0 and any_rank(cluster, loop.train_step.nonfinite):

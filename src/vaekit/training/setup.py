@@ -26,8 +26,10 @@ def resolve_model_config(config: RunConfig, splits: DataSplits) -> None:
     model.input_shape = list(splits.shape)
     model.condition_dim = condition_width(splits.schema)
     kind = model_class(model)
-    if kind.kl_weighted:
+    if kind.kl_weighted and not model.capacity:  # with capacity, gamma weighs the KL
         model.beta = model.resolved_beta()
+    if model.needs_dataset_size:
+        model.dataset_size = len(splits.train)
     if kind.closed_form:
         return
     ranges = [value_range(d) for d in (splits.train, splits.val, splits.test) if d is not None]

@@ -33,10 +33,11 @@ from vaekit.training.adam import FusedAdam
 LossFunction = Callable[[torch.Tensor, float, torch.Tensor | None, torch.Tensor | None], LossTerms]
 
 
-def build_optimizer(params: list[torch.nn.Parameter], opts: TrainConfig) -> FusedAdam:
-    """Adam with ``--lr``: fused (one kernel for the whole update instead of one per operation
-    and tensor), without importing torch.optim's compiler machinery (see vaekit.training.adam)."""
-    return FusedAdam(params, lr=opts.lr)
+def build_optimizer(groups: list[dict], opts: TrainConfig) -> FusedAdam:
+    """Adam with ``--lr`` over the model's parameter groups: fused (one kernel for the whole
+    update instead of one per operation and tensor), without importing torch.optim's compiler
+    machinery (see vaekit.training.adam)."""
+    return FusedAdam(groups, lr=opts.lr)
 
 
 def training_step(
@@ -52,6 +53,13 @@ def training_step(
     """The step ``fit`` runs: ``CompiledStep`` for ``--compile on`` in one process, else
     ``TrainingStep``. ``fallback`` (compile chosen by auto, not by the user): if torch.compile
     fails, train eagerly instead of stopping."""
+    if opts.compile == "on" and len(optimizer.param_groups) > 1:
+        if not fallback:
+            raise VaekitError(
+                f"--compile: the compiled step has one Adam; {model.config.model} trains a "
+                "second part by its own, so train it without --compile"
+            )
+        opts = dataclasses.replace(opts, compile="off")
     if opts.compile == "on" and trainer is model:
         eager = None
         if fallback:

@@ -16,4 +16,5 @@ KINDS = (
     "restyle",
     "marginals",
     "pairs",
+    "factors",
 )

@@ -82,6 +82,18 @@ CONDITIONAL_SECTIONS = [
 ]
 
 
+# Data with factors of variation (sprites, a --factors table): which dimension carries which.
+FACTORS_SECTION = (
+    "factors",
+    "Factors of variation",
+    "The mutual information between each code dimension (posterior means of held-out "
+    "examples) and each factor, as a share of the factor's entropy: one bright cell per "
+    "column and per row is a disentangled code. The traversals above name each dimension by "
+    "the factor it carries most of. The estimate bins codes in 20 bins; with few examples it "
+    "is biased upwards for every cell alike.",
+)
+
+
 # A table run's "Synthetic table" section: its pictures, (kind, title, caption).
 SYNTHETIC_PICTURES = [
     (
@@ -121,6 +133,8 @@ def sections(run: Run) -> list[tuple[str, str, str]]:
         for kind, title, caption, images_only in CONDITIONAL_SECTIONS:
             if run.kind == "image" or not images_only:
                 chosen.append((kind, title, caption))
+    if getattr(run.schema, "factors", None):
+        chosen.append(FACTORS_SECTION)
     return chosen
 
 

@@ -141,8 +141,40 @@ def evaluation_rows(result: dict) -> list[tuple[str, str]]:
     else:
         rows += _sample_quality_rows(result["sample_quality"])
     rows += _conditional_rows(result)
+    rows += disentanglement_rows(result.get("disentanglement"))
     rows.append(("seconds", f"{result['seconds']}"))
     return rows
+
+
+def disentanglement_rows(report: dict | None) -> list[tuple[str, str]]:
+    """The disentanglement metrics, and which factor each code dimension carries."""
+    if not report:
+        return []
+    d = report["dci"]
+    carried = [
+        f"z{i}: {name}" for i, name in enumerate(report["dimension_factor"]) if name is not None
+    ]
+    return [
+        ("MIG", f"{report['mig']:.3f}  ({_per_factor(report['mig_per_factor'])})"),
+        ("SAP", f"{report['sap']:.3f}"),
+        (
+            "DCI",
+            f"disentanglement {d['disentanglement']:.3f}, completeness {d['completeness']:.3f}, "
+            f"informativeness {d['informativeness']:.3f}",
+        ),
+        (
+            "FactorVAE score",
+            f"{report['factor_vae_score']:.3f}  (beta-VAE score {report['beta_vae_score']:.3f}; "
+            f"interventions {report['interventions']})",
+        ),
+        ("dimensions carry", ", ".join(carried) or "no factor"),
+    ]
+
+
+def _per_factor(values: dict[str, float]) -> str:
+    return ", ".join(
+        f"{name} {'–' if value != value else f'{value:.2f}'}" for name, value in values.items()
+    )
 
 
 def _active_words(lat: dict) -> str:

@@ -42,6 +42,9 @@ class ImageSchema:
     # The share of pixels within a tenth of the levels' range of black or white: near 1 for
     # nearly binary images like MNIST's strokes (0.91), lower for grey ones (digits 0.65).
     near_binary: float | None = None
+    # Factors of variation (sprites, or the user's --factors table): each factor's values, in
+    # the index order the metrics use.
+    factors: dict[str, list[str]] | None = None
     kind: str = field(default="image", init=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,6 +93,9 @@ class ImageSchema:
         if self.condition is not None:
             classes = len(self.condition.categories or [])
             text += f", conditioned on the class label ({classes} classes)"
+        if self.factors:
+            named = ", ".join(f"{name} ({len(values)})" for name, values in self.factors.items())
+            text += f", factors of variation: {named}"
         return text
 
     def encode(
@@ -210,10 +216,12 @@ def infer_image_schema(
     classes: list[str] | None,
     labels: np.ndarray | None = None,
     condition: list[str] | None = None,
+    factors: dict[str, list[str]] | None = None,
 ) -> ImageSchema:
     """The schema of training images: integer files are divided by ``divide_by`` (the source's
     own scale, else 255 for 8-bit values); float files are taken as they are. ``condition``
-    ["label"] conditions the model on the class ``labels``."""
+    ["label"] conditions the model on the class ``labels``; ``factors`` names the values of the
+    images' factors of variation, where known."""
     lo, hi = float(values.min()), float(values.max())
     if divide_by is None:
         divide_by = 255.0 if np.issubdtype(values.dtype, np.integer) and hi > 1 else 1.0
@@ -232,6 +240,7 @@ def infer_image_schema(
         levels=levels,
         step=step,
         near_binary=None if levels is None else near_binary_share(values, divide_by, levels, step),
+        factors=factors,
     )
 
 

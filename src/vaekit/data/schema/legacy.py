@@ -43,6 +43,11 @@ def schema_from_dict(raw: Any, where: object) -> Schema:
                 raise ValueError(f"shape {schema.shape!r} is not three positive sizes")
             if not schema.divide_by > 0:
                 raise ValueError(f"divide_by must be positive, got {schema.divide_by!r}")
+            if schema.factors is not None and not (
+                isinstance(schema.factors, dict)
+                and all(isinstance(v, list) and v for v in schema.factors.values())
+            ):
+                raise ValueError("factors must map each factor's name to its values")
             if schema.near_binary is not None and not 0 <= schema.near_binary <= 1:
                 raise ValueError(f"near_binary {schema.near_binary!r} is not a share in [0, 1]")
             if schema.levels is not None and not (

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from vaekit.data.schema import Column
 from vaekit.data.table import spell
+from vaekit.metrics.disentanglement import dimension_factors
 from vaekit.metrics.latent import latent_statistics
 from vaekit.runs.run import Run
 from vaekit.views.plots.columns import (
@@ -30,6 +31,7 @@ from vaekit.views.plots.columns import (
     panel_grid,
 )
 from vaekit.views.plots.common import MISSING, encode, latent_name, shorten, show_images
+from vaekit.views.plots.factors import factor_shares
 
 STANDARDISED = "standardised value (one-hot for categories)"
 ONE_DIMENSION = "(none: one latent dimension)"
@@ -302,11 +304,13 @@ def plot_traverse(
     max_dims: int = 10,
     page: int = 1,
     conditions: Tensor | None = None,
+    factors: Tensor | None = None,
     **_,
 ) -> plt.Figure:
     """The decoder along each of the ``max_dims`` most active latent dimensions, swept from
     −3σ to +3σ about the first held-out example's code, the other dimensions fixed: a row
-    of images per dimension, or for a table a panel of model-space lines per dimension."""
+    of images per dimension, or for a table a panel of model-space lines per dimension. With
+    ``factors``, each row is named by the factor its dimension carries most of."""
     codes = encode(run, x, conditions)
     centre, spread = _latent_scale(run, codes)
     dims = _latent_order(run, x, conditions)[:max_dims]
@@ -319,7 +323,7 @@ def plot_traverse(
         words = _condition_words(run, conditions)
         title = f"one latent dimension swept from −3σ to +3σ per row, the others fixed{words}"
         fig, ax = plt.subplots(figsize=(steps * 0.8, len(dims) * 0.85 + 0.6))
-        show_images(ax, decoded, steps, title, [latent_name(d) for d in dims])
+        show_images(ax, decoded, steps, title, _row_names(run, x, dims, factors))
         return fig
     values = decoded.reshape(len(dims), steps, -1)
     fig, axes, picked, words = _line_panels(run, page, len(dims), width=3.4, height=2.9)
@@ -328,6 +332,21 @@ def plot_traverse(
         ax.set(title=latent_name(dims[d]), xlabel="σ from the centre")
     fig.suptitle(f"One latent dimension swept from −3σ to +3σ per panel, the others fixed\n{words}")
     return fig
+
+
+def _row_names(run: Run, x: Tensor, dims: list[int], factors: Tensor | None) -> list[str]:
+    """z3, or with factors "z3: x (0.71)": the factor with the largest share of its entropy
+    held by the dimension, or "no factor" below 5%."""
+    if factors is None or not run.schema.factors:
+        return [latent_name(d) for d in dims]
+    shares = factor_shares(run, x, factors)
+    names = dimension_factors(shares, list(run.schema.factors))
+    return [
+        f"{latent_name(d)}: {names[d]} ({shares[d].max():.2f})"
+        if names[d]
+        else f"{latent_name(d)}: no factor"
+        for d in dims
+    ]
 
 
 # ---- a table's model-space lines ---------------------------------------------------------

@@ -15,6 +15,7 @@ from vaekit.runs.run import Run
 from vaekit.views.plot_kinds import KINDS
 from vaekit.views.plots.anomaly import plot_scores
 from vaekit.views.plots.conditional import plot_conditional, plot_restyle
+from vaekit.views.plots.factors import plot_factors
 from vaekit.views.plots.latent import plot_interpolate, plot_latent, plot_manifold, plot_traverse
 from vaekit.views.plots.reconstruction import plot_compare, plot_recon, plot_samples
 from vaekit.views.plots.synthetic import plot_marginals, plot_pairs
@@ -35,6 +36,7 @@ PLOTTERS: dict[str, Callable[..., plt.Figure]] = {
     "restyle": plot_restyle,
     "marginals": plot_marginals,
     "pairs": plot_pairs,
+    "factors": plot_factors,
 }
 
 
@@ -44,7 +46,14 @@ def render(run: Run, kind: str, data: Dataset | None = None, **options) -> bytes
     if kind not in PLOTTERS:
         raise VaekitError(f"plot: unknown kind {kind!r} (known: {', '.join(KINDS)})")
     data = data if data is not None else run.data()
-    fig = PLOTTERS[kind](run, x=data.x, labels=data.labels, conditions=data.conditions, **options)
+    fig = PLOTTERS[kind](
+        run,
+        x=data.x,
+        labels=data.labels,
+        conditions=data.conditions,
+        factors=data.factors,
+        **options,
+    )
     buffer = io.BytesIO()
     try:
         # A figure with a layout engine already fits its labels: "tight" would only draw it
