@@ -32,13 +32,14 @@ def test_another_file_is_renumbered_into_the_runs_values():
     [
         ("size\n1\n2\n", "has 2 rows of factors for 3 images"),
         ("size,name\n1,a\n,b\n2,c\n", "column 'size': a missing factor value"),
+        ("size\n" + "".join(f"{i / 7}\n" for i in range(1001)), "1,001 distinct values"),
     ],
 )
 def test_a_factor_table_that_does_not_fit_is_refused_in_one_line(tmp_path, text, message):
     path = tmp_path / "factors.csv"
     path.write_text(text)
     with pytest.raises(VaekitError, match=message):
-        read_factor_table(path, 3)
+        read_factor_table(path, 3 if len(text) < 100 else 1001)
 
 
 def test_training_with_a_factor_table_records_it_and_bad_rows_exit_2(tmp_path, capsys):

@@ -51,6 +51,10 @@ def test_compile_auto_is_off_without_a_compiler_and_under_torchrun():
         "auto", "auto", native_bf16=True, compiler=True, distributed=True, **MNIST_30_EPOCHS
     )
     assert ranks.compile == "off"
+    two_adams = choose_speed(
+        "auto", "auto", native_bf16=True, compiler=True, one_optimizer=False, **MNIST_30_EPOCHS
+    )
+    assert two_adams.compile == "off" and "an Adam of its own" in two_adams.reason
 
 
 def test_what_the_user_chose_is_kept_and_needs_no_reason():

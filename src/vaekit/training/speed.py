@@ -61,11 +61,13 @@ def choose_speed(
     compiler: bool,
     distributed: bool = False,
     conv: bool = False,
+    one_optimizer: bool = True,
 ) -> SpeedChoice:
     """Resolve ``precision`` ("auto"/"fp32"/"bf16") and ``compile`` ("auto"/"on"/"off") for a
     run of ``steps`` optimiser steps of ``gflop_per_step`` matrix-product GFLOPs each, on a device
     with or without bf16 matrix units (``native_bf16``) and a working ``compiler``; ``conv``: the
-    network is convolutional."""
+    network is convolutional; ``one_optimizer``: False where a part of the model learns by an
+    Adam of its own (FactorVAE's discriminator), which the compiled step cannot run."""
     reasons = []
     if precision == "auto":
         if not native_bf16:
@@ -90,6 +92,9 @@ def choose_speed(
         if distributed:
             compile = "off"
             reasons.append("not compiled: auto compiles one-process runs only")
+        elif not one_optimizer:
+            compile = "off"
+            reasons.append("not compiled: a part of this model learns by an Adam of its own")
         elif not compiler:
             compile = "off"
             reasons.append("not compiled: no compiler for torch.compile here")
@@ -192,6 +197,7 @@ def resolve_speed(
         compiler_available(device),
         world > 1,
         config.model.arch == "conv",
+        len(model.parameter_groups()) == 1,
     )
     opts.precision, opts.compile = choice.precision, choice.compile
     return choice.reason
