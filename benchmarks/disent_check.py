@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import functools
-import statistics
 import hashlib
 import importlib.util
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
