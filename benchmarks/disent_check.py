@@ -179,7 +179,7 @@ def factor_vae_rows(disent: dict, run_path: Path | None, seeds: int) -> list[dic
             theirs.append(float(score["factor_vae.eval_accuracy"]))
             ours_source = ours.Interventions(
                 list(sprites.SIZES),
-                (lambda f: represent(sprites.render(f)))
+                (lambda f, represent=represent: represent(sprites.render(f)))
                 if render
                 else (lambda f, represent=represent: represent(f)),
             )
