@@ -153,3 +153,14 @@ def test_options_that_do_not_fit_are_refused_in_one_line(model, options, message
 def test_beta_tcvae_without_a_dataset_size_is_refused():
     with pytest.raises(VaekitError, match="dataset_size: not set"):
         build_model(_config("beta-tcvae"))
+
+
+def test_vaekit_info_says_each_objective_with_its_numbers():
+    from vaekit.models.words import objective_words
+
+    assert "gamma 1000 x |KL - C|" in objective_words(_config("beta-vae", capacity=25.0))
+    tc = objective_words(_config("beta-tcvae", beta=6.0, dataset_size=900))
+    assert "5 x total correlation" in tc and "900 training examples" in tc
+    assert "DIP-VAE-I:" in objective_words(_config("dip-vae", dip="i", lambda_od=2.0))
+    assert "20 x diagonal" in objective_words(_config("dip-vae", dip="i", lambda_od=2.0))
+    assert objective_words(_config("vae")) == ""

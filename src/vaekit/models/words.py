@@ -59,3 +59,31 @@ def posterior_words(model: ModelConfig) -> str:
         f"diagonal Gaussian through {model.flow_steps} inverse autoregressive flow steps "
         f"({model.flow_hidden} hidden units each)"
     )
+
+
+def objective_words(model: ModelConfig) -> str:
+    """The disentangling penalty in words (empty for the others' objectives)."""
+    if model.capacity:
+        steps = f"{model.capacity_steps:,} steps" if model.capacity_steps else "the whole run"
+        return (
+            f"gamma {model.resolved_gamma():g} x |KL - C|, the target C rising from 0 to "
+            f"{model.capacity:g} nats over {steps} (capacity annealing)"
+        )
+    if model.model == "beta-tcvae":
+        return (
+            f"the ELBO + {model.resolved_beta() - 1:g} x total correlation (beta "
+            f"{model.resolved_beta():g}; q(z) over {model.dataset_size:,} training examples)"
+        )
+    if model.model == "factor-vae":
+        layers = model.discriminator_hidden
+        shape = f"{len(layers)} x {layers[0]}" if len(set(layers)) == 1 else str(layers)
+        return (
+            f"the ELBO + gamma {model.resolved_gamma():g} x total correlation, from a "
+            f"discriminator ({shape} hidden, its own Adam at lr {model.discriminator_lr:g})"
+        )
+    if model.model == "dip-vae":
+        return (
+            f"DIP-VAE-{model.dip.upper()}: the ELBO + {model.lambda_od:g} x off-diagonal + "
+            f"{model.resolved_lambda_d():g} x diagonal distance of the covariance from I"
+        )
+    return ""

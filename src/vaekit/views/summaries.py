@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from vaekit.core.errors import fail
 from vaekit.core.records import check_fields
-from vaekit.models.words import likelihood_words, network_words, posterior_words, prior_row_words
+from vaekit.models.words import (
+    likelihood_words,
+    network_words,
+    objective_words,
+    posterior_words,
+    prior_row_words,
+)
 from vaekit.runs.run import Run
 
 
@@ -13,9 +19,11 @@ def info_rows(run: Run) -> list[tuple[str, str]]:
     """``vaekit info``'s table: what the run is (model, data, shapes), then how training went."""
     model = run.config.model
     prior, posterior = prior_row_words(model), posterior_words(model)
+    objective = objective_words(model)
     rows = [
         ("run", str(run.path)),
         ("model", model.model),
+        *([("objective", objective)] if objective else []),
         *([("posterior", posterior)] if posterior else []),
         *([("prior", prior)] if prior else []),
         ("parameters", f"{run.model.parameter_count():,}"),
