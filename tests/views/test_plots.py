@@ -149,6 +149,7 @@ def _expected_words(run, kind) -> list[str]:
         "restyle": ["original", f"decoded with {condition} ="],
         "marginals": scored + ["synthetic"],
         "pairs": scored + ["|real − synthetic|"],
+        "factors": [*(getattr(run.schema, "factors", None) or []), "factor of variation"],
     }[kind]
 
 
@@ -169,6 +170,10 @@ def test_every_plot_kind_draws_its_data_with_its_names(monkeypatch, runs, name, 
         with pytest.raises(VaekitError, match="^plot restyle: draws images; for a table use"):
             render(run, kind)
         return
+    if kind == "factors" and not getattr(run.schema, "factors", None):
+        with pytest.raises(VaekitError, match="^plot factors: needs data with factors"):
+            render(run, kind)
+        return  # drawn for sprites in tests/evaluation/test_evaluate_factors.py
     png, fig = _render_keeping_figure(monkeypatch, run, kind)
     height, width, _ = _drawn(png).shape
     assert width >= 250 and height >= 150
