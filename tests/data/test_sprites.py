@@ -91,3 +91,14 @@ def test_sprites_as_data_carry_their_factors_and_a_subset_stays_in_memory():
         read("sprites", subset=70_000)
     with pytest.raises(VaekitError, match="only for the rendered sprites"):
         read("digits", subset=10)
+
+
+def test_a_sprites_runs_subset_does_not_follow_it_to_another_file(tmp_path):
+    """A run trained on 2,000 sprites scores a .npy of sprites like any file."""
+    from vaekit.config.run import DataConfig
+    from vaekit.data.splits import read_new
+
+    np.save(tmp_path / "some.npy", sprites.render(sprites.factors_of(np.arange(5))))
+    config = DataConfig(source="sprites", subset=2000)
+    raw = read_new(str(tmp_path / "some.npy"), config)
+    assert raw.values.shape == (5, 1, 64, 64) and raw.factors is None

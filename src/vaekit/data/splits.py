@@ -242,7 +242,7 @@ def read_new(source: str, config: DataConfig) -> RawData:
     read, without mapping it."""
     new = DataConfig(**{**config.__dict__, "source": source})
     if source != config.source:  # another file: not the training one, nothing recorded of it
-        new.labels, new.factors, new.location = None, None, {}
+        new.labels, new.factors, new.subset, new.location = None, None, None, {}
     return read_raw(new)
 
 
