@@ -48,9 +48,14 @@ def test_examples_with_factors_give_interventions_that_keep_the_factor():
     pool = PoolInterventions(factors.astype(float), factors)
     first, second = pool.pair(1, 64, rng)
     assert np.array_equal(factors[first, 1], factors[second, 1])
+    assert (first != second).all()  # never an example paired with itself
     assert len(set(factors[pool.fixed(0, 64, rng), 0])) == 1
     assert factor_vae_score(pool, train_votes=200, test_votes=100)["score"] == 1.0
     assert beta_vae_score(pool, train_points=200, test_points=100)["score"] == 1.0
+    # values held by one example each never make a batch: only the shared value 0 does
+    lonely = np.stack([np.r_[np.zeros(10, int), np.arange(1, 11)], np.arange(20) % 2], axis=1)
+    sparse = PoolInterventions(lonely.astype(float), lonely)
+    assert set(lonely[sparse.fixed(0, 32, rng), 0]) == {0}
 
 
 @pytest.mark.slow

@@ -240,18 +240,25 @@ class Interventions:
 class PoolInterventions(Interventions):
     """Interventions drawn from examples already encoded, for data whose every factor
     combination cannot be made on demand (a user's images and their factor table): a batch
-    with one factor fixed is drawn, with replacement, from the examples sharing a value of it.
-    ``codes`` (N, D) and ``factors`` (N, F) are the examples'; draws are row indices."""
+    with one factor fixed is drawn, with replacement, from the examples sharing a value of it,
+    and a pair is two different examples sharing it. Values that only one example has are never
+    the fixed one (a batch of one example repeated, or an example paired with itself, would
+    give away the factor). ``codes`` (N, D) and ``factors`` (N, F) are the examples'; draws
+    are row indices."""
 
     def __init__(self, codes: np.ndarray, factors: np.ndarray) -> None:
         check_factors(codes, factors)
         self.codes, self.factors = np.asarray(codes), np.asarray(factors, dtype=np.int64)
         sizes = [int(self.factors[:, k].max()) + 1 for k in range(self.factors.shape[1])]
         super().__init__(sizes, lambda rows: self.codes[rows])
-        # the rows holding each value of each factor
+        # the rows holding each value of each factor, and the rows whose value others share
         self.rows = [
             {int(v): np.flatnonzero(column == v) for v in np.unique(column)}
             for column in self.factors.T
+        ]
+        self.shared = [
+            np.concatenate([r for r in rows.values() if len(r) > 1] or [np.zeros(0, np.int64)])
+            for rows in self.rows
         ]
 
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -260,21 +267,22 @@ class PoolInterventions(Interventions):
 
     def fixed(self, factor: int, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` examples sharing the value of ``factor`` of one random example."""
-        value = int(self.factors[rng.integers(0, len(self.codes)), factor])
+        value = int(self.factors[rng.choice(self.shared[factor]), factor])
         return rng.choice(self.rows[factor][value], n)
 
     def pair(self, factor: int, n: int, rng: np.random.Generator) -> tuple:
-        """``n`` random examples and, for each, a random example with its value of ``factor``."""
-        first = self.draw(n, rng)
-        second = np.array(
-            [rng.choice(self.rows[factor][int(self.factors[row, factor])]) for row in first]
-        )
-        return first, second
+        """``n`` random examples and, for each, another example with its value of ``factor``."""
+        first = rng.choice(self.shared[factor], n)
+        second = []
+        for row in first:
+            group = self.rows[factor][int(self.factors[row, factor])]
+            second.append(rng.choice(group[group != row]))
+        return first, np.array(second)
 
     @property
     def varying(self) -> list[int]:
-        """The factors that take more than one value among the examples."""
-        return [k for k, rows in enumerate(self.rows) if len(rows) > 1]
+        """The factors with more than one value and a value that two examples share."""
+        return [k for k, rows in enumerate(self.rows) if len(rows) > 1 and len(self.shared[k])]
 
 
 def factor_vae_score(
