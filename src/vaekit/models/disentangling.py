@@ -22,15 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from vaekit.models.distributions import normal_log_density
 from vaekit.models.nets import mlp
 
-LOG_TWO_PI = math.log(2 * math.pi)
 DISCRIMINATOR_BETAS = (0.5, 0.9)  # Kim & Mnih's Adam for the discriminator
-
-
-def gaussian_log_density(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mean, exp(logvar)) per element (broadcast)."""
-    return -0.5 * (LOG_TWO_PI + logvar + (z - mean) ** 2 * torch.exp(-logvar))
 
 
 def total_correlation(
@@ -40,7 +35,7 @@ def total_correlation(
     estimated by minibatch-weighted sampling (Chen et al. 2018, eq. S6): the batch's posteriors
     stand for the ``dataset_size`` examples, each weighted 1 / (N B)."""
     batch = z.shape[0]
-    pairs = gaussian_log_density(z[:, None, :], mean[None], logvar[None])  # (B, B, Z)
+    pairs = normal_log_density(z[:, None, :], mean[None], logvar[None])  # (B, B, Z)
     log_weight = math.log(dataset_size * batch)
     log_joint = torch.logsumexp(pairs.sum(-1), dim=1) - log_weight
     log_marginals = (torch.logsumexp(pairs, dim=1) - log_weight).sum(-1)
