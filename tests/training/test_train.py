@@ -408,3 +408,10 @@ def test_denormals_reach_torchs_workers_when_another_openmp_was_loaded_first():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_compile_on_is_refused_for_a_model_with_a_second_adam(tmp_path, make_config):
+    model = {"model": "factor-vae", "discriminator_hidden": [16]}
+    config = make_config(model=model, train={"epochs": 1, "compile": "on"})
+    with pytest.raises(VaekitError, match="^--compile: the compiled step has one Adam"):
+        train(config, tmp_path / "r")

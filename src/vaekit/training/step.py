@@ -53,13 +53,12 @@ def training_step(
     """The step ``fit`` runs: ``CompiledStep`` for ``--compile on`` in one process, else
     ``TrainingStep``. ``fallback`` (compile chosen by auto, not by the user): if torch.compile
     fails, train eagerly instead of stopping."""
+    # --compile auto never chooses "on" here (vaekit.training.speed); the user's choice is refused
     if opts.compile == "on" and len(optimizer.param_groups) > 1:
-        if not fallback:
-            raise VaekitError(
-                f"--compile: the compiled step has one Adam; {model.config.model} trains a "
-                "second part by its own, so train it without --compile"
-            )
-        opts = dataclasses.replace(opts, compile="off")
+        raise VaekitError(
+            f"--compile: the compiled step has one Adam; {model.config.model} trains a "
+            "second part by its own, so train it without --compile"
+        )
     if opts.compile == "on" and trainer is model:
         eager = None
         if fallback:
