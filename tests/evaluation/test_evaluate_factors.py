@@ -64,3 +64,17 @@ def test_the_factor_picture_and_labelled_traversals_draw(sprites_run, tmp_path, 
         path = tmp_path / f"{kind}.png"
         assert main(["plot", str(sprites_run.path), kind, "--out", str(path)]) == 0
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow  # DCI's trees, as above
+def test_a_run_conditioned_on_the_shape_is_measured_and_pictured(tmp_path):
+    """Codes of a conditional run come from q(z|x, c): the held-out examples' own labels, and
+    for renders the shape each was drawn with."""
+    out = tmp_path / "run"
+    args = ["--quiet", "train", "--data", "sprites", "--subset", "300", "--epochs", "1"]
+    args += ["--latent-dim", "3", "--hidden", "32", "--condition", "label", "--no-report"]
+    assert main([*args, "--out", str(out)]) == 0
+    run = load(out)
+    report = disentanglement_report(run, run.data("val"), **SMALL)
+    assert report["interventions"] == "rendered" and 0.0 <= report["mig"] <= 1.0
+    assert main(["plot", str(out), "factors", "--out", str(tmp_path / "f.png")]) == 0

@@ -45,7 +45,7 @@ def disentanglement_report(
     if data.factors is None:
         return None
     names = list(run.schema.factors)
-    codes, _ = run.encode(data.x.numpy(), condition=None)
+    codes, _ = run.encode(data)  # the Dataset as it is: model space, with its conditions
     factors = data.factors.numpy()
     information = mig(codes, factors)
     normalised = information_shares(information["matrix"], factors)
@@ -79,6 +79,8 @@ def _interventions(run: Run, codes: np.ndarray, factors: np.ndarray) -> Interven
         return PoolInterventions(codes, factors)
 
     def represent(combinations: np.ndarray) -> np.ndarray:
-        return run.encode(sprites.render(combinations))[0]
+        # a run conditioned on the label is conditioned on the shape: sprites' class label
+        shapes = [sprites.SHAPES[k] for k in combinations[:, 0]] if run.model.conditional else None
+        return run.encode(sprites.render(combinations), condition=shapes)[0]
 
     return Interventions(list(sprites.SIZES), represent)

@@ -19,18 +19,23 @@ NO_FACTORS = (
 )
 
 
-def factor_shares(run: Run, x: Tensor, factors: Tensor) -> np.ndarray:
+def factor_shares(codes: np.ndarray, factors: Tensor) -> np.ndarray:
     """(dimensions, factors): the share of each factor's entropy each code dimension holds."""
-    codes = encode(run, x)
     values = factors.numpy()
     return information_shares(mutual_information_matrix(codes, values), values)
 
 
-def plot_factors(run: Run, x: Tensor, factors: Tensor | None = None, **_) -> plt.Figure:
+def plot_factors(
+    run: Run,
+    x: Tensor,
+    factors: Tensor | None = None,
+    conditions: Tensor | None = None,
+    **_,
+) -> plt.Figure:
     """The dimension x factor mutual-information matrix as a heat map, each cell written out."""
     if factors is None or not run.schema.factors:
         raise VaekitError(NO_FACTORS.format(kind="factors"))
-    shares = factor_shares(run, x, factors)
+    shares = factor_shares(encode(run, x, conditions), factors)
     names = list(run.schema.factors)
     dims = shares.shape[0]
     fig, ax = plt.subplots(figsize=(1.1 * len(names) + 2.2, 0.42 * dims + 1.6))

@@ -323,7 +323,7 @@ def plot_traverse(
         words = _condition_words(run, conditions)
         title = f"one latent dimension swept from −3σ to +3σ per row, the others fixed{words}"
         fig, ax = plt.subplots(figsize=(steps * 0.8, len(dims) * 0.85 + 0.6))
-        show_images(ax, decoded, steps, title, _row_names(run, x, dims, factors))
+        show_images(ax, decoded, steps, title, _row_names(run, codes, dims, factors))
         return fig
     values = decoded.reshape(len(dims), steps, -1)
     fig, axes, picked, words = _line_panels(run, page, len(dims), width=3.4, height=2.9)
@@ -334,12 +334,12 @@ def plot_traverse(
     return fig
 
 
-def _row_names(run: Run, x: Tensor, dims: list[int], factors: Tensor | None) -> list[str]:
+def _row_names(run: Run, codes: np.ndarray, dims: list[int], factors: Tensor | None) -> list[str]:
     """z3, or with factors "z3: x (0.71)": the factor with the largest share of its entropy
-    held by the dimension, or "no factor" below 5%."""
+    held by the dimension (in the held-out ``codes``), or "no factor" below 5%."""
     if factors is None or not run.schema.factors:
         return [latent_name(d) for d in dims]
-    shares = factor_shares(run, x, factors)
+    shares = factor_shares(codes, factors)
     names = dimension_factors(shares, list(run.schema.factors))
     return [
         f"{latent_name(d)}: {names[d]} ({shares[d].max():.2f})"
