@@ -100,9 +100,8 @@ def render(factors: np.ndarray) -> np.ndarray:
     # each image's window: rows and columns top..top + WINDOW, clipped into the image
     top = np.clip(np.floor(cy) - WINDOW // 2, 0, SIDE - WINDOW).astype(np.int64)
     left = np.clip(np.floor(cx) - WINDOW // 2, 0, SIDE - WINDOW).astype(np.int64)
-    offsets = np.arange(WINDOW, dtype=np.float64)
-    rows = (top + offsets[None, :, None]).astype(np.float64)  # (N, W, 1)
-    cols = (left + offsets[None, None, :]).astype(np.float64)  # (N, 1, W)
+    rows = top + np.arange(WINDOW)[None, :, None]  # (N, W, 1) pixel indices
+    cols = left + np.arange(WINDOW)[None, None, :]  # (N, 1, W)
     # pixel centres in the sprite's own frame: undo the translation, rotation and scale
     dx, dy = cols - cx, rows - cy
     cos, sin = np.cos(angle), np.sin(angle)
@@ -115,10 +114,7 @@ def render(factors: np.ndarray) -> np.ndarray:
         if chosen.any():
             inside[chosen] = test(u[chosen], v[chosen])
     out = np.zeros((len(factors), 1, SIDE, SIDE), dtype=np.uint8)
-    n = np.arange(len(factors))[:, None, None]
-    out[n, 0, top + np.arange(WINDOW)[None, :, None], left + np.arange(WINDOW)[None, None, :]] = (
-        inside
-    )
+    out[np.arange(len(factors))[:, None, None], 0, rows, cols] = inside
     return out
 
 
