@@ -55,9 +55,9 @@ def locate(config: DataConfig) -> str:
     return str(path)
 
 
-def locate_labels(config: DataConfig, key: str = "labels") -> str | None:
-    """The labels file (or column, or .npz key) to read with the run's own data, or with
-    ``key="factors"`` its factor table: as typed where that is a file here, else the recorded
+def locate_beside(config: DataConfig, key: str) -> str | None:
+    """What the run reads beside its own data: ``key`` "labels" (a file, or a column or .npz
+    key) or "factors" (a factor table), as typed where that is a file here, else the recorded
     absolute path."""
     given = getattr(config, key)
     recorded = config.location.get(key) if config.location else None

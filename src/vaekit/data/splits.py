@@ -20,7 +20,7 @@ from vaekit.data.builtin import read as read_builtin
 from vaekit.data.datasets import Dataset, DataSplits, check_kind, check_unit_range, validation_count
 from vaekit.data.factors import factors_by_name, read_factor_table
 from vaekit.data.files import read as read_file
-from vaekit.data.location import BUILTIN, locate, locate_labels
+from vaekit.data.location import BUILTIN, locate, locate_beside
 from vaekit.data.raw import RawData
 from vaekit.data.schema.columns import encode_conditions, listing
 from vaekit.data.schema.image import infer_image_schema
@@ -58,8 +58,8 @@ def read_raw(config: DataConfig) -> RawData:
             raise fail(source, f"no such file or folder, and not a built-in dataset ({known})")
         if config.subset is not None:
             raise fail(source, "--subset: only for the rendered sprites")
-        raw = read_file(path, dataclasses.replace(config, labels=locate_labels(config)))
-    factors = locate_labels(config, "factors")
+        raw = read_file(path, dataclasses.replace(config, labels=locate_beside(config, "labels")))
+    factors = locate_beside(config, "factors")
     if factors:
         if raw.table is not None:
             raise fail(factors, "--factors: factor tables are for images; this data is a table")
