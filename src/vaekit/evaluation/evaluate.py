@@ -60,9 +60,7 @@ def evaluate_run(
     }
     stats = latent_statistics(model, x, conditions=conditions)
     result["latent"] = stats
-    result["continuity"] = (
-        continuity(model, x, seed=seed, conditions=conditions) if len(x) >= 2 else None
-    )
+    result["continuity"] = continuity(model, x, seed=seed, conditions=conditions)  # len(x) >= 2
     judge = (
         judge_for(run.splits(), seed=seed) if run.kind == "image" and labels is not None else None
     )
